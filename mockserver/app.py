@@ -1,0 +1,171 @@
+"""Builds the mock's ASGI app from the specs.
+
+A request's way through: CORS → journal → router (one route per spec path; no slash
+redirects) → `OperationEndpoint`: method → operation, Prefer/chaos, auth, body, validation
+against the spec, the API's handler, JSON response. Every error is an `ApiError` → JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+import specs
+from specs import Operation
+
+from . import control, runtype, systemprompt
+from .auth import ApiKey
+from .body import read_json_body
+from .config import DEFAULT_CORS, MockConfig
+from .errors import ApiError, json_response
+from .journal import JournalMiddleware
+from .request import Result, ValidatedRequest
+from .runtime import Runtime
+from .validation import OperationValidator
+
+logger = logging.getLogger("mockserver")
+
+_HANDLERS: dict[str, dict[str, Callable[[ValidatedRequest], Result]]] = {
+    "runtype": runtype.HANDLERS,
+    "systemprompt": systemprompt.HANDLERS,
+}
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class _Bound:
+    """One operation with everything it needs, resolved once at start-up."""
+
+    def __init__(self, api: str, operation: Operation) -> None:
+        self.api = api
+        self.operation = operation
+        self.validator = OperationValidator(operation)
+        self.handler = _HANDLERS[api][operation.operation_id]
+        schemes = operation.definition.get("security") or specs.load(api).content.get("security", [])
+        scheme_names = {name for requirement in schemes for name in requirement}
+        scheme = specs.load(api).security_schemes[scheme_names.pop()]
+        self.bearer = scheme["type"] == "http" and scheme["scheme"] == "bearer"
+        # 403 is only sent where the spec documents it (Runtype): a read-only key there.
+        self.enforce_readonly = operation.method in _WRITES and "403" in operation.statuses
+
+
+class OperationEndpoint:
+    """All operations of one spec path; a method the spec does not declare gets 405."""
+
+    def __init__(self, runtime: Runtime, api: str, operations: list[Operation]) -> None:
+        self.runtime = runtime
+        self.operations = {op.method: _Bound(api, op) for op in operations}
+        self.allow = ", ".join(self.operations)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A raw ASGI endpoint, so that every method reaches us and the 405 is ours.
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        bound = self.operations.get(request.method)
+        if bound is None:
+            raise ApiError(
+                405, f"{request.method} is not allowed here; allowed: {self.allow}", headers={"Allow": self.allow}
+            )
+        state = request.scope.setdefault("state", {})
+        state["mock.api"] = bound.api
+        state["mock.operation"] = bound.operation.operation_id
+        runtime = self.runtime
+        forced = await runtime.chaos.before(bound.operation, request.headers.get("prefer"))
+        key = self._authenticate(bound, request)
+        params = bound.validator.parameters(request.path_params, request.query_params)
+        body = None
+        if bound.validator.takes_body:
+            body = await read_json_body(
+                request,
+                required=bound.validator.body_required,
+                max_bytes=runtime.config.max_body,
+                max_depth=runtime.config.max_depth,
+            )
+            state["mock.body"] = body
+            bound.validator.body(body)
+        base_url = f"{request.url.scheme}://{request.headers.get('host', 'localhost')}"
+        status, payload = bound.handler(ValidatedRequest(runtime.store, key, params, body, base_url))
+        if forced is not None:
+            status = forced
+        return json_response(status, payload)
+
+    def _authenticate(self, bound: _Bound, request: Request) -> ApiKey:
+        keys = self.runtime.keys
+        key = keys.bearer(request.headers) if bound.bearer else keys.api_key_header(request.headers)
+        if key.readonly and bound.enforce_readonly:
+            raise ApiError(403, "this API key is read-only")
+        return key
+
+
+def _routes(runtime: Runtime) -> list[BaseRoute]:
+    routes: list[BaseRoute] = list(control.ROUTES)
+    for api in runtime.config.apis:
+        by_path: dict[str, list[Operation]] = {}
+        for operation in specs.load(api).operations:
+            by_path.setdefault(operation.path, []).append(operation)
+        for path, operations in by_path.items():
+            endpoint = OperationEndpoint(runtime, api, operations)
+            routes.append(Route(path, endpoint, include_in_schema=False))
+    return routes
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return ApiError(404, f"no such path: {request.url.path[:200]}").response()
+    return ApiError(exc.status_code, exc.detail, headers=exc.headers).response()
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # A bug in the mock: log it here, never hand a stack trace to the client.
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return ApiError(500, "the mock hit an unexpected error; see its log").response()
+
+
+def create_app(config: MockConfig | None = None) -> Starlette:
+    """The mock as an ASGI app; `app.state.runtime` holds its live state."""
+    config = config or MockConfig()
+    runtime = Runtime(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if runtime.saver:
+            runtime.saver.start()
+        try:
+            yield
+        finally:
+            if runtime.saver:
+                await runtime.saver.stop()
+
+    cors: dict[str, Any] = (
+        {"allow_origins": list(config.cors_origins)} if config.cors_origins else {"allow_origin_regex": DEFAULT_CORS}
+    )
+    app = Starlette(
+        routes=_routes(runtime),
+        middleware=[
+            Middleware(CORSMiddleware, allow_methods=["*"], allow_headers=["*"], max_age=600, **cors),
+            Middleware(JournalMiddleware, journal=runtime.journal),
+        ],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False
+    app.state.runtime = runtime
+    return app

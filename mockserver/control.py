@@ -1,0 +1,83 @@
+"""The control plane under /__mock__/: health, reset, state, the request journal, the specs.
+
+Outside both APIs and unauthenticated: it is for the developer at the keyboard and for
+test fixtures, on a mock that listens on loopback.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import specs
+
+from .errors import ApiError, json_response
+from .runtime import Runtime
+from .seed import SeedError
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def health(request: Request) -> Response:
+    runtime = _runtime(request)
+    return json_response(200, {"status": "ok", "apis": list(runtime.config.apis)})
+
+
+async def reset(request: Request) -> Response:
+    runtime = _runtime(request)
+    runtime.reset()
+    return json_response(200, {"status": "reset", "tenants": len(runtime.store.tenants)})
+
+
+async def get_state(request: Request) -> Response:
+    return json_response(200, _runtime(request).store.dump())
+
+
+async def put_state(request: Request) -> Response:
+    runtime = _runtime(request)
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"state is not valid JSON: {exc}") from None
+    try:
+        runtime.load(data)
+    except SeedError as exc:
+        raise ApiError(400, f"state rejected, nothing changed: {exc}") from None
+    return json_response(200, {"status": "loaded", "tenants": len(runtime.store.tenants)})
+
+
+async def get_requests(request: Request) -> Response:
+    return json_response(200, {"requests": list(_runtime(request).journal.entries)})
+
+
+async def delete_requests(request: Request) -> Response:
+    _runtime(request).journal.clear()
+    return Response(status_code=204)
+
+
+async def openapi(request: Request) -> Response:
+    name = request.path_params["api"].removesuffix(".json")
+    if name not in _runtime(request).config.apis:
+        raise ApiError(404, f"no spec named {name[:40]!r}; served: {', '.join(_runtime(request).config.apis)}")
+    content = copy.deepcopy(specs.load(name).content)
+    # Point tools (Swagger UI, schemathesis) at this mock rather than the real service.
+    content["servers"] = [{"url": str(request.base_url).rstrip("/"), "description": "this mock"}, *content["servers"]]
+    return json_response(200, content)
+
+
+ROUTES = [
+    Route("/__mock__/health", health, methods=["GET"]),
+    Route("/__mock__/reset", reset, methods=["POST"]),
+    Route("/__mock__/state", get_state, methods=["GET"]),
+    Route("/__mock__/state", put_state, methods=["PUT"]),
+    Route("/__mock__/requests", get_requests, methods=["GET"]),
+    Route("/__mock__/requests", delete_requests, methods=["DELETE"]),
+    Route("/__mock__/openapi/{api}", openapi, methods=["GET"]),
+]

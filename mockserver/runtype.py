@@ -1,0 +1,63 @@
+"""Runtype's conversation routes (`/v1/conversations`), keyed by the spec's operationId."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ApiError
+from .request import Result, ValidatedRequest
+from .seed import runtype_create_defaults
+
+DEFAULT_LIMIT = 20
+# Not documented; a page larger than this is cut to it and `pagination.limit` says so.
+MAX_LIMIT = 100
+_FILTERS = ("source", "surface_id", "client_token_id", "ownerId")
+
+
+def _not_found(conversation_id: str) -> ApiError:
+    shown = conversation_id if len(conversation_id) <= 80 else conversation_id[:80] + "…"
+    return ApiError(404, f"conversation {shown!r} not found")
+
+
+def list_conversations(request: ValidatedRequest) -> Result:
+    params = request.params
+    limit = min(params.get("limit", DEFAULT_LIMIT), MAX_LIMIT)
+    filters = {name: params[name] for name in _FILTERS if name in params}
+    page = request.store.runtype_page(request.tenant, limit, params.get("cursor"), filters)
+    pagination: dict[str, Any] = {"limit": limit, "hasMore": page.has_more, "nextCursor": page.next_cursor}
+    return 200, {"conversations": [c.summary() for c in page.items], "pagination": pagination}
+
+
+def create_conversation(request: ValidatedRequest) -> Result:
+    conversation = request.store.runtype_create(request.tenant, request.body, runtype_create_defaults())
+    return 201, conversation.to_json()
+
+
+def get_conversation(request: ValidatedRequest) -> Result:
+    conversation = request.store.runtype_get(request.tenant, request.params["id"])
+    if conversation is None:
+        raise _not_found(request.params["id"])
+    return 200, conversation.to_json()
+
+
+def update_conversation(request: ValidatedRequest) -> Result:
+    conversation = request.store.runtype_update(request.tenant, request.params["id"], request.body)
+    if conversation is None:
+        raise _not_found(request.params["id"])
+    return 200, conversation.to_json()
+
+
+def delete_conversation(request: ValidatedRequest) -> Result:
+    if not request.store.runtype_delete(request.tenant, request.params["id"]):
+        raise _not_found(request.params["id"])
+    return 200, {"success": True}
+
+
+HANDLERS: dict[str, Callable[[ValidatedRequest], Result]] = {
+    "listConversations": list_conversations,
+    "createConversation": create_conversation,
+    "getConversation": get_conversation,
+    "updateConversation": update_conversation,
+    "deleteConversation": delete_conversation,
+}

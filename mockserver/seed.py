@@ -1,0 +1,231 @@
+"""Seed data: the built-in demo data, seed files, and the checks that keep bad data out.
+
+A seed file, a `--state-file` and `PUT /__mock__/state` share one format:
+`{"tenants": {"<api key>": {"runtype": [...], "systemprompt": [...]}}}`. Entries may omit
+what the mock can fill in (ids, timestamps, defaults); what they do carry is checked against
+the spec's response schemas, so the mock can never serve data its own spec forbids.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import yaml
+
+import specs
+
+from .store import RUNTYPE_HIDDEN, Clock
+
+DOCUMENTED_UUID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
+_NAMESPACE = uuid.UUID("6f1c1a2e-63a4-4a55-9c3e-6d6f636b0001")
+
+
+class SeedError(ValueError):
+    """Seed data that does not fit the format; the message names the entry and field."""
+
+
+@functools.cache
+def runtype_create_defaults() -> dict[str, Any]:
+    """The documented defaults of create, read from the spec. Shared: copy before mutating."""
+    schema = specs.load("runtype").operation("createConversation").request_schema() or {}
+    return {name: prop["default"] for name, prop in schema.get("properties", {}).items() if "default" in prop}
+
+
+def read_seed_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SeedError(f"cannot read seed file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SeedError(f"seed file {path} is not UTF-8 text") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise SeedError(f"seed file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+    return data  # type: ignore[no-any-return]
+
+
+def normalize(data: Any, clock: Clock) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Check seed/state data and fill in what entries may omit; raise SeedError naming the problem."""
+    if not isinstance(data, dict) or not isinstance(data.get("tenants"), dict):
+        raise SeedError('seed data must be an object {"tenants": {"<api key>": {"runtype": [...], "systemprompt": [...]}}}')
+    runtype_schema = jsonschema_rs.Draft202012Validator(specs.load("runtype").schema("Conversation"))
+    systemprompt_schema = jsonschema_rs.Draft202012Validator(
+        specs.load("systemprompt").schema("Conversation"), validate_formats=True
+    )
+    defaults = runtype_create_defaults()
+    result: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for tenant, content in data["tenants"].items():
+        # Never echo the tenant name: it is an API key.
+        where = f"tenant #{len(result) + 1}"
+        if not isinstance(content, dict) or set(content) - {"runtype", "systemprompt"}:
+            raise SeedError(f'{where}: expected an object with "runtype" and/or "systemprompt" lists')
+        runtype, systemprompt = content.get("runtype", []), content.get("systemprompt", [])
+        if not isinstance(runtype, list) or not isinstance(systemprompt, list):
+            raise SeedError(f'{where}: "runtype" and "systemprompt" must be lists')
+        result[tenant] = {
+            "runtype": _unique(
+                [_runtype_entry(item, defaults, clock, runtype_schema, f"{where} runtype[{i}]") for i, item in enumerate(runtype)],
+                f"{where} runtype",
+            ),
+            "systemprompt": _unique(
+                [_systemprompt_entry(item, systemprompt_schema, f"{where} systemprompt[{i}]") for i, item in enumerate(systemprompt)],
+                f"{where} systemprompt",
+            ),
+        }
+    return result
+
+
+def _runtype_entry(item: Any, defaults: dict[str, Any], clock: Clock, schema: Any, where: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise SeedError(f"{where}: expected an object")
+    entry = {"modelId": None, "systemPrompt": None, "ownerId": None, "messages": [], "source": "app", **defaults, **item}
+    entry.setdefault("id", f"conv_{secrets.token_hex(12)}")
+    entry.setdefault("createdAt", clock.now())
+    entry.setdefault("updatedAt", entry["createdAt"])
+    _check(schema, entry, where)
+    for name in RUNTYPE_HIDDEN:
+        if entry.get(name) is not None and not isinstance(entry[name], str):
+            raise SeedError(f"{where}.{name}: must be a string")
+    return entry
+
+
+def _systemprompt_entry(item: Any, schema: Any, where: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise SeedError(f"{where}: expected an object")
+    entry = {"message": [], "metadata": {}, **item}
+    entry.setdefault("id", str(uuid.uuid4()))
+    entry.pop("_link", None)  # derived from the request's host when served
+    _check(schema, {**entry, "_link": ""}, where)
+    entry["id"] = str(uuid.UUID(entry["id"]))  # the canonical lower-case form the routes look up
+    return entry
+
+
+def _check(schema: Any, entry: dict[str, Any], where: str) -> None:
+    error = next(schema.iter_errors(entry), None)
+    if error is not None:
+        path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in error.instance_path)
+        message = error.message if len(error.message) < 200 else error.message[:200] + "…"
+        raise SeedError(f"{where}{path}: {message}")
+
+
+def _unique(entries: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    for entry in entries:
+        if entry["id"] in seen:
+            raise SeedError(f"{where}: duplicate id {entry['id']!r}")
+        seen.add(entry["id"])
+    return entries
+
+
+def demo_data(tenants: list[str]) -> dict[str, Any]:
+    """A few realistic conversations per tenant, with stable ids so that docs and curl lines work.
+
+    The first tenant also owns the systemprompt.io conversation that the documentation's own
+    curl command updates; ids never repeat across tenants, so isolation stays observable.
+    """
+    result: dict[str, Any] = {}
+    for index, tenant in enumerate(tenants):
+        def ident(kind: str, n: int, index: int = index) -> str:
+            return str(uuid.uuid5(_NAMESPACE, f"{index}/{kind}/{n}"))
+
+        runtype = [
+            {
+                "id": f"conv_demo{index + 1}_{n + 1}",
+                "title": title,
+                "modelId": model,
+                "systemPrompt": prompt,
+                "ownerId": f"user_{index + 1}",
+                "metadata": meta,
+                "messages": [
+                    {"id": f"msg_{n + 1}_{m + 1}", "role": role, "content": text, "timestamp": f"2024-06-0{n + 1}T09:1{m}:00Z"}
+                    for m, (role, text) in enumerate(turns)
+                ],
+                "source": source,
+                "createdAt": f"2024-06-0{n + 1}T09:10:00Z",
+                "updatedAt": f"2024-06-0{n + 1}T09:1{len(turns)}:00Z",
+                **hidden,
+            }
+            for n, (title, model, prompt, meta, turns, source, hidden) in enumerate(_RUNTYPE_DEMO)
+        ]
+        systemprompt = [
+            {
+                "id": DOCUMENTED_UUID if index == 0 and n == 0 else ident("sp", n),
+                "message": [
+                    {
+                        "id": ident(f"sp{n}-msg", m),
+                        "role": role,
+                        "content": text,
+                        "reference": [],
+                        "model": "gpt-4o-mini",
+                        "metadata": {"title": title, "tag": tags, "version": 1, "status": "published", "author": "admin"},
+                    }
+                    for m, (role, text) in enumerate(turns)
+                ],
+                "metadata": {
+                    "title": title,
+                    "description": description,
+                    "created": "2024-01-01T12:00:00Z",
+                    "updated": "2024-01-01T12:00:00Z",
+                    "version": 1,
+                    "status": "published",
+                    "tag": tags,
+                    "author": "admin",
+                },
+            }
+            for n, (title, description, tags, turns) in enumerate(_SYSTEMPROMPT_DEMO)
+        ]
+        result[tenant] = {"runtype": runtype, "systemprompt": systemprompt}
+    return {"tenants": result}
+
+
+_RUNTYPE_DEMO: list[tuple[str, str | None, str | None, dict[str, Any], list[tuple[str, str]], str, dict[str, str]]] = [
+    (
+        "Help with Python",
+        "claude-sonnet-4-5",
+        "You are a coding assistant.",
+        {"topic": "programming"},
+        [("user", "Help me write a function"), ("assistant", "Sure! What kind of function would you like?")],
+        "app",
+        {},
+    ),
+    (
+        "Trip to Lisbon ✈️",
+        "gpt-4o",
+        None,
+        {"topic": "travel", "pinned": True},
+        [("user", "Three days in Lisbon: what should I not miss?")],
+        "app",
+        {},
+    ),
+    (
+        "Support widget session",
+        "claude-haiku-4-5",
+        "Answer questions about the product; be brief.",
+        {"page": "/pricing"},
+        [("user", "Do you have a free tier?"), ("assistant", "Yes: up to 1,000 requests a month.")],
+        "client_token",
+        {"surface_id": "surface_pricing", "client_token_id": "ct_demo"},
+    ),
+]
+
+_SYSTEMPROMPT_DEMO: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
+    (
+        "Research Analysis",
+        "A schema for analysing research data for blogs",
+        ["SystemPrompt", "Blog"],
+        [("user", "Please analyze this text and provide feedback.")],
+    ),
+    (
+        "Weekly newsletter draft",
+        "Drafts the Friday newsletter from the week's notes",
+        ["Newsletter"],
+        [("user", "Summarise these five notes into a newsletter intro.")],
+    ),
+]

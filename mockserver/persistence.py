@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from .seed import SeedError
 from .store import Store
 
 
@@ -45,6 +46,10 @@ def read_state(path: Path) -> Any | None:
         return orjson.loads(path.read_bytes())
     except FileNotFoundError:
         return None
+    except orjson.JSONDecodeError as exc:
+        raise SeedError(f"state file {path} is not valid JSON ({exc}); move it away to start afresh") from None
+    except OSError as exc:
+        raise SeedError(f"cannot read state file {path}: {exc.strerror}") from None
 
 
 class StateSaver:

@@ -1,0 +1,75 @@
+"""Starting the mock: the banner, keys, seeds, ports and start-up errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+
+def test_banner_prints_url_keys_and_a_working_curl_per_api(spawn_mock: Any) -> None:
+    mock = spawn_mock()
+    banner = mock.banner
+    assert mock.base_url.startswith("http://127.0.0.1:")
+    for key in ("demo-alice", "demo-bob", "demo-readonly  (read-only"):
+        assert key in banner
+    curls = [line.strip() for line in banner.splitlines() if line.strip().startswith("curl ")]
+    assert len(curls) == 2
+    for line in curls:
+        result = subprocess.run(["bash", "-c", line + " -s -f -o /dev/null -w '%{http_code}'"], capture_output=True, text=True)
+        assert result.stdout == "200", line
+
+
+def test_custom_keys_and_readonly(spawn_mock: Any) -> None:
+    mock = spawn_mock("--key", "k1", "--key", "k2:readonly")
+    assert "k1" in mock.banner and "demo-alice" not in mock.banner
+    k1 = {"Authorization": "Bearer k1"}
+    assert httpx.post(mock.base_url + "/v1/conversations", json={}, headers=k1).status_code == 201
+    assert httpx.post(mock.base_url + "/v1/conversations", json={}, headers={"Authorization": "Bearer k2"}).status_code == 403
+    assert httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer demo-alice"}).status_code == 401
+
+
+def test_seed_file_json_and_yaml_replace_demo_data(spawn_mock: Any, tmp_path: Path) -> None:
+    data = {"tenants": {"team-key": {"runtype": [{"id": "conv_fixture", "title": "From a fixture"}], "systemprompt": []}}}
+    for name, text in (("seed.json", json.dumps(data)), ("seed.yaml", yaml.safe_dump(data))):
+        path = tmp_path / name
+        path.write_text(text)
+        mock = spawn_mock("--seed", str(path))
+        listed = httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer team-key"}).json()
+        assert [c["id"] for c in listed["conversations"]] == ["conv_fixture"]
+        # The demo tenants are still accepted keys, with no data.
+        alice = httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer demo-alice"}).json()
+        assert alice["conversations"] == []
+
+
+def test_empty_starts_with_nothing(spawn_mock: Any) -> None:
+    mock = spawn_mock("--empty")
+    assert httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer demo-alice"}).json()["conversations"] == []
+
+
+def test_bad_seed_or_flags_exit_2_with_a_clear_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"tenants": {"k": {"runtype": [{"title": 5}]}}}')
+    cases = [
+        ["--seed", str(bad)],
+        ["--seed", str(tmp_path / "missing.json")],
+        ["--error-rate", "2"],
+        ["--key", "has space"],
+        ["--api", "stripe"],
+    ]
+    for args in cases:
+        result = subprocess.run([sys.executable, "-m", "mockserver", "--port", "0", *args], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2, args
+        assert "error" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    result = subprocess.run([sys.executable, "-m", "mockserver", "--seed", str(bad)], capture_output=True, text=True, timeout=30)
+    assert "runtype[0].title" in result.stderr
+
+
+def test_port_in_use_is_a_clear_error(spawn_mock: Any) -> None:
+    mock = spawn_mock()
+    port = mock.base_url.rsplit(":", 1)[1]
+    result = subprocess.run([sys.executable, "-m", "mockserver", "--port", port], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "cannot listen" in result.stderr

@@ -29,10 +29,7 @@ class ApiKey:
 def parse_key(spec: str) -> ApiKey:
     """`NAME` or `NAME:readonly`, as given to `--key`."""
     name, sep, flag = spec.rpartition(":")
-    if sep and flag == "readonly":
-        key = ApiKey(name, readonly=True)
-    else:
-        key = ApiKey(spec)
+    key = ApiKey(name, readonly=True) if sep and flag == "readonly" else ApiKey(spec)
     if not key.key or any(c.isspace() for c in key.key) or not key.key.isprintable():
         raise ValueError("an API key must be non-empty printable text without spaces")
     return key

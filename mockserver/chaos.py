@@ -60,6 +60,8 @@ def parse_prefer(value: str | None) -> tuple[int | None, int | None]:
             code = int(raw)
         elif name.strip().lower() == "delay":
             if not raw.isdigit():
-                raise ApiError(400, f"Prefer: delay={raw[:20]!r} is not a number of milliseconds", code="invalid_prefer")
+                raise ApiError(
+                    400, f"Prefer: delay={raw[:20]!r} is not a number of milliseconds", code="invalid_prefer"
+                )
             delay = int(raw)
     return code, delay

@@ -20,9 +20,12 @@ from .seed import DOCUMENTED_UUID, SeedError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convo-mock",
-        description="A stateful mock of the Runtype and systemprompt.io conversation APIs, driven by their OpenAPI specs.",
+        description="A stateful mock of the Runtype and systemprompt.io conversation APIs, "
+        "driven by their OpenAPI specs.",
     )
-    parser.add_argument("--api", choices=["runtype", "systemprompt", "both"], default="both", help="which API(s) to serve")
+    parser.add_argument(
+        "--api", choices=["runtype", "systemprompt", "both"], default="both", help="which API(s) to serve"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free port)")
     parser.add_argument(
@@ -33,12 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
         f"Default: {', '.join(DEFAULT_KEYS)}",
     )
     data = parser.add_mutually_exclusive_group()
-    data.add_argument("--seed", type=Path, metavar="FILE", help="start from this JSON/YAML file instead of the demo data")
+    data.add_argument(
+        "--seed", type=Path, metavar="FILE", help="start from this JSON/YAML file instead of the demo data"
+    )
     data.add_argument("--empty", action="store_true", help="start with no conversations")
-    parser.add_argument("--state-file", type=Path, metavar="PATH", help="load state from PATH and save every change to it")
-    parser.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="largest request body (413 past it)")
+    parser.add_argument(
+        "--state-file", type=Path, metavar="PATH", help="load state from PATH and save every change to it"
+    )
+    parser.add_argument(
+        "--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="largest request body (413 past it)"
+    )
     parser.add_argument("--latency", type=int, default=0, metavar="MS", help="delay every API response by MS")
-    parser.add_argument("--error-rate", type=float, default=0.0, metavar="P", help="answer 500 to this fraction of requests")
+    parser.add_argument(
+        "--error-rate", type=float, default=0.0, metavar="P", help="answer 500 to this fraction of requests"
+    )
     parser.add_argument("--random-seed", type=int, metavar="N", help="seed for --error-rate, for reproducible chaos")
     parser.add_argument(
         "--cors-origin",

@@ -47,14 +47,18 @@ def read_seed_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SeedError(f"seed file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+        raise SeedError(
+            f"seed file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
+        ) from None
     return data  # type: ignore[no-any-return]
 
 
 def normalize(data: Any, clock: Clock) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Check seed/state data and fill in what entries may omit; raise SeedError naming the problem."""
     if not isinstance(data, dict) or not isinstance(data.get("tenants"), dict):
-        raise SeedError('seed data must be an object {"tenants": {"<api key>": {"runtype": [...], "systemprompt": [...]}}}')
+        raise SeedError(
+            'seed data must be an object {"tenants": {"<api key>": {"runtype": [...], "systemprompt": [...]}}}'
+        )
     runtype_schema = jsonschema_rs.Draft202012Validator(specs.load("runtype").schema("Conversation"))
     systemprompt_schema = jsonschema_rs.Draft202012Validator(
         specs.load("systemprompt").schema("Conversation"), validate_formats=True
@@ -71,11 +75,17 @@ def normalize(data: Any, clock: Clock) -> dict[str, dict[str, list[dict[str, Any
             raise SeedError(f'{where}: "runtype" and "systemprompt" must be lists')
         result[tenant] = {
             "runtype": _unique(
-                [_runtype_entry(item, defaults, clock, runtype_schema, f"{where} runtype[{i}]") for i, item in enumerate(runtype)],
+                [
+                    _runtype_entry(item, defaults, clock, runtype_schema, f"{where} runtype[{i}]")
+                    for i, item in enumerate(runtype)
+                ],
                 f"{where} runtype",
             ),
             "systemprompt": _unique(
-                [_systemprompt_entry(item, systemprompt_schema, f"{where} systemprompt[{i}]") for i, item in enumerate(systemprompt)],
+                [
+                    _systemprompt_entry(item, systemprompt_schema, f"{where} systemprompt[{i}]")
+                    for i, item in enumerate(systemprompt)
+                ],
                 f"{where} systemprompt",
             ),
         }
@@ -85,7 +95,15 @@ def normalize(data: Any, clock: Clock) -> dict[str, dict[str, list[dict[str, Any
 def _runtype_entry(item: Any, defaults: dict[str, Any], clock: Clock, schema: Any, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise SeedError(f"{where}: expected an object")
-    entry = {"modelId": None, "systemPrompt": None, "ownerId": None, "messages": [], "source": "app", **defaults, **item}
+    entry = {
+        "modelId": None,
+        "systemPrompt": None,
+        "ownerId": None,
+        "messages": [],
+        "source": "app",
+        **defaults,
+        **item,
+    }
     entry.setdefault("id", f"conv_{secrets.token_hex(12)}")
     entry.setdefault("createdAt", clock.now())
     entry.setdefault("updatedAt", entry["createdAt"])
@@ -132,6 +150,7 @@ def demo_data(tenants: list[str]) -> dict[str, Any]:
     """
     result: dict[str, Any] = {}
     for index, tenant in enumerate(tenants):
+
         def ident(kind: str, n: int, index: int = index) -> str:
             return str(uuid.uuid5(_NAMESPACE, f"{index}/{kind}/{n}"))
 
@@ -144,7 +163,12 @@ def demo_data(tenants: list[str]) -> dict[str, Any]:
                 "ownerId": f"user_{index + 1}",
                 "metadata": meta,
                 "messages": [
-                    {"id": f"msg_{n + 1}_{m + 1}", "role": role, "content": text, "timestamp": f"2024-06-0{n + 1}T09:1{m}:00Z"}
+                    {
+                        "id": f"msg_{n + 1}_{m + 1}",
+                        "role": role,
+                        "content": text,
+                        "timestamp": f"2024-06-0{n + 1}T09:1{m}:00Z",
+                    }
                     for m, (role, text) in enumerate(turns)
                 ],
                 "source": source,
@@ -164,7 +188,13 @@ def demo_data(tenants: list[str]) -> dict[str, Any]:
                         "content": text,
                         "reference": [],
                         "model": "gpt-4o-mini",
-                        "metadata": {"title": title, "tag": tags, "version": 1, "status": "published", "author": "admin"},
+                        "metadata": {
+                            "title": title,
+                            "tag": tags,
+                            "version": 1,
+                            "status": "published",
+                            "author": "admin",
+                        },
                     }
                     for m, (role, text) in enumerate(turns)
                 ],

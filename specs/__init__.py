@@ -44,19 +44,22 @@ class Operation:
 
     @property
     def request_body(self) -> dict[str, Any] | None:
-        return self.definition.get("requestBody")
+        body: dict[str, Any] | None = self.definition.get("requestBody")
+        return body
 
     def request_schema(self) -> dict[str, Any] | None:
         body = self.request_body
         if body is None:
             return None
-        return body["content"]["application/json"]["schema"]
+        schema: dict[str, Any] = body["content"]["application/json"]["schema"]
+        return schema
 
     def response_schema(self, status: int | str) -> dict[str, Any] | None:
         response = self.definition["responses"].get(str(status))
         if response is None or "content" not in response:
             return None
-        return response["content"]["application/json"].get("schema", {})
+        schema: dict[str, Any] = response["content"]["application/json"].get("schema", {})
+        return schema
 
     def parameter(self, name: str) -> dict[str, Any] | None:
         return next((p for p in self.parameters if p["name"] == name), None)
@@ -73,7 +76,8 @@ class Spec:
     @functools.cached_property
     def resolved(self) -> dict[str, Any]:
         """The document with every local `$ref` replaced by a copy of its target."""
-        return _resolve(self.content, self.content, ())
+        resolved: dict[str, Any] = _resolve(self.content, self.content, ())
+        return resolved
 
     @functools.cached_property
     def operations(self) -> tuple[Operation, ...]:
@@ -98,11 +102,13 @@ class Spec:
 
     def schema(self, name: str) -> dict[str, Any]:
         """A component schema by name, resolved."""
-        return self.resolved["components"]["schemas"][name]
+        schema: dict[str, Any] = self.resolved["components"]["schemas"][name]
+        return schema
 
     @property
     def security_schemes(self) -> dict[str, dict[str, Any]]:
-        return self.resolved["components"]["securitySchemes"]
+        schemes: dict[str, dict[str, Any]] = self.resolved["components"]["securitySchemes"]
+        return schemes
 
 
 def spec_path(name: str) -> Path:

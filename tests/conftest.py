@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, settings
 from contracts.reference import response_errors
 
 # Fixed profiles: CI runs are reproducible, a red run is a real defect.
-settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
@@ -115,7 +116,9 @@ class CheckedClient(httpx.Client):
         if response.status_code == 404 and response.json().get("message", "").startswith("no such path"):
             return
         for error in response_errors(self.api, response):
-            self.violations.append(f"{response.request.method} {response.request.url} -> {response.status_code}: {error}")
+            self.violations.append(
+                f"{response.request.method} {response.request.url} -> {response.status_code}: {error}"
+            )
 
 
 @pytest.fixture

@@ -28,20 +28,28 @@ AUTH = {"Authorization": f"Bearer {ALICE}"}
         (b'{"title": 1e999}', "application/json", 400, "JSON"),
     ],
 )
-def test_bad_bodies_get_a_clear_4xx(mock: MockProcess, content: bytes, content_type: str, status: int, names: str) -> None:
+def test_bad_bodies_get_a_clear_4xx(
+    mock: MockProcess, content: bytes, content_type: str, status: int, names: str
+) -> None:
     for method, path in (("POST", "/v1/conversations"), ("PUT", "/v1/conversations/conv_demo1_1")):
-        response = httpx.request(method, mock.base_url + path, content=content, headers={**AUTH, "content-type": content_type})
+        response = httpx.request(
+            method, mock.base_url + path, content=content, headers={**AUTH, "content-type": content_type}
+        )
         assert response.status_code == status, response.text
         assert response.headers["content-type"] == "application/json"
         assert names.lower() in response.json()["message"].lower()
         assert "Traceback" not in response.text
-    assert httpx.get(mock.base_url + "/v1/conversations/conv_demo1_1", headers=AUTH).json()["title"] == "Help with Python"
+    assert (
+        httpx.get(mock.base_url + "/v1/conversations/conv_demo1_1", headers=AUTH).json()["title"] == "Help with Python"
+    )
 
 
 def test_oversized_body_is_413_and_state_is_untouched(spawn_mock: Any) -> None:
     small = spawn_mock("--max-body", "1000")
     big = b'{"title": "' + b"x" * 2000 + b'"}'
-    response = httpx.post(small.base_url + "/v1/conversations", content=big, headers={**AUTH, "content-type": "application/json"})
+    response = httpx.post(
+        small.base_url + "/v1/conversations", content=big, headers={**AUTH, "content-type": "application/json"}
+    )
     assert response.status_code == 413 and "1000" in response.json()["message"]
 
     def chunks() -> Any:
@@ -49,7 +57,9 @@ def test_oversized_body_is_413_and_state_is_untouched(spawn_mock: Any) -> None:
         yield big[900:]
 
     # Without Content-Length (chunked), the cap still holds.
-    streamed = httpx.post(small.base_url + "/v1/conversations", content=chunks(), headers={**AUTH, "content-type": "application/json"})
+    streamed = httpx.post(
+        small.base_url + "/v1/conversations", content=chunks(), headers={**AUTH, "content-type": "application/json"}
+    )
     assert streamed.status_code == 413
     listed = httpx.get(small.base_url + "/v1/conversations", headers=AUTH).json()["conversations"]
     assert len(listed) == 3
@@ -57,7 +67,9 @@ def test_oversized_body_is_413_and_state_is_untouched(spawn_mock: Any) -> None:
 
 def test_default_body_limit_is_one_mebibyte(mock: MockProcess) -> None:
     payload = b'{"systemPrompt": "' + b"x" * (1024 * 1024) + b'"}'
-    response = httpx.post(mock.base_url + "/v1/conversations", content=payload, headers={**AUTH, "content-type": "application/json"})
+    response = httpx.post(
+        mock.base_url + "/v1/conversations", content=payload, headers={**AUTH, "content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 

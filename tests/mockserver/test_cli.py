@@ -19,7 +19,9 @@ def test_banner_prints_url_keys_and_a_working_curl_per_api(spawn_mock: Any) -> N
     curls = [line.strip() for line in banner.splitlines() if line.strip().startswith("curl ")]
     assert len(curls) == 2
     for line in curls:
-        result = subprocess.run(["bash", "-c", line + " -s -f -o /dev/null -w '%{http_code}'"], capture_output=True, text=True)
+        result = subprocess.run(
+            ["bash", "-c", line + " -s -f -o /dev/null -w '%{http_code}'"], capture_output=True, text=True
+        )
         assert result.stdout == "200", line
 
 
@@ -28,12 +30,20 @@ def test_custom_keys_and_readonly(spawn_mock: Any) -> None:
     assert "k1" in mock.banner and "demo-alice" not in mock.banner
     k1 = {"Authorization": "Bearer k1"}
     assert httpx.post(mock.base_url + "/v1/conversations", json={}, headers=k1).status_code == 201
-    assert httpx.post(mock.base_url + "/v1/conversations", json={}, headers={"Authorization": "Bearer k2"}).status_code == 403
-    assert httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer demo-alice"}).status_code == 401
+    assert (
+        httpx.post(mock.base_url + "/v1/conversations", json={}, headers={"Authorization": "Bearer k2"}).status_code
+        == 403
+    )
+    assert (
+        httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer demo-alice"}).status_code
+        == 401
+    )
 
 
 def test_seed_file_json_and_yaml_replace_demo_data(spawn_mock: Any, tmp_path: Path) -> None:
-    data = {"tenants": {"team-key": {"runtype": [{"id": "conv_fixture", "title": "From a fixture"}], "systemprompt": []}}}
+    data = {
+        "tenants": {"team-key": {"runtype": [{"id": "conv_fixture", "title": "From a fixture"}], "systemprompt": []}}
+    }
     for name, text in (("seed.json", json.dumps(data)), ("seed.yaml", yaml.safe_dump(data))):
         path = tmp_path / name
         path.write_text(text)
@@ -47,7 +57,12 @@ def test_seed_file_json_and_yaml_replace_demo_data(spawn_mock: Any, tmp_path: Pa
 
 def test_empty_starts_with_nothing(spawn_mock: Any) -> None:
     mock = spawn_mock("--empty")
-    assert httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer demo-alice"}).json()["conversations"] == []
+    assert (
+        httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer demo-alice"}).json()[
+            "conversations"
+        ]
+        == []
+    )
 
 
 def test_bad_seed_or_flags_exit_2_with_a_clear_message(tmp_path: Path) -> None:
@@ -61,15 +76,21 @@ def test_bad_seed_or_flags_exit_2_with_a_clear_message(tmp_path: Path) -> None:
         ["--api", "stripe"],
     ]
     for args in cases:
-        result = subprocess.run([sys.executable, "-m", "mockserver", "--port", "0", *args], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, "-m", "mockserver", "--port", "0", *args], capture_output=True, text=True, timeout=30
+        )
         assert result.returncode == 2, args
         assert "error" in result.stderr and "Traceback" not in result.stderr, result.stderr
-    result = subprocess.run([sys.executable, "-m", "mockserver", "--seed", str(bad)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--seed", str(bad)], capture_output=True, text=True, timeout=30
+    )
     assert "runtype[0].title" in result.stderr
 
 
 def test_port_in_use_is_a_clear_error(spawn_mock: Any) -> None:
     mock = spawn_mock()
     port = mock.base_url.rsplit(":", 1)[1]
-    result = subprocess.run([sys.executable, "-m", "mockserver", "--port", port], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--port", port], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2 and "cannot listen" in result.stderr

@@ -37,7 +37,12 @@ def test_state_round_trips_and_bad_state_changes_nothing(mock: MockProcess) -> N
     response = httpx.put(mock.base_url + "/__mock__/state", json=broken)
     assert response.status_code == 400 and "runtype[0].source" in response.json()["message"]
     assert "demo-alice" not in response.json()["message"]
-    for bad in (b"{", b"[]", b'{"tenants": {"k": {"runtype": "no"}}}', b'{"tenants": {"k": {"runtype": [{"id": "a"}, {"id": "a"}]}}}'):
+    for bad in (
+        b"{",
+        b"[]",
+        b'{"tenants": {"k": {"runtype": "no"}}}',
+        b'{"tenants": {"k": {"runtype": [{"id": "a"}, {"id": "a"}]}}}',
+    ):
         assert httpx.put(mock.base_url + "/__mock__/state", content=bad).status_code == 400
     assert httpx.get(mock.base_url + "/__mock__/state").json() == state
 

@@ -66,7 +66,11 @@ def test_error_rate_is_reproducible_with_a_seed(spawn_mock: Any) -> None:
 def test_cors_allows_localhost_dev_servers_by_default(mock: MockProcess) -> None:
     preflight = httpx.options(
         mock.base_url + "/v1/conversations",
-        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"},
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
     )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"

@@ -63,6 +63,7 @@ def test_kill_9_during_writes_leaves_a_complete_state(spawn_mock: Any, tmp_path:
     listed = httpx.get(restarted.base_url + "/v1/conversations", params={"limit": 100}, headers=AUTH).json()
     assert listed["conversations"][0]["id"] == created[-1]
 
+
 def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "state.json"
     write_atomic(target, b'{"a": 1}')
@@ -78,5 +79,7 @@ def test_corrupt_state_file_is_a_clear_start_up_error(tmp_path: Path) -> None:
 
     state = tmp_path / "state.json"
     state.write_text("{truncated")
-    result = subprocess.run([sys.executable, "-m", "mockserver", "--state-file", str(state)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--state-file", str(state)], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2 and "state" in result.stderr and "Traceback" not in result.stderr

@@ -27,7 +27,13 @@ def test_create_applies_documented_defaults_and_answers_201(clients: Any) -> Non
 
 def test_create_then_get_returns_what_was_sent(clients: Any) -> None:
     rt = clients("runtype")
-    sent = {"title": "Ünïcode 😀", "modelId": "m1", "systemPrompt": "Be terse.", "ownerId": "u1", "metadata": {"a": [1, {"b": None}]}}
+    sent = {
+        "title": "Ünïcode 😀",
+        "modelId": "m1",
+        "systemPrompt": "Be terse.",
+        "ownerId": "u1",
+        "metadata": {"a": [1, {"b": None}]},
+    }
     created = rt.post("/v1/conversations", json={**sent, "unknownField": 1}).json()
     assert {k: created[k] for k in sent} == sent
     assert "unknownField" not in created
@@ -37,7 +43,9 @@ def test_create_then_get_returns_what_was_sent(clients: Any) -> None:
 def test_partial_update_keeps_other_fields_and_replaces_messages(clients: Any) -> None:
     rt = clients("runtype")
     created = rt.post("/v1/conversations", json={"title": "t", "modelId": "m", "ownerId": "o"}).json()
-    first = rt.put(f"/v1/conversations/{created['id']}", json={"messages": [{"id": "1", "role": "user", "content": "hi"}]}).json()
+    first = rt.put(
+        f"/v1/conversations/{created['id']}", json={"messages": [{"id": "1", "role": "user", "content": "hi"}]}
+    ).json()
     second = rt.put(f"/v1/conversations/{created['id']}", json={"title": "t2", "messages": [{"id": "2"}]}).json()
     assert second["title"] == "t2" and second["modelId"] == "m" and second["ownerId"] == "o"
     assert second["messages"] == [{"id": "2"}]
@@ -50,7 +58,9 @@ def test_update_with_empty_body_still_moves_updated_at(clients: Any) -> None:
     rt = clients("runtype")
     created = rt.post("/v1/conversations", json={"title": "x"}).json()
     updated = rt.put(f"/v1/conversations/{created['id']}", json={}).json()
-    assert {k: v for k, v in updated.items() if k != "updatedAt"} == {k: v for k, v in created.items() if k != "updatedAt"}
+    assert {k: v for k, v in updated.items() if k != "updatedAt"} == {
+        k: v for k, v in created.items() if k != "updatedAt"
+    }
     assert parse(updated["updatedAt"]) > parse(created["updatedAt"])
 
 
@@ -67,13 +77,24 @@ def test_delete_then_get_and_delete_again_are_404(clients: Any) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("title", "x" * 501), ("modelId", "x" * 256), ("ownerId", ""), ("ownerId", "x" * 256), ("title", None), ("metadata", []), ("systemPrompt", 5)],
+    [
+        ("title", "x" * 501),
+        ("modelId", "x" * 256),
+        ("ownerId", ""),
+        ("ownerId", "x" * 256),
+        ("title", None),
+        ("metadata", []),
+        ("systemPrompt", 5),
+    ],
 )
 def test_create_and_update_reject_out_of_limit_fields_naming_them(clients: Any, field: str, value: Any) -> None:
     rt = clients("runtype")
     cid = rt.post("/v1/conversations", json={}).json()["id"]
     before = rt.get(f"/v1/conversations/{cid}").json()
-    for response in (rt.post("/v1/conversations", json={field: value}), rt.put(f"/v1/conversations/{cid}", json={field: value})):
+    for response in (
+        rt.post("/v1/conversations", json={field: value}),
+        rt.put(f"/v1/conversations/{cid}", json={field: value}),
+    ):
         assert response.status_code == 400
         assert response.json()["error"] == "bad_request" and field in response.json()["message"]
     assert rt.get(f"/v1/conversations/{cid}").json() == before
@@ -146,18 +167,35 @@ def test_readonly_key_reads_but_gets_403_on_writes(clients: Any) -> None:
     assert ro.get("/v1/conversations").status_code == 200
     cid = ro.get("/v1/conversations").json()["conversations"][0]["id"]
     assert ro.get(f"/v1/conversations/{cid}").status_code == 200
-    for response in (ro.post("/v1/conversations", json={}), ro.put(f"/v1/conversations/{cid}", json={}), ro.delete(f"/v1/conversations/{cid}")):
+    for response in (
+        ro.post("/v1/conversations", json={}),
+        ro.put(f"/v1/conversations/{cid}", json={}),
+        ro.delete(f"/v1/conversations/{cid}"),
+    ):
         assert response.status_code == 403 and response.json()["error"] == "forbidden"
     assert ro.get(f"/v1/conversations/{cid}").status_code == 200
 
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "demo-alice"}, {"Authorization": "Basic ZGVtbzp4"}, {"Authorization": "Bearer"}, {"Authorization": "Bearer wrong"}, {"api-key": "demo-alice"}],
+    [
+        {},
+        {"Authorization": "demo-alice"},
+        {"Authorization": "Basic ZGVtbzp4"},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer wrong"},
+        {"api-key": "demo-alice"},
+    ],
 )
 def test_missing_malformed_or_unknown_credentials_are_401(clients: Any, headers: dict[str, str]) -> None:
     anonymous = clients("runtype", None)
-    for method, path in (("GET", "/v1/conversations"), ("POST", "/v1/conversations"), ("GET", "/v1/conversations/conv_demo1_1"), ("PUT", "/v1/conversations/conv_demo1_1"), ("DELETE", "/v1/conversations/conv_demo1_1")):
+    for method, path in (
+        ("GET", "/v1/conversations"),
+        ("POST", "/v1/conversations"),
+        ("GET", "/v1/conversations/conv_demo1_1"),
+        ("PUT", "/v1/conversations/conv_demo1_1"),
+        ("DELETE", "/v1/conversations/conv_demo1_1"),
+    ):
         response = anonymous.request(method, path, headers=headers, json={} if method in ("POST", "PUT") else None)
         assert response.status_code == 401, (method, path)
         assert "demo-alice" not in response.text and "wrong" not in response.text

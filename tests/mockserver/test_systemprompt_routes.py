@@ -32,7 +32,9 @@ DOC_CURL = """curl -X PUT "https://api.systemprompt.io/v1/conversation/497f6eca-
 
 def test_the_documentations_own_curl_works_with_the_host_swapped(mock: MockProcess, clients: Any) -> None:
     command = DOC_CURL.replace("https://api.systemprompt.io", mock.base_url).replace("<apikey>", ALICE)
-    result = subprocess.run(["bash", "-c", command + " -s -w '\\n%{http_code}'"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["bash", "-c", command + " -s -w '\\n%{http_code}'"], capture_output=True, text=True, check=True
+    )
     body, status = result.stdout.rsplit("\n", 1)
     assert status == "200", body
     sp = clients("systemprompt")
@@ -45,7 +47,9 @@ def test_the_documentations_own_curl_works_with_the_host_swapped(mock: MockProce
 def test_update_merges_metadata_visible_in_get_and_list(clients: Any) -> None:
     sp = clients("systemprompt")
     before = sp.get(f"/v1/conversation/{DOC_UUID}").json()
-    updated = sp.put(f"/v1/conversation/{DOC_UUID}", json={"metadata": {"status": "draft", "new": [1]}, "other": "ignored"}).json()
+    updated = sp.put(
+        f"/v1/conversation/{DOC_UUID}", json={"metadata": {"status": "draft", "new": [1]}, "other": "ignored"}
+    ).json()
     assert updated["metadata"] == {**before["metadata"], "status": "draft", "new": [1]}
     assert updated["message"] == before["message"] and "other" not in updated
     assert sp.get(f"/v1/conversation/{DOC_UUID}").json() == updated

@@ -16,7 +16,9 @@ def _examples() -> list[Any]:
             if body:
                 media = body["content"]["application/json"]
                 for key, example in media.get("examples", {}).items():
-                    cases.append(pytest.param(media["schema"], example["value"], id=f"{name}-{op.operation_id}-request-{key}"))
+                    cases.append(
+                        pytest.param(media["schema"], example["value"], id=f"{name}-{op.operation_id}-request-{key}")
+                    )
             for status, response in op.definition["responses"].items():
                 media = response.get("content", {}).get("application/json", {})
                 for key, example in media.get("examples", {}).items():

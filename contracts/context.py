@@ -1,0 +1,132 @@
+"""The state one family's checks share: the target, a client, the spec, and the outcomes.
+
+A check is a small named function `check(ctx)`; it sends requests through `ctx.send` and
+states what it expected with `ctx.expect`. Every response that `ctx.send` receives for a
+spec operation is also validated against the spec (openapi-core), under the check
+`response_matches_spec`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import specs
+from specs import Operation
+
+from . import reference
+from .curl import to_curl
+from .results import Failure, Outcome, Status
+from .target import Client, Exchange, Target
+
+_EXCERPT = 600
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A check tried to write under --read-only: a bug in the suite, stopped before sending."""
+
+
+@dataclass
+class Context:
+    target: Target
+    api: str
+    family: str
+    client: Client
+    run_tag: str  # unique per run: marks what this run created (e.g. as ownerId)
+    outcomes: dict[tuple[str, str, str, str], Outcome] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+
+    @property
+    def spec(self) -> specs.Spec:
+        return specs.load(self.api)
+
+    def operations(self, *, writes: bool | None = None) -> Iterable[Operation]:
+        for op in self.spec.operations:
+            is_write = op.method not in ("GET", "HEAD")
+            if writes is None or writes == is_write:
+                if is_write and self.target.read_only:
+                    continue
+                yield op
+
+    def outcome(self, op: Operation, check: str) -> Outcome:
+        key = (self.api, op.operation_id, self.family, check)
+        found = self.outcomes.get(key)
+        if found is None:
+            found = self.outcomes[key] = Outcome(self.api, op.operation_id, op.method, op.path, self.family, check)
+        return found
+
+    def send(self, op: Operation, path: str | None = None, *, key: str | None | bool = True, **kwargs: Any) -> Exchange:
+        """Send to `op` (its own path unless given) with the main key, another key, or none (False)."""
+        if self.target.read_only and op.method not in ("GET", "HEAD"):
+            raise ReadOnlyViolation(f"{op.method} {op.path} would change data and --read-only is set")
+        chosen = self.target.api_key if key is True else (None if key is False else key)
+        exchange = self.client.send(op.method, path or op.path, key=chosen, **kwargs)
+        response = exchange.response
+        if response is not None and str(response.status_code) in op.statuses:
+            errors = reference.response_errors(self.api, response)
+            outcome = self.outcome(op, "response_matches_spec")
+            if errors:
+                self.fail(op, "response_matches_spec", f"a response that matches the spec ({errors[0][:300]})", exchange)
+            elif outcome.status is not Status.FAILED:
+                outcome.status = Status.PASSED
+        return exchange
+
+    def expect(self, op: Operation, check: str, ok: bool, expected: str, exchange: Exchange | None, pointer: str = "") -> bool:
+        self.outcome(op, check)  # recorded even when it passes
+        if not ok:
+            self.fail(op, check, expected, exchange, pointer)
+        return ok
+
+    def expect_status(
+        self, op: Operation, check: str, exchange: Exchange, allowed: Iterable[str], why: str, pointer: str = ""
+    ) -> bool:
+        allowed = sorted(set(allowed))
+        status = exchange.response.status_code if exchange.response is not None else None
+        ok = status is not None and str(status) in allowed
+        return self.expect(op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses")
+
+    def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
+        redact = self.target.redactor
+        self.outcome(op, check).add_failure(
+            Failure(
+                expected=redact(expected),
+                actual=redact(describe(exchange)),
+                spec_pointer=pointer or op.pointer,
+                curl=to_curl(exchange.request, redact) if exchange is not None else None,
+            )
+        )
+
+    def skip(self, op: Operation, check: str, why: str) -> None:
+        outcome = self.outcome(op, check)
+        if outcome.status is Status.PASSED and not outcome.failures:
+            outcome.status = Status.SKIPPED
+            outcome.note = why
+
+
+def describe(exchange: Exchange | None) -> str:
+    if exchange is None:
+        return "no request could be made"
+    if exchange.response is None:
+        return f"no response: {exchange.error}"
+    response = exchange.response
+    content_type = response.headers.get("content-type", "(none)")
+    text = response.text
+    try:
+        text = json.dumps(response.json(), ensure_ascii=False)
+    except ValueError:
+        pass
+    if len(text) > _EXCERPT:
+        text = text[:_EXCERPT] + "…"
+    return f"{response.status_code} {content_type} {text}".rstrip()
+
+
+def body_json(exchange: Exchange) -> Any:
+    """The response's JSON, or None when there is none or it is not JSON."""
+    if exchange.response is None:
+        return None
+    try:
+        return exchange.response.json()
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""The check families. Each module exposes `CHECKS`: small named functions `check(ctx)`."""

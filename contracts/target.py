@@ -1,0 +1,109 @@
+"""What is being tested: a base URL, an API, and the keys to use; and the HTTP client that
+talks to it and to nothing else."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+import specs
+
+from .redact import Redactor
+
+USER_AGENT = "convo-contracts"
+
+
+@dataclass(frozen=True)
+class Target:
+    base_url: str
+    api_key: str
+    other_key: str | None = None
+    readonly_key: str | None = None
+    timeout: float = 10.0
+    read_only: bool = False
+    systemprompt_id: str | None = None
+    max_examples: int = 25
+    seed: int = 0
+    workers: int = 2
+
+    @property
+    def redactor(self) -> Redactor:
+        return Redactor([self.api_key, self.other_key, self.readonly_key])
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def auth_headers(api: str, key: str | None) -> dict[str, str]:
+    """The headers that carry `key` by the API's security scheme, read from its spec."""
+    if key is None:
+        return {}
+    spec = specs.load(api)
+    (scheme,) = spec.security_schemes.values()
+    if scheme["type"] == "http" and scheme["scheme"] == "bearer":
+        return {"Authorization": f"Bearer {key}"}
+    if scheme["type"] == "apiKey" and scheme["in"] == "header":
+        return {scheme["name"]: key}
+    raise ValueError(f"unsupported security scheme in {api}: {scheme}")
+
+
+class OffTargetRequest(RuntimeError):
+    """A request that would leave the base URL's host: refused before it is sent."""
+
+
+@dataclass
+class Exchange:
+    request: httpx.Request
+    response: httpx.Response | None
+    error: str | None = None
+    elapsed: float = 0.0
+
+
+@dataclass
+class Client:
+    """httpx, pinned to the target's origin, never following redirects elsewhere."""
+
+    target: Target
+    api: str
+    _http: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._http = httpx.Client(
+            base_url=self.target.base_url.rstrip("/"),
+            timeout=self.target.timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Exchange:
+        """Send with `key` (None: no credentials); `headers` override the auth headers."""
+        all_headers = {**auth_headers(self.api, key), **(headers or {})}
+        request = self._http.build_request(method, path, headers=all_headers, json=json, content=content, params=params)
+        if f"{request.url.scheme}://{request.url.netloc.decode()}" != self.target.origin:
+            raise OffTargetRequest(f"refusing to send to {request.url.host}: only {self.target.origin} is tested")
+        started = time.perf_counter()
+        try:
+            response = self._http.send(request)
+            response.read()
+        except httpx.HTTPError as exc:
+            return Exchange(request, None, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+        return Exchange(request, response, None, time.perf_counter() - started)

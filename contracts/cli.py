@@ -36,23 +36,51 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="convo-contracts", description="Conformance suite for the Runtype and systemprompt.io conversation APIs.")
+    parser = _Parser(
+        prog="convo-contracts", description="Conformance suite for the Runtype and systemprompt.io conversation APIs."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="fuzz a deployment and report what broke")
     run_parser.add_argument("--api", choices=["runtype", "systemprompt", "all"], default="all")
-    run_parser.add_argument("--base-url", default=os.environ.get(ENV["base_url"]), help=f"e.g. https://api.runtype.com (env {ENV['base_url']})")
-    run_parser.add_argument("--api-key", default=os.environ.get(ENV["api_key"]), help=f"the key to test with (env {ENV['api_key']})")
-    run_parser.add_argument("--other-key", default=os.environ.get(ENV["other_key"]), help=f"a key of another tenant, for isolation checks (env {ENV['other_key']})")
-    run_parser.add_argument("--readonly-key", default=os.environ.get(ENV["readonly_key"]), help=f"a read-only key: its writes must be 403 (env {ENV['readonly_key']})")
-    run_parser.add_argument("--max-examples", type=int, default=25, help="Schemathesis examples per operation (default 25)")
-    run_parser.add_argument("--seed", type=int, default=0, help="Schemathesis seed: the same seed replays the same run (default 0)")
+    run_parser.add_argument(
+        "--base-url",
+        default=os.environ.get(ENV["base_url"]),
+        help=f"e.g. https://api.runtype.com (env {ENV['base_url']})",
+    )
+    run_parser.add_argument(
+        "--api-key", default=os.environ.get(ENV["api_key"]), help=f"the key to test with (env {ENV['api_key']})"
+    )
+    run_parser.add_argument(
+        "--other-key",
+        default=os.environ.get(ENV["other_key"]),
+        help=f"a key of another tenant, for isolation checks (env {ENV['other_key']})",
+    )
+    run_parser.add_argument(
+        "--readonly-key",
+        default=os.environ.get(ENV["readonly_key"]),
+        help=f"a read-only key: its writes must be 403 (env {ENV['readonly_key']})",
+    )
+    run_parser.add_argument(
+        "--max-examples", type=int, default=25, help="Schemathesis examples per operation (default 25)"
+    )
+    run_parser.add_argument(
+        "--seed", type=int, default=0, help="Schemathesis seed: the same seed replays the same run (default 0)"
+    )
     run_parser.add_argument("--workers", type=int, default=2, help="Schemathesis workers (default 2)")
-    run_parser.add_argument("--read-only", action="store_true", help="only what cannot change data: safe against production")
+    run_parser.add_argument(
+        "--read-only", action="store_true", help="only what cannot change data: safe against production"
+    )
     run_parser.add_argument("--only", help=f"comma-separated families: {','.join(FAMILIES)}")
-    run_parser.add_argument("--junit-xml", type=Path, metavar="PATH", help="write JUnit XML: one testcase per operation × check")
+    run_parser.add_argument(
+        "--junit-xml", type=Path, metavar="PATH", help="write JUnit XML: one testcase per operation × check"
+    )
     run_parser.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report (schema in README)")
-    run_parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per-request timeout in seconds (default 10)")
-    run_parser.add_argument("--systemprompt-id", help="a systemprompt.io conversation uuid to work on (default: the first listed)")
+    run_parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="per-request timeout in seconds (default 10)"
+    )
+    run_parser.add_argument(
+        "--systemprompt-id", help="a systemprompt.io conversation uuid to work on (default: the first listed)"
+    )
     return parser
 
 
@@ -69,7 +97,10 @@ def parse(argv: Sequence[str] | None = None) -> tuple[Target, list[str], list[st
     families = [f.strip() for f in args.only.split(",")] if args.only else list(FAMILIES)
     unknown = [f for f in families if f not in FAMILIES]
     if unknown:
-        parser.error(f"unknown famil{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
+        parser.error(
+            f"unknown famil{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+            f"choose from {', '.join(FAMILIES)}"
+        )
     for name in ("max_examples", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")

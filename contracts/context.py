@@ -8,6 +8,7 @@ spec operation is also validated against the spec (openapi-core), under the chec
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,23 +58,31 @@ class Context:
             found = self.outcomes[key] = Outcome(self.api, op.operation_id, op.method, op.path, self.family, check)
         return found
 
-    def send(self, op: Operation, path: str | None = None, *, key: str | None | bool = True, **kwargs: Any) -> Exchange:
+    def send(self, op: Operation, path: str | None = None, *, key: str | bool | None = True, **kwargs: Any) -> Exchange:
         """Send to `op` (its own path unless given) with the main key, another key, or none (False)."""
         if self.target.read_only and op.method not in ("GET", "HEAD"):
             raise ReadOnlyViolation(f"{op.method} {op.path} would change data and --read-only is set")
         chosen = self.target.api_key if key is True else (None if key is False else key)
         exchange = self.client.send(op.method, path or op.path, key=chosen, **kwargs)
         response = exchange.response
+        if response is not None and op.method == "POST" and response.is_success:
+            created = body_json(exchange)
+            if isinstance(created, dict) and isinstance(created.get("id"), str):
+                self.created.append(created["id"])  # whatever a check creates is deleted after the run
         if response is not None and str(response.status_code) in op.statuses:
             errors = reference.response_errors(self.api, response)
             outcome = self.outcome(op, "response_matches_spec")
             if errors:
-                self.fail(op, "response_matches_spec", f"a response that matches the spec ({errors[0][:300]})", exchange)
+                self.fail(
+                    op, "response_matches_spec", f"a response that matches the spec ({errors[0][:300]})", exchange
+                )
             elif outcome.status is not Status.FAILED:
                 outcome.status = Status.PASSED
         return exchange
 
-    def expect(self, op: Operation, check: str, ok: bool, expected: str, exchange: Exchange | None, pointer: str = "") -> bool:
+    def expect(
+        self, op: Operation, check: str, ok: bool, expected: str, exchange: Exchange | None, pointer: str = ""
+    ) -> bool:
         self.outcome(op, check)  # recorded even when it passes
         if not ok:
             self.fail(op, check, expected, exchange, pointer)
@@ -85,7 +94,9 @@ class Context:
         allowed = sorted(set(allowed))
         status = exchange.response.status_code if exchange.response is not None else None
         ok = status is not None and str(status) in allowed
-        return self.expect(op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses")
+        return self.expect(
+            op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses"
+        )
 
     def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
         redact = self.target.redactor
@@ -113,10 +124,8 @@ def describe(exchange: Exchange | None) -> str:
     response = exchange.response
     content_type = response.headers.get("content-type", "(none)")
     text = response.text
-    try:
+    with contextlib.suppress(ValueError):
         text = json.dumps(response.json(), ensure_ascii=False)
-    except ValueError:
-        pass
     if len(text) > _EXCERPT:
         text = text[:_EXCERPT] + "…"
     return f"{response.status_code} {content_type} {text}".rstrip()

@@ -14,7 +14,8 @@ _MAX_BODY = 4000
 
 def to_curl(request: httpx.Request, redact: Redactor) -> str:
     parts = ["curl", "-X", request.method, shlex.quote(str(request.url))]
-    for name, value in request.headers.items():
+    for raw_name, raw_value in request.headers.raw:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if name.lower() in _SKIP:
             continue
         if name.lower() in ("authorization", "api-key"):

@@ -30,7 +30,13 @@ def as_dict(result: RunResult, target: Target, apis: list[str], families: list[s
                 "status": o.status.value,
                 "note": o.note,
                 "failures": [
-                    {"expected": f.expected, "actual": f.actual, "specPointer": f.spec_pointer, "curl": f.curl, "count": f.count}
+                    {
+                        "expected": f.expected,
+                        "actual": f.actual,
+                        "specPointer": f.spec_pointer,
+                        "curl": f.curl,
+                        "count": f.count,
+                    }
                     for f in o.failures
                 ],
             }

@@ -34,7 +34,8 @@ def write_junit(result: RunResult, path: Path, redact: Redactor) -> None:
             if outcome.status is Status.FAILED:
                 first = outcome.failures[0]
                 text = "\n\n".join(
-                    f"expected: {f.expected}\nspec: {f.spec_pointer}\ngot: {f.actual}" + (f"\nreproduce: {f.curl}" if f.curl else "")
+                    f"expected: {f.expected}\nspec: {f.spec_pointer}\ngot: {f.actual}"
+                    + (f"\nreproduce: {f.curl}" if f.curl else "")
                     for f in outcome.failures
                 )
                 ElementTree.SubElement(case, "failure", message=first.expected[:300], type=outcome.check).text = text

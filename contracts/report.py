@@ -26,7 +26,8 @@ class Progress:
             return
         outcomes, seconds = done
         counts = {s: sum(1 for o in outcomes if o.status is s) for s in Status}
-        line = f"{label} {counts[Status.PASSED]:>3} passed  {counts[Status.FAILED]:>3} failed  {counts[Status.SKIPPED]:>3} skipped  ({seconds:.1f}s)"
+        passed, failed, skipped = (counts[s] for s in (Status.PASSED, Status.FAILED, Status.SKIPPED))
+        line = f"{label} {passed:>3} passed  {failed:>3} failed  {skipped:>3} skipped  ({seconds:.1f}s)"
         self.out.write(("\r\x1b[2K" if self.live else "") + line + "\n")
         self.out.flush()
 
@@ -50,7 +51,11 @@ def summary(result: RunResult, families: list[str]) -> str:
                 found = cells.get((api, operation_id, family), [])
                 failed = sum(o.status is Status.FAILED for o in found)
                 passed = sum(o.status is Status.PASSED for o in found)
-                cell = "·" if not found else (f"✗ {failed}/{failed + passed}" if failed else (f"✓ {passed}" if passed else "– skipped"))
+                cell = (
+                    "·"
+                    if not found
+                    else (f"✗ {failed}/{failed + passed}" if failed else (f"✓ {passed}" if passed else "– skipped"))
+                )
                 row += cell.ljust(14)
             lines.append(row.rstrip())
     return "\n".join(lines)
@@ -60,7 +65,10 @@ def failures(result: RunResult) -> str:
     lines = []
     for outcome in result.failed:
         lines.append("")
-        lines.append(f"✗ {outcome.api} {outcome.operation_id} ({outcome.method} {outcome.path}) · {outcome.family} · {outcome.check}")
+        lines.append(
+            f"✗ {outcome.api} {outcome.operation_id} ({outcome.method} {outcome.path})"
+            f" · {outcome.family} · {outcome.check}"
+        )
         for failure in outcome.failures:
             seen = f"  (seen {failure.count} times)" if failure.count > 1 else ""
             lines.append(f"    expected:  {failure.expected}{seen}")
@@ -75,7 +83,8 @@ def final_line(result: RunResult) -> str:
     counts = {s: sum(1 for o in result.outcomes if o.status is s) for s in Status}
     verdict = "conforming" if result.exit_code == 0 else "VIOLATIONS FOUND"
     tail = f", {len(result.leftovers)} not cleaned up" if result.leftovers else ""
-    return f"{verdict}: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, {counts[Status.SKIPPED]} skipped{tail} in {result.duration:.1f}s"
+    passed, failed, skipped = (counts[s] for s in (Status.PASSED, Status.FAILED, Status.SKIPPED))
+    return f"{verdict}: {passed} passed, {failed} failed, {skipped} skipped{tail} in {result.duration:.1f}s"
 
 
 def write(result: RunResult, families: list[str], out: TextIO) -> None:

@@ -92,7 +92,9 @@ def run(
 def _record_crash(ctx: Context, check: str, exc: Exception) -> None:
     op = ctx.spec.operations[0]
     message = ctx.target.redactor(f"{type(exc).__name__}: {exc}")
-    ctx.outcome(op, check).add_failure(Failure(expected=f"check {check} to complete", actual=message, spec_pointer=op.pointer))
+    ctx.outcome(op, check).add_failure(
+        Failure(expected=f"check {check} to complete", actual=message, spec_pointer=op.pointer)
+    )
 
 
 def _clean_up(client: Client, target: Target, api: str, created: list[str]) -> list[str]:

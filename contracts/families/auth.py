@@ -76,12 +76,26 @@ def tenant_isolation(ctx: Context) -> None:
         if "{" in op.path:
             body = {"metadata": {"convo-contracts": "other tenant was here"}} if op.request_body else None
             exchange = ctx.send(op, _concrete_path(ctx, op, item_id), key=other, json=body)
-            ctx.expect_status(op, "tenant_isolation", exchange, ["404"], "for another tenant's conversation (rule 8: as if it did not exist)")
+            ctx.expect_status(
+                op,
+                "tenant_isolation",
+                exchange,
+                ["404"],
+                "for another tenant's conversation (rule 8: as if it did not exist)",
+            )
         elif op.method == "GET":
             exchange = ctx.send(op, key=other, params=_list_everything(op))
-            ctx.expect(op, "tenant_isolation", item_id not in exchange.response.text if exchange.response else True, f"another tenant's list not to show {item_id}", exchange)
+            ctx.expect(
+                op,
+                "tenant_isolation",
+                item_id not in exchange.response.text if exchange.response else True,
+                f"another tenant's list not to show {item_id}",
+                exchange,
+            )
     after = body_json(ctx.send(get, item_path(ctx, "getConversation", item_id)))
-    ctx.expect(get, "tenant_isolation", before == after, "the conversation unchanged by the other tenant's requests", None)
+    ctx.expect(
+        get, "tenant_isolation", before == after, "the conversation unchanged by the other tenant's requests", None
+    )
 
 
 def _list_everything(op: Operation) -> dict[str, int]:

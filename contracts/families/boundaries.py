@@ -8,6 +8,7 @@ types; null where not nullable; defaults applied when a field is omitted.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 from specs import Operation
 
 from ..context import Context, body_json
@@ -58,20 +59,58 @@ def string_limits(ctx: Context) -> None:
                 pointer = _pointer(op, name, "maxLength")
                 for label, value in ((f"{limit} ASCII characters", "a" * limit), (f"{limit} emoji", WIDE * limit)):
                     exchange = ctx.send(op, path, json={name: value})
-                    ok = ctx.expect_status(op, "max_length_accepted", exchange, _accepted(op), f"for '{name}' of {label} (at maxLength {limit})", pointer)
+                    ok = ctx.expect_status(
+                        op,
+                        "max_length_accepted",
+                        exchange,
+                        _accepted(op),
+                        f"for '{name}' of {label} (at maxLength {limit})",
+                        pointer,
+                    )
                     data = body_json(exchange)
                     if ok and isinstance(data, dict) and name in data:
-                        ctx.expect(op, "max_length_accepted", data[name] == value, f"'{name}' stored as sent ({label})", exchange, pointer)
-                for label, value in ((f"{limit + 1} ASCII characters", "a" * (limit + 1)), (f"{limit + 1} emoji", WIDE * (limit + 1))):
+                        ctx.expect(
+                            op,
+                            "max_length_accepted",
+                            data[name] == value,
+                            f"'{name}' stored as sent ({label})",
+                            exchange,
+                            pointer,
+                        )
+                for label, value in (
+                    (f"{limit + 1} ASCII characters", "a" * (limit + 1)),
+                    (f"{limit + 1} emoji", WIDE * (limit + 1)),
+                ):
                     exchange = ctx.send(op, path, json={name: value})
-                    ctx.expect_status(op, "max_length_rejected", exchange, _rejected(op), f"for '{name}' of {label} (one past maxLength {limit})", pointer)
+                    ctx.expect_status(
+                        op,
+                        "max_length_rejected",
+                        exchange,
+                        _rejected(op),
+                        f"for '{name}' of {label} (one past maxLength {limit})",
+                        pointer,
+                    )
             if schema.get("minLength"):
                 low = schema["minLength"]
                 pointer = _pointer(op, name, "minLength")
                 exchange = ctx.send(op, path, json={name: WIDE * low})
-                ctx.expect_status(op, "min_length", exchange, _accepted(op), f"for '{name}' of {low} character(s) (at minLength)", pointer)
+                ctx.expect_status(
+                    op,
+                    "min_length",
+                    exchange,
+                    _accepted(op),
+                    f"for '{name}' of {low} character(s) (at minLength)",
+                    pointer,
+                )
                 exchange = ctx.send(op, path, json={name: "a" * (low - 1)})
-                ctx.expect_status(op, "min_length", exchange, _rejected(op), f"for '{name}' of {low - 1} characters (below minLength {low})", pointer)
+                ctx.expect_status(
+                    op,
+                    "min_length",
+                    exchange,
+                    _rejected(op),
+                    f"for '{name}' of {low - 1} characters (below minLength {low})",
+                    pointer,
+                )
 
 
 def wrong_types_and_nulls(ctx: Context) -> None:
@@ -84,27 +123,57 @@ def wrong_types_and_nulls(ctx: Context) -> None:
             wrong = wrong_type_value(prop)
             if wrong is not None:
                 exchange = ctx.send(op, path, json={name: wrong})
-                ctx.expect_status(op, "wrong_type_rejected", exchange, _rejected(op), f"for '{name}' = {wrong!r} (type {prop.get('type')})", _pointer(op, name, "type"))
+                ctx.expect_status(
+                    op,
+                    "wrong_type_rejected",
+                    exchange,
+                    _rejected(op),
+                    f"for '{name}' = {wrong!r} (type {prop.get('type')})",
+                    _pointer(op, name, "type"),
+                )
             if not nullable(prop):
                 exchange = ctx.send(op, path, json={name: None})
-                ctx.expect_status(op, "null_rejected", exchange, _rejected(op), f"for '{name}' = null (not nullable)", _pointer(op, name, "type"))
+                ctx.expect_status(
+                    op,
+                    "null_rejected",
+                    exchange,
+                    _rejected(op),
+                    f"for '{name}' = null (not nullable)",
+                    _pointer(op, name, "type"),
+                )
         if schema.get("type") == "object":
             for value in ([1, 2], "text"):
                 exchange = ctx.send(op, path, json=value)
-                ctx.expect_status(op, "wrong_type_rejected", exchange, _rejected(op), f"for a body that is {type(value).__name__}, not an object", f"{op.pointer}/requestBody")
+                ctx.expect_status(
+                    op,
+                    "wrong_type_rejected",
+                    exchange,
+                    _rejected(op),
+                    f"for a body that is {type(value).__name__}, not an object",
+                    f"{op.pointer}/requestBody",
+                )
 
 
 def defaults_applied(ctx: Context) -> None:
     for op in ctx.operations(writes=True):
         if op.method != "POST":
             continue
-        defaults = {n: p["default"] for n, p in (op.request_schema() or {}).get("properties", {}).items() if "default" in p}
+        defaults = {
+            n: p["default"] for n, p in (op.request_schema() or {}).get("properties", {}).items() if "default" in p
+        }
         if not defaults:
             continue
         created = create_conversation(ctx, {})
         for name, default in defaults.items():
             actual = created.get(name) if created else None
-            ctx.expect(op, "defaults_applied", created is not None and actual == default, f"'{name}' = {default!r} when omitted (the documented default)", None, _pointer(op, name, "default"))
+            ctx.expect(
+                op,
+                "defaults_applied",
+                created is not None and actual == default,
+                f"'{name}' = {default!r} when omitted (the documented default)",
+                None,
+                _pointer(op, name, "default"),
+            )
 
 
 def query_limits(ctx: Context) -> None:
@@ -120,26 +189,43 @@ def query_limits(ctx: Context) -> None:
                 ok = ctx.send(op, params={name: low})
                 ctx.expect_status(op, "query_bounds", ok, _accepted(op), f"for {name}={low} (at minimum)", pointer)
                 bad = ctx.send(op, params={name: low - 1})
-                ctx.expect_status(op, "query_bounds", bad, _rejected(op), f"for {name}={low - 1} (below minimum {low})", pointer)
+                ctx.expect_status(
+                    op, "query_bounds", bad, _rejected(op), f"for {name}={low - 1} (below minimum {low})", pointer
+                )
             if schema.get("type") == "integer":
                 bad = ctx.send(op, params={name: "not-a-number"})
-                ctx.expect_status(op, "query_bounds", bad, _rejected(op), f"for {name}=not-a-number (type integer)", pointer)
+                ctx.expect_status(
+                    op, "query_bounds", bad, _rejected(op), f"for {name}=not-a-number (type integer)", pointer
+                )
             if "enum" in schema:
                 for value in schema["enum"]:
                     ok = ctx.send(op, params={name: value})
-                    ctx.expect_status(op, "query_bounds", ok, _accepted(op), f"for {name}={value} (in the enum)", pointer)
+                    ctx.expect_status(
+                        op, "query_bounds", ok, _accepted(op), f"for {name}={value} (in the enum)", pointer
+                    )
                 bad = ctx.send(op, params={name: "not-in-enum"})
-                ctx.expect_status(op, "query_bounds", bad, _rejected(op), f"for {name}=not-in-enum (enum {schema['enum']})", pointer)
+                ctx.expect_status(
+                    op, "query_bounds", bad, _rejected(op), f"for {name}=not-in-enum (enum {schema['enum']})", pointer
+                )
 
 
 def path_formats(ctx: Context) -> None:
     for op in ctx.operations():
         for param in op.parameters:
             if param["in"] == "path" and param["schema"].get("format") == "uuid":
-                exchange = ctx.send(op, op.path.replace("{" + param["name"] + "}", "not-a-uuid"), json={} if op.request_body else None)
+                exchange = ctx.send(
+                    op, op.path.replace("{" + param["name"] + "}", "not-a-uuid"), json={} if op.request_body else None
+                )
                 # Rule 9: a malformed uuid may be 400 or 404; whichever the spec documents.
                 allowed = [s for s in op.statuses if s in ("400", "404")]
-                ctx.expect_status(op, "path_format", exchange, allowed, f"for {param['name']}=not-a-uuid (format uuid)", f"{op.pointer}/parameters")
+                ctx.expect_status(
+                    op,
+                    "path_format",
+                    exchange,
+                    allowed,
+                    f"for {param['name']}=not-a-uuid (format uuid)",
+                    f"{op.pointer}/parameters",
+                )
 
 
 CHECKS = [string_limits, wrong_types_and_nulls, defaults_applied, query_limits, path_formats]

@@ -14,7 +14,6 @@ def create_conversation(ctx: Context, body: dict[str, Any] | None = None) -> dic
     data = body_json(exchange)
     if exchange.response is None or not exchange.response.is_success or not isinstance(data, dict) or "id" not in data:
         return None
-    ctx.created.append(str(data["id"]))
     return data
 
 

@@ -35,14 +35,30 @@ def runtype_round_trip(ctx: Context) -> None:
     create, get = ctx.spec.operation("createConversation"), ctx.spec.operation("getConversation")
     sent = _full_body(ctx, "createConversation")
     created = create_conversation(ctx, sent)
-    if not ctx.expect(create, "create_then_get", created is not None, "create to succeed with every documented field", None):
+    if not ctx.expect(
+        create, "create_then_get", created is not None, "create to succeed with every documented field", None
+    ):
         return
     assert created is not None
-    ctx.expect(create, "create_then_get", all(created.get(k) == v for k, v in sent.items()), f"the created conversation to carry what was sent: {sent}", None)
+    ctx.expect(
+        create,
+        "create_then_get",
+        all(created.get(k) == v for k, v in sent.items()),
+        f"the created conversation to carry what was sent: {sent}",
+        None,
+    )
     exchange = ctx.send(get, item_path(ctx, "getConversation", created["id"]))
-    ctx.expect(get, "create_then_get", body_json(exchange) == created, "get to return exactly what create returned", exchange)
+    ctx.expect(
+        get, "create_then_get", body_json(exchange) == created, "get to return exactly what create returned", exchange
+    )
     for name in ("createdAt", "updatedAt"):
-        ctx.expect(create, "timestamps", _timestamp(created.get(name)) is not None, f"{name} an RFC 3339 timestamp with a zone, as in the documentation's examples", None)
+        ctx.expect(
+            create,
+            "timestamps",
+            _timestamp(created.get(name)) is not None,
+            f"{name} an RFC 3339 timestamp with a zone, as in the documentation's examples",
+            None,
+        )
 
 
 def runtype_partial_update(ctx: Context) -> None:
@@ -52,19 +68,71 @@ def runtype_partial_update(ctx: Context) -> None:
         ctx.skip(update, "partial_update", "create does not work")
         return
     path = item_path(ctx, "updateConversation", created["id"])
-    first = ctx.send(update, path, json={"title": "partial-1", "messages": [{"id": "m1", "role": "user", "content": "one"}, {"id": "m2", "role": "assistant", "content": "two"}]})
-    second = ctx.send(update, path, json={"title": "partial-2", "messages": [{"id": "m3", "role": "user", "content": "three"}]})
+    first = ctx.send(
+        update,
+        path,
+        json={
+            "title": "partial-1",
+            "messages": [
+                {"id": "m1", "role": "user", "content": "one"},
+                {"id": "m2", "role": "assistant", "content": "two"},
+            ],
+        },
+    )
+    second = ctx.send(
+        update, path, json={"title": "partial-2", "messages": [{"id": "m3", "role": "user", "content": "three"}]}
+    )
     after = body_json(ctx.send(get, item_path(ctx, "getConversation", created["id"])))
-    if not ctx.expect(update, "update_persisted", isinstance(after, dict) and after.get("title") == "partial-2", "a later get to show the updated title", second):
+    if not ctx.expect(
+        update,
+        "update_persisted",
+        isinstance(after, dict) and after.get("title") == "partial-2",
+        "a later get to show the updated title",
+        second,
+    ):
         return
-    untouched = [k for k in ("modelId", "systemPrompt", "ownerId", "metadata", "source") if after.get(k) != created.get(k)]
-    ctx.expect(update, "partial_update", not untouched, f"fields absent from the update to keep their values (changed: {untouched})", second)
-    ctx.expect(update, "messages_replaced", after.get("messages") == [{"id": "m3", "role": "user", "content": "three"}], "`messages` replaced whole by the last update", second)
-    created_at, updated = _timestamp(created.get("createdAt")), [_timestamp(body_json(e).get("updatedAt") if isinstance(body_json(e), dict) else None) for e in (first, second)]
-    ctx.expect(update, "timestamps", after.get("createdAt") == created.get("createdAt"), "createdAt never to change", second)
+    untouched = [
+        k for k in ("modelId", "systemPrompt", "ownerId", "metadata", "source") if after.get(k) != created.get(k)
+    ]
+    ctx.expect(
+        update,
+        "partial_update",
+        not untouched,
+        f"fields absent from the update to keep their values (changed: {untouched})",
+        second,
+    )
+    ctx.expect(
+        update,
+        "messages_replaced",
+        after.get("messages") == [{"id": "m3", "role": "user", "content": "three"}],
+        "`messages` replaced whole by the last update",
+        second,
+    )
+    created_at, updated = (
+        _timestamp(created.get("createdAt")),
+        [
+            _timestamp(body_json(e).get("updatedAt") if isinstance(body_json(e), dict) else None)
+            for e in (first, second)
+        ],
+    )
+    ctx.expect(
+        update, "timestamps", after.get("createdAt") == created.get("createdAt"), "createdAt never to change", second
+    )
     start = _timestamp(created.get("updatedAt"))
-    moving = start is not None and created_at is not None and updated[0] is not None and updated[1] is not None and start < updated[0] < updated[1]
-    ctx.expect(update, "timestamps", moving, f"updatedAt to move forward on every update ({created.get('updatedAt')} → {[str(u) for u in updated]})", second)
+    moving = (
+        start is not None
+        and created_at is not None
+        and updated[0] is not None
+        and updated[1] is not None
+        and start < updated[0] < updated[1]
+    )
+    ctx.expect(
+        update,
+        "timestamps",
+        moving,
+        f"updatedAt to move forward on every update ({created.get('updatedAt')} → {[str(u) for u in updated]})",
+        second,
+    )
 
 
 def runtype_delete(ctx: Context) -> None:
@@ -74,13 +142,17 @@ def runtype_delete(ctx: Context) -> None:
         ctx.skip(delete, "delete_then_get", "create does not work")
         return
     first = ctx.send(delete, item_path(ctx, "deleteConversation", created["id"]))
-    ctx.expect_status(delete, "delete_then_get", first, [s for s in delete.statuses if s.startswith("2")], "for a delete of an existing conversation")
+    ctx.expect_status(
+        delete,
+        "delete_then_get",
+        first,
+        [s for s in delete.statuses if s.startswith("2")],
+        "for a delete of an existing conversation",
+    )
     gone = ctx.send(get, item_path(ctx, "getConversation", created["id"]))
     ctx.expect_status(get, "delete_then_get", gone, ["404"], "for a get after delete")
     again = ctx.send(delete, item_path(ctx, "deleteConversation", created["id"]))
     ctx.expect_status(delete, "delete_twice", again, ["404"], "for a second delete")
-    if first.response is not None and first.response.is_success and gone.response is not None and gone.response.status_code == 404:
-        ctx.created.remove(created["id"])
 
 
 def runtype_list_and_pagination(ctx: Context) -> None:
@@ -89,7 +161,7 @@ def runtype_list_and_pagination(ctx: Context) -> None:
     if len(made) < 5:
         ctx.skip(listing, "list_contains_created", "create does not work")
         return
-    newest_first = [c["id"] for c in reversed(made)]
+    expected = [c["id"] for c in made]
     seen: list[str] = []
     cursor: str | None = None
     last = None
@@ -101,23 +173,31 @@ def runtype_list_and_pagination(ctx: Context) -> None:
             break
         items = page.get("conversations") or []
         ctx.expect(listing, "pagination", len(items) <= 2, "a page to hold at most `limit` items", last)
-        seen += [i.get("id") for i in items if isinstance(i, dict)]
+        seen += [str(i.get("id")) for i in items if isinstance(i, dict)]
         # Creating mid-walk must neither shift nor repeat later pages.
-        if len(seen) == 2:
-            extra = create_conversation(ctx, {"title": "created mid-walk"})
-            if extra:
-                newest_first.insert(0, extra["id"])
+        if cursor is None:
+            create_conversation(ctx, {"title": "created mid-walk"})
         pagination = page.get("pagination") or {}
         cursor = pagination.get("nextCursor")
         if not pagination.get("hasMore") or not cursor:
             break
-    ctx.expect(listing, "pagination", len(seen) == len(set(seen)), f"no conversation twice across pages (saw {seen})", last)
-    missing = [i for i in newest_first[1:] if i not in seen]
-    ctx.expect(listing, "list_contains_created", not missing, f"every created conversation listed (filtered by ownerId); missing {missing}", last)
+    ctx.expect(
+        listing, "pagination", len(seen) == len(set(seen)), f"no conversation twice across pages (saw {seen})", last
+    )
+    missing = [i for i in expected if i not in seen]
+    ctx.expect(
+        listing,
+        "list_contains_created",
+        not missing,
+        f"every created conversation listed (filtered by ownerId); missing {missing}",
+        last,
+    )
 
 
 def systemprompt_update_visible(ctx: Context) -> None:
-    update, get, listing = (ctx.spec.operation(o) for o in ("updateConversation", "getConversation", "listConversations"))
+    update, get, listing = (
+        ctx.spec.operation(o) for o in ("updateConversation", "getConversation", "listConversations")
+    )
     found = existing_systemprompt_id(ctx)
     if found is None:
         ctx.skip(update, "update_persisted", "no conversation to update (pass --systemprompt-id)")
@@ -127,12 +207,30 @@ def systemprompt_update_visible(ctx: Context) -> None:
     exchange = ctx.send(update, item_path(ctx, "updateConversation", found), json={"metadata": probe})
     after = body_json(ctx.send(get, item_path(ctx, "getConversation", found)))
     metadata = after.get("metadata") if isinstance(after, dict) else None
-    if not ctx.expect(update, "update_persisted", isinstance(metadata, dict) and metadata.get("convo-contracts-probe") == ctx.run_tag, "a later get to show the updated metadata", exchange):
+    if not ctx.expect(
+        update,
+        "update_persisted",
+        isinstance(metadata, dict) and metadata.get("convo-contracts-probe") == ctx.run_tag,
+        "a later get to show the updated metadata",
+        exchange,
+    ):
         return
     assert isinstance(metadata, dict) and isinstance(before, dict)
     kept = {k: v for k, v in (before.get("metadata") or {}).items() if k != "convo-contracts-probe"}
-    ctx.expect(update, "metadata_merged", all(metadata.get(k) == v for k, v in kept.items()), "metadata keys absent from the update to be kept (merged, rule 3)", exchange)
-    ctx.expect(update, "partial_update", after.get("message") == before.get("message"), "`message` untouched by a metadata update", exchange)
+    ctx.expect(
+        update,
+        "metadata_merged",
+        all(metadata.get(k) == v for k, v in kept.items()),
+        "metadata keys absent from the update to be kept (merged, rule 3)",
+        exchange,
+    )
+    ctx.expect(
+        update,
+        "partial_update",
+        after.get("message") == before.get("message"),
+        "`message` untouched by a metadata update",
+        exchange,
+    )
     for page in range(1, PAGES):
         listed = body_json(ctx.send(listing, params={"page": page, "limit": 100}))
         if not isinstance(listed, list) or not listed:
@@ -159,12 +257,20 @@ def list_then_get_agree(ctx: Context) -> None:
         exchange = ctx.send(get, item_path(ctx, "getConversation", str(item["id"])))
         full = body_json(exchange)
         same = isinstance(full, dict) and all(full.get(k) == v for k, v in item.items() if k in full and k != "_link")
-        ctx.expect(get, "list_then_get", same, f"get of listed conversation {item['id']} to agree with the list", exchange)
+        ctx.expect(
+            get, "list_then_get", same, f"get of listed conversation {item['id']} to agree with the list", exchange
+        )
 
 
 def checks_for(api: str) -> list[Any]:
     if api == "runtype":
-        return [runtype_round_trip, runtype_partial_update, runtype_delete, runtype_list_and_pagination, list_then_get_agree]
+        return [
+            runtype_round_trip,
+            runtype_partial_update,
+            runtype_delete,
+            runtype_list_and_pagination,
+            list_then_get_agree,
+        ]
     return [systemprompt_update_visible, list_then_get_agree]
 
 

@@ -1,0 +1,542 @@
+"""Deliberately broken servers: the real mock, wrapped by one realistic fault each.
+
+Each fault names the family and check of the conformance suite that must catch it. The
+wrapper can rewrite the request before the mock sees it, answer in the mock's place, or
+rewrite the mock's answer; some faults reach into the mock's store, as a buggy backend would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import Message, Receive, Scope, Send
+
+from mockserver import MockConfig, create_app
+from mockserver.store import Store, decode_cursor, encode_cursor
+
+ALICE, BOB, READONLY = "demo-alice", "demo-bob", "demo-readonly"
+
+
+@dataclass
+class Exchange:
+    """A request as the fault sees it, and the answer it may rewrite."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any  # parsed JSON, or None
+    raw: bytes
+    status: int = 0
+    response_headers: dict[str, str] | None = None
+    response: Any = None  # parsed JSON answer (None for empty bodies)
+    answered: bool = False  # the fault answered without calling the mock
+
+    def answer(self, status: int, body: Any, content_type: str = "application/json") -> None:
+        self.status, self.response, self.answered = status, body, True
+        self.response_headers = {"content-type": content_type}
+
+    @property
+    def runtype(self) -> bool:
+        return self.path.startswith("/v1/conversations")
+
+    @property
+    def systemprompt(self) -> bool:
+        return self.path.startswith("/v1/conversation/") or self.path == "/v1/conversation"
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    description: str
+    api: str
+    family: str
+    check: str
+    before: Callable[[Exchange, Store], None] | None = None
+    after: Callable[[Exchange, Store], None] | None = None
+
+
+class FaultyApp:
+    def __init__(self, fault: Fault | None) -> None:
+        self.fault = fault
+        self.mock = create_app(MockConfig())
+        self.store: Store = self.mock.state.runtime.store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.fault is None or scope["path"].startswith("/__mock__"):
+            await self.mock(scope, receive, send)
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        exchange = Exchange(scope["method"], scope["path"], scope["query_string"].decode(), headers, body, raw)
+        if self.fault.before:
+            self.fault.before(exchange, self.store)
+        if not exchange.answered:
+            await self._call_mock(scope, exchange)
+        if self.fault.after:
+            self.fault.after(exchange, self.store)
+        await self._send(exchange, send)
+
+    async def _call_mock(self, scope: Scope, exchange: Exchange) -> None:
+        raw = json.dumps(exchange.body).encode() if exchange.body is not None and exchange.raw else exchange.raw
+        headers = [(k.encode(), v.encode()) for k, v in exchange.headers.items() if k != "content-length"]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        inner: Scope = {**scope, "method": exchange.method, "headers": headers, "query_string": exchange.query.encode()}
+        sent = False
+        chunks: list[bytes] = []
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+                exchange.response_headers = {k.decode(): v.decode() for k, v in message.get("headers", [])}
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.mock(inner, receive, send)
+        data = b"".join(chunks)
+        exchange.response = json.loads(data) if data else None
+
+    async def _send(self, exchange: Exchange, send: Send) -> None:
+        headers = dict(exchange.response_headers or {})
+        content_type = headers.get("content-type", "application/json")
+        if exchange.response is None:
+            data = b""
+        elif content_type.startswith("application/json"):
+            data = json.dumps(exchange.response).encode()
+        else:
+            data = exchange.response if isinstance(exchange.response, bytes) else str(exchange.response).encode()
+        headers["content-length"] = str(len(data))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": exchange.status,
+                "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+
+# --- the faults --------------------------------------------------------------------------
+
+
+def _writes_body(e: Exchange) -> bool:
+    return e.runtype and e.method in ("POST", "PUT") and isinstance(e.body, dict)
+
+
+def truncate_title(e: Exchange, store: Store) -> None:
+    if _writes_body(e) and isinstance(e.body.get("title"), str):
+        e.body["title"] = e.body["title"][:500]
+
+
+def limit_in_bytes(e: Exchange, store: Store) -> None:
+    if _writes_body(e):
+        for name, limit in (("title", 500), ("modelId", 255), ("ownerId", 255)):
+            value = e.body.get(name)
+            if isinstance(value, str) and len(value.encode()) > limit:
+                e.answer(400, {"error": "bad_request", "message": f"{name} too long"})
+
+
+def owner_min_ignored(e: Exchange, store: Store) -> None:
+    if _writes_body(e) and e.body.get("ownerId") == "":
+        e.body["ownerId"] = "anonymous"
+
+
+def default_title_empty(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "POST" and isinstance(e.body, dict) and "title" not in e.body:
+        e.body["title"] = ""
+
+
+def limit_zero_accepted(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "GET":
+        e.query = re.sub(r"(^|&)limit=(0|-\d+)(&|$)", r"\1limit=1\3", e.query)
+
+
+def create_202(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "POST" and e.status == 201:
+        e.status = 202
+
+
+def drop_updated_at(e: Exchange, store: Store) -> None:
+    if e.runtype and isinstance(e.response, dict) and "updatedAt" in e.response:
+        del e.response["updatedAt"]
+
+
+def message_count_string(e: Exchange, store: Store) -> None:
+    if e.runtype and isinstance(e.response, dict):
+        for item in e.response.get("conversations", []):
+            item["messageCount"] = str(item["messageCount"])
+
+
+def text_plain(e: Exchange, store: Store) -> None:
+    if e.status < 400 and e.response is not None:
+        e.response_headers = {"content-type": "text/plain"}
+        e.response = json.dumps(e.response)
+
+
+def ignore_missing_auth(e: Exchange, store: Store) -> None:
+    if e.runtype and "authorization" not in e.headers:
+        e.headers["authorization"] = f"Bearer {ALICE}"
+
+
+def accept_unknown_keys(e: Exchange, store: Store) -> None:
+    value = e.headers.get("authorization", "")
+    if e.runtype and value.startswith("Bearer ") and value[7:] not in (ALICE, BOB, READONLY):
+        e.headers["authorization"] = f"Bearer {ALICE}"
+
+
+def missing_auth_403(e: Exchange, store: Store) -> None:
+    if e.runtype and "authorization" not in e.headers:
+        e.answer(403, {"error": "forbidden", "message": "no"})
+
+
+def shared_tenant(e: Exchange, store: Store) -> None:
+    if e.headers.get("authorization") == f"Bearer {BOB}":
+        e.headers["authorization"] = f"Bearer {ALICE}"
+    if e.headers.get("api-key") == BOB:
+        e.headers["api-key"] = ALICE
+
+
+def readonly_writes(e: Exchange, store: Store) -> None:
+    if e.method != "GET" and e.headers.get("authorization") == f"Bearer {READONLY}":
+        e.headers["authorization"] = f"Bearer {ALICE}"
+
+
+def _tenant(e: Exchange) -> str:
+    return e.headers.get("authorization", "").removeprefix("Bearer ") or e.headers.get("api-key", "")
+
+
+def update_not_persisted(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "PUT" and isinstance(e.body, dict):
+        current = store.runtype_get(_tenant(e), e.path.rsplit("/", 1)[1])
+        if current is not None:
+            answer = {
+                **current.to_json(),
+                **{k: v for k, v in e.body.items() if k in current.to_json()},
+                "updatedAt": store.clock.now(),
+            }
+            e.answer(200, answer)
+
+
+def reset_omitted_fields(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "PUT" and isinstance(e.body, dict):
+        e.body = {"modelId": "default-model", "metadata": {}, **e.body}
+
+
+def append_messages(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "PUT" and isinstance(e.body, dict) and "messages" in e.body:
+        current = store.runtype_get(_tenant(e), e.path.rsplit("/", 1)[1])
+        if current is not None:
+            e.body["messages"] = [*current.messages, *e.body["messages"]]
+
+
+def delete_does_nothing(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "DELETE" and store.runtype_get(_tenant(e), e.path.rsplit("/", 1)[1]) is not None:
+        e.answer(200, {"success": True})
+
+
+def freeze_updated_at(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "PUT" and e.status == 200 and isinstance(e.response, dict):
+        conversation = store.runtype_get(_tenant(e), e.response["id"])
+        if conversation is not None:
+            conversation.updatedAt = conversation.createdAt
+            e.response["updatedAt"] = conversation.createdAt
+
+
+def move_created_at(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "PUT" and e.status == 200 and isinstance(e.response, dict):
+        conversation = store.runtype_get(_tenant(e), e.response["id"])
+        if conversation is not None:
+            conversation.createdAt = conversation.updatedAt
+            e.response["createdAt"] = conversation.updatedAt
+
+
+def drop_newest(e: Exchange, store: Store) -> None:
+    if (
+        e.runtype
+        and e.method == "GET"
+        and e.path == "/v1/conversations"
+        and isinstance(e.response, dict)
+        and "cursor=" not in e.query
+    ):
+        e.response["conversations"] = e.response["conversations"][1:]
+
+
+def cursor_repeats(e: Exchange, store: Store) -> None:
+    if e.runtype and isinstance(e.response, dict) and (e.response.get("pagination") or {}).get("nextCursor"):
+        seq = decode_cursor(e.response["pagination"]["nextCursor"])
+        if seq is not None:
+            e.response["pagination"]["nextCursor"] = encode_cursor(seq + 1)
+
+
+def crash_on_unicode(e: Exchange, store: Store) -> None:
+    if e.raw and any(b > 127 for b in e.raw):
+        e.answer(500, b"Internal Server Error", "text/plain")
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def crash_on_nesting(e: Exchange, store: Store) -> None:
+    if _depth(e.body) > 2:
+        e.answer(500, b"RecursionError", "text/plain")
+
+
+def replace_metadata(e: Exchange, store: Store) -> None:
+    if e.systemprompt and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("metadata"), dict):
+        conversation = store.systemprompt_get(_tenant(e), e.path.rsplit("/", 1)[1].lower())
+        if conversation is not None:
+            conversation.metadata = {}
+
+
+def systemprompt_not_persisted(e: Exchange, store: Store) -> None:
+    if e.systemprompt and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("metadata"), dict):
+        conversation = store.systemprompt_get(_tenant(e), e.path.rsplit("/", 1)[1].lower())
+        if conversation is not None:
+            answer = conversation.to_json(f"http://{e.headers.get('host', 'localhost')}")
+            answer["metadata"] = {**answer["metadata"], **e.body["metadata"]}
+            e.answer(200, answer)
+
+
+def systemprompt_shared_tenant(e: Exchange, store: Store) -> None:
+    if e.headers.get("api-key") == BOB:
+        e.headers["api-key"] = ALICE
+
+
+FAULTS = [
+    Fault(
+        "title_limit_not_enforced",
+        "a 501-character title is accepted (cut to 500)",
+        "runtype",
+        "boundaries",
+        "max_length_rejected",
+        before=truncate_title,
+    ),
+    Fault(
+        "limits_in_bytes",
+        "limits counted in UTF-8 bytes: 500 emoji are refused",
+        "runtype",
+        "boundaries",
+        "max_length_accepted",
+        before=limit_in_bytes,
+    ),
+    Fault(
+        "owner_min_length_ignored",
+        "an empty ownerId is accepted",
+        "runtype",
+        "boundaries",
+        "min_length",
+        before=owner_min_ignored,
+    ),
+    Fault(
+        "default_title_missing",
+        "create without a title stores an empty title",
+        "runtype",
+        "boundaries",
+        "defaults_applied",
+        before=default_title_empty,
+    ),
+    Fault(
+        "limit_zero_accepted",
+        "list accepts limit=0",
+        "runtype",
+        "boundaries",
+        "query_bounds",
+        before=limit_zero_accepted,
+    ),
+    Fault(
+        "create_answers_202",
+        "create answers 202, a status the spec does not document",
+        "runtype",
+        "schemathesis",
+        "undocumented_status_code",
+        after=create_202,
+    ),
+    Fault(
+        "missing_updated_at",
+        "conversations come back without updatedAt",
+        "runtype",
+        "schemathesis",
+        "response_violates_schema",
+        after=drop_updated_at,
+    ),
+    Fault(
+        "message_count_string",
+        "list items carry messageCount as a string",
+        "runtype",
+        "schemathesis",
+        "response_violates_schema",
+        after=message_count_string,
+    ),
+    Fault(
+        "wrong_content_type",
+        "successful answers are text/plain",
+        "runtype",
+        "schemathesis",
+        "undocumented_content_type",
+        after=text_plain,
+    ),
+    Fault(
+        "auth_ignored",
+        "requests without credentials act as the first tenant",
+        "runtype",
+        "auth",
+        "credentials_required",
+        before=ignore_missing_auth,
+    ),
+    Fault(
+        "unknown_key_accepted",
+        "any bearer token is accepted",
+        "runtype",
+        "auth",
+        "credentials_required",
+        before=accept_unknown_keys,
+    ),
+    Fault(
+        "missing_credentials_403",
+        "missing credentials answer 403, not 401",
+        "runtype",
+        "auth",
+        "credentials_required",
+        before=missing_auth_403,
+    ),
+    Fault(
+        "tenant_isolation_broken",
+        "two keys share one tenant",
+        "runtype",
+        "auth",
+        "tenant_isolation",
+        before=shared_tenant,
+    ),
+    Fault(
+        "readonly_key_can_write",
+        "the read-only key may write",
+        "runtype",
+        "auth",
+        "readonly_forbidden",
+        before=readonly_writes,
+    ),
+    Fault(
+        "update_not_persisted",
+        "update answers the new state but stores nothing",
+        "runtype",
+        "semantics",
+        "update_persisted",
+        before=update_not_persisted,
+    ),
+    Fault(
+        "update_resets_omitted_fields",
+        "update resets fields it was not sent",
+        "runtype",
+        "semantics",
+        "partial_update",
+        before=reset_omitted_fields,
+    ),
+    Fault(
+        "messages_appended",
+        "update appends messages instead of replacing them",
+        "runtype",
+        "semantics",
+        "messages_replaced",
+        before=append_messages,
+    ),
+    Fault(
+        "delete_not_deleting",
+        "delete answers success and keeps the conversation",
+        "runtype",
+        "semantics",
+        "delete_then_get",
+        before=delete_does_nothing,
+    ),
+    Fault(
+        "updated_at_frozen",
+        "updatedAt does not move on update",
+        "runtype",
+        "semantics",
+        "timestamps",
+        after=freeze_updated_at,
+    ),
+    Fault(
+        "created_at_moves", "createdAt changes on update", "runtype", "semantics", "timestamps", after=move_created_at
+    ),
+    Fault(
+        "list_misses_newest",
+        "the first list page leaves out the newest conversation",
+        "runtype",
+        "semantics",
+        "list_contains_created",
+        after=drop_newest,
+    ),
+    Fault(
+        "pagination_repeats",
+        "nextCursor points one item back: pages repeat items",
+        "runtype",
+        "semantics",
+        "pagination",
+        after=cursor_repeats,
+    ),
+    Fault(
+        "crash_on_unicode",
+        "any non-ASCII body crashes the server (500, text/plain)",
+        "runtype",
+        "boundaries",
+        "max_length_accepted",
+        before=crash_on_unicode,
+    ),
+    Fault(
+        "crash_on_nesting",
+        "nested JSON bodies crash the server (500)",
+        "runtype",
+        "schemathesis",
+        "server_error",
+        before=crash_on_nesting,
+    ),
+    Fault(
+        "metadata_replaced_not_merged",
+        "systemprompt.io update replaces metadata instead of merging",
+        "systemprompt",
+        "semantics",
+        "metadata_merged",
+        before=replace_metadata,
+    ),
+    Fault(
+        "systemprompt_update_not_persisted",
+        "systemprompt.io update answers the change but stores nothing",
+        "systemprompt",
+        "semantics",
+        "update_persisted",
+        before=systemprompt_not_persisted,
+    ),
+    Fault(
+        "systemprompt_tenant_shared",
+        "systemprompt.io: two keys share one tenant",
+        "systemprompt",
+        "auth",
+        "tenant_isolation",
+        before=systemprompt_shared_tenant,
+    ),
+]

@@ -18,14 +18,33 @@ MAX_DELAY_MS = 60_000
 
 
 class Chaos:
-    def __init__(self, latency_ms: int, error_rate: float, random_seed: int | None) -> None:
+    def __init__(self, latency_ms: int = 0, error_rate: float = 0.0, random_seed: int | None = None) -> None:
+        self.configure(latency_ms=latency_ms, error_rate=error_rate, random_seed=random_seed, code=None)
+
+    def configure(self, *, latency_ms: int, error_rate: float, random_seed: int | None, code: int | None) -> None:
+        """Also what `PUT /__mock__/chaos` calls: `code` forces a status on every request, as
+        if each carried `Prefer: code=...` (a request's own Prefer header still wins)."""
+        if latency_ms < 0 or not 0 <= error_rate <= 1 or (code is not None and not 100 <= code <= 599):
+            raise ValueError("latency_ms must be >= 0, error_rate within 0..1, code an HTTP status")
         self.latency_ms = latency_ms
         self.error_rate = error_rate
+        self.random_seed = random_seed
+        self.code = code
         self._random = random.Random(random_seed)
+
+    def settings(self) -> dict[str, object]:
+        return {
+            "latency_ms": self.latency_ms,
+            "error_rate": self.error_rate,
+            "random_seed": self.random_seed,
+            "code": self.code,
+        }
 
     async def before(self, operation: Operation, prefer: str | None) -> int | None:
         """Sleep as asked, raise a forced or injected error; return a forced success status."""
         code, delay = parse_prefer(prefer)
+        if code is None and self.code is not None and str(self.code) in operation.statuses:
+            code = self.code
         wait = self.latency_ms + (delay or 0)
         if wait:
             await asyncio.sleep(min(wait, MAX_DELAY_MS) / 1000)

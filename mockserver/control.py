@@ -53,6 +53,31 @@ async def put_state(request: Request) -> Response:
     return json_response(200, {"status": "loaded", "tenants": len(runtime.store.tenants)})
 
 
+async def get_chaos(request: Request) -> Response:
+    return json_response(200, _runtime(request).chaos.settings())
+
+
+async def put_chaos(request: Request) -> Response:
+    chaos = _runtime(request).chaos
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"chaos settings are not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or set(data) - {"latency_ms", "error_rate", "random_seed", "code"}:
+        raise ApiError(400, 'expected an object with some of "latency_ms", "error_rate", "random_seed", "code"')
+    merged = {**chaos.settings(), **data}
+    try:
+        chaos.configure(
+            latency_ms=int(merged["latency_ms"]),
+            error_rate=float(merged["error_rate"]),
+            random_seed=None if merged["random_seed"] is None else int(merged["random_seed"]),
+            code=None if merged["code"] is None else int(merged["code"]),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, f"chaos settings rejected: {exc}") from None
+    return json_response(200, chaos.settings())
+
+
 async def get_requests(request: Request) -> Response:
     return json_response(200, {"requests": list(_runtime(request).journal.entries)})
 
@@ -77,6 +102,8 @@ ROUTES = [
     Route("/__mock__/reset", reset, methods=["POST"]),
     Route("/__mock__/state", get_state, methods=["GET"]),
     Route("/__mock__/state", put_state, methods=["PUT"]),
+    Route("/__mock__/chaos", get_chaos, methods=["GET"]),
+    Route("/__mock__/chaos", put_chaos, methods=["PUT"]),
     Route("/__mock__/requests", get_requests, methods=["GET"]),
     Route("/__mock__/requests", delete_requests, methods=["DELETE"]),
     Route("/__mock__/openapi/{api}", openapi, methods=["GET"]),

@@ -21,6 +21,8 @@ from hypothesis import HealthCheck, settings
 
 from contracts.reference import response_errors
 
+pytest_plugins = ["pytester"]
+
 # Fixed profiles: CI runs are reproducible, a red run is a real defect.
 settings.register_profile(
     "ci", max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]

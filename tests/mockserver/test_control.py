@@ -97,3 +97,20 @@ def test_only_one_api(spawn_mock: Any) -> None:
     assert httpx.get(mock.base_url + "/v1/conversation", headers={"api-key": ALICE}).status_code == 404
     assert httpx.get(mock.base_url + "/__mock__/openapi/systemprompt").status_code == 404
     assert "api-key" not in mock.banner
+
+
+def test_chaos_endpoint_forces_statuses_and_validates_settings(mock: MockProcess) -> None:
+    try:
+        assert httpx.put(mock.base_url + "/__mock__/chaos", json={"code": 503}).status_code == 200
+        # 503 is documented nowhere: operations keep answering normally.
+        assert httpx.get(mock.base_url + "/v1/conversations", headers=AUTH).status_code == 200
+        assert httpx.put(mock.base_url + "/__mock__/chaos", json={"code": 500}).json()["code"] == 500
+        assert httpx.get(mock.base_url + "/v1/conversations", headers=AUTH).status_code == 500
+        # A request's own Prefer header still wins.
+        assert httpx.get(mock.base_url + "/v1/conversations/x", headers={**AUTH, "Prefer": "code=404"}).status_code == 404
+        for bad in ({"code": 42}, {"latency_ms": -1}, {"error_rate": 2}, {"nonsense": 1}, [1]):
+            assert httpx.put(mock.base_url + "/__mock__/chaos", json=bad).status_code == 400
+        assert httpx.get(mock.base_url + "/__mock__/chaos").json()["code"] == 500
+    finally:
+        httpx.put(mock.base_url + "/__mock__/chaos", json={"code": None, "latency_ms": 0, "error_rate": 0})
+    assert httpx.get(mock.base_url + "/v1/conversations", headers=AUTH).status_code == 200

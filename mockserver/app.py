@@ -84,7 +84,8 @@ class OperationEndpoint:
         runtime = self.runtime
         forced = await runtime.chaos.before(bound.operation, request.headers.get("prefer"))
         key = self._authenticate(bound, request)
-        params = bound.validator.parameters(request.path_params, request.query_params)
+        query = request.query_params if bound.validator.takes_query else {}
+        params = bound.validator.parameters(request.path_params, query)
         body = None
         if bound.validator.takes_body:
             body = await read_json_body(
@@ -95,7 +96,7 @@ class OperationEndpoint:
             )
             state["mock.body"] = body
             bound.validator.body(body)
-        base_url = f"{request.url.scheme}://{request.headers.get('host', 'localhost')}"
+        base_url = f"{request.scope['scheme']}://{request.headers.get('host', 'localhost')}"
         status, payload = bound.handler(ValidatedRequest(runtime.store, key, params, body, base_url))
         if forced is not None:
             status = forced
@@ -110,7 +111,7 @@ class OperationEndpoint:
 
 
 def _routes(runtime: Runtime) -> list[BaseRoute]:
-    routes: list[BaseRoute] = list(control.ROUTES)
+    routes: list[BaseRoute] = []
     for api in runtime.config.apis:
         by_path: dict[str, list[Operation]] = {}
         for operation in specs.load(api).operations:
@@ -118,7 +119,7 @@ def _routes(runtime: Runtime) -> list[BaseRoute]:
         for path, operations in by_path.items():
             endpoint = OperationEndpoint(runtime, api, operations)
             routes.append(Route(path, endpoint, include_in_schema=False))
-    return routes
+    return [*routes, control.MOUNT]
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -11,7 +11,7 @@ import copy
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 import specs
 
@@ -79,7 +79,7 @@ async def put_chaos(request: Request) -> Response:
 
 
 async def get_requests(request: Request) -> Response:
-    return json_response(200, {"requests": list(_runtime(request).journal.entries)})
+    return json_response(200, {"requests": _runtime(request).journal.read()})
 
 
 async def delete_requests(request: Request) -> Response:
@@ -97,14 +97,18 @@ async def openapi(request: Request) -> Response:
     return json_response(200, content)
 
 
-ROUTES = [
-    Route("/__mock__/health", health, methods=["GET"]),
-    Route("/__mock__/reset", reset, methods=["POST"]),
-    Route("/__mock__/state", get_state, methods=["GET"]),
-    Route("/__mock__/state", put_state, methods=["PUT"]),
-    Route("/__mock__/chaos", get_chaos, methods=["GET"]),
-    Route("/__mock__/chaos", put_chaos, methods=["PUT"]),
-    Route("/__mock__/requests", get_requests, methods=["GET"]),
-    Route("/__mock__/requests", delete_requests, methods=["DELETE"]),
-    Route("/__mock__/openapi/{api}", openapi, methods=["GET"]),
-]
+# One Mount: API requests, the hot path, are matched against a single entry for all of these.
+MOUNT = Mount(
+    "/__mock__",
+    routes=[
+        Route("/health", health, methods=["GET"]),
+        Route("/reset", reset, methods=["POST"]),
+        Route("/state", get_state, methods=["GET"]),
+        Route("/state", put_state, methods=["PUT"]),
+        Route("/chaos", get_chaos, methods=["GET"]),
+        Route("/chaos", put_chaos, methods=["PUT"]),
+        Route("/requests", get_requests, methods=["GET"]),
+        Route("/requests", delete_requests, methods=["DELETE"]),
+        Route("/openapi/{api}", openapi, methods=["GET"]),
+    ],
+)

@@ -29,11 +29,31 @@ def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 class Journal:
+    """Entries are kept raw and shaped (and redacted) only when read: the hot path pays
+    for an append, not for decoding headers nobody may ever look at."""
+
     def __init__(self, size: int) -> None:
-        self.entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self.entries: deque[tuple[Any, ...]] = deque(maxlen=size)
 
     def clear(self) -> None:
         self.entries.clear()
+
+    def read(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "time": at,
+                "method": method,
+                "path": path,
+                "query": query.decode("latin-1"),
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "api": state.get("mock.api"),
+                "operationId": state.get("mock.operation"),
+                "headers": redact_headers(headers),
+                "body": state.get("mock.body"),
+            }
+            for at, method, path, query, status, duration, state, headers in list(self.entries)
+        ]
 
 
 class JournalMiddleware:
@@ -59,18 +79,15 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            extensions = scope.get("state", {})
             self.journal.entries.append(
-                {
-                    "time": time.time(),
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": scope["query_string"].decode("latin-1"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "api": extensions.get("mock.api"),
-                    "operationId": extensions.get("mock.operation"),
-                    "headers": redact_headers(scope["headers"]),
-                    "body": extensions.get("mock.body"),
-                }
+                (
+                    time.time(),
+                    scope["method"],
+                    scope["path"],
+                    scope["query_string"],
+                    status,
+                    time.perf_counter() - started,
+                    scope.setdefault("state", {}),
+                    scope["headers"],
+                )
             )

@@ -58,6 +58,10 @@ class OperationValidator:
         self.body_required = bool(operation.request_body and operation.request_body.get("required"))
 
     @property
+    def takes_query(self) -> bool:
+        return any(p.location == "query" for p in self._params)
+
+    @property
     def takes_body(self) -> bool:
         return self._body is not None
 

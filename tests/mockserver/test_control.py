@@ -107,7 +107,9 @@ def test_chaos_endpoint_forces_statuses_and_validates_settings(mock: MockProcess
         assert httpx.put(mock.base_url + "/__mock__/chaos", json={"code": 500}).json()["code"] == 500
         assert httpx.get(mock.base_url + "/v1/conversations", headers=AUTH).status_code == 500
         # A request's own Prefer header still wins.
-        assert httpx.get(mock.base_url + "/v1/conversations/x", headers={**AUTH, "Prefer": "code=404"}).status_code == 404
+        assert (
+            httpx.get(mock.base_url + "/v1/conversations/x", headers={**AUTH, "Prefer": "code=404"}).status_code == 404
+        )
         for bad in ({"code": 42}, {"latency_ms": -1}, {"error_rate": 2}, {"nonsense": 1}, [1]):
             assert httpx.put(mock.base_url + "/__mock__/chaos", json=bad).status_code == 400
         assert httpx.get(mock.base_url + "/__mock__/chaos").json()["code"] == 500

@@ -1,0 +1,172 @@
+"""Requests/s, p50 and p99 of the mock beside bare Starlette (the stack's ceiling) and, when
+Node's npx is available, Prism mocking the same specs.
+
+Each server is pinned to core 0, wrk to core 1; keep-alive, 32 connections, a warm-up, then
+ROUNDS rounds of DURATION seconds; medians are reported. Every request carries auth and the
+mock validates it, as in normal use.
+
+    python benchmarks/throughput.py [--duration 10] [--rounds 3] [--no-prism]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _servers import ROOT, free_port, mock_command, start, stop
+
+DOC_UUID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
+CASES = {
+    # name: (method, path, headers, body)
+    "runtype GET one": ("GET", "/v1/conversations/conv_demo1_1", {"Authorization": "Bearer demo-alice"}, None),
+    'runtype PUT {"title":"x"}': (
+        "PUT",
+        "/v1/conversations/conv_demo1_1",
+        {"Authorization": "Bearer demo-alice", "Content-Type": "application/json"},
+        '{"title": "x"}',
+    ),
+    "runtype list limit=20": ("GET", "/v1/conversations?limit=20", {"Authorization": "Bearer demo-alice"}, None),
+    "systemprompt GET one": ("GET", f"/v1/conversation/{DOC_UUID}", {"api-key": "demo-alice"}, None),
+}
+
+
+def wrk_script(method: str, headers: dict[str, str], body: str | None) -> str:
+    lines = [f'wrk.method = "{method}"']
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    if body is not None:
+        lines.append(f"wrk.body = '{body}'")
+    return "\n".join(lines) + "\n"
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, script: Path, seconds: int) -> tuple[float, float, float, int]:
+    out = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, p50, p99, int(non2xx.group(1)) if non2xx else 0
+
+
+def measure(base: str, case: str, rounds: int, seconds: int, workdir: Path) -> tuple[float, float, float]:
+    method, path, headers, body = CASES[case]
+    script = workdir / "case.lua"
+    script.write_text(wrk_script(method, headers, body))
+    wrk(base + path, script, 2)  # warm-up
+    results = [wrk(base + path, script, seconds) for _ in range(rounds)]
+    if any(r[3] for r in results):
+        print(f"  warning: {base}{path} answered non-2xx", file=sys.stderr)
+    return (
+        statistics.median(r[0] for r in results),
+        statistics.median(r[1] for r in results),
+        statistics.median(r[2] for r in results),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-prism", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+
+    servers: dict[str, dict[str, tuple[float, float, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        port = free_port()
+        proc = start(mock_command(port), port, 0, "/__mock__/health")
+        try:
+            servers["mock"] = {
+                c: measure(f"http://127.0.0.1:{port}", c, args.rounds, args.duration, workdir) for c in CASES
+            }
+        finally:
+            stop(proc)
+        port = free_port()
+        bare = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare_app:app",
+            "--app-dir",
+            str(ROOT / "benchmarks"),
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+            "--no-access-log",
+        ]
+        proc = start(bare, port, 0, "/")
+        try:
+            servers["bare Starlette"] = {
+                c: measure(f"http://127.0.0.1:{port}", c, args.rounds, args.duration, workdir) for c in CASES
+            }
+        finally:
+            stop(proc)
+        if not args.no_prism and shutil.which("npx"):
+            servers["Prism"] = {}
+            for api in ("runtype", "systemprompt"):
+                port = free_port()
+                prism = [
+                    "npx",
+                    "-y",
+                    "@stoplight/prism-cli@5",
+                    "mock",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-v",
+                    "silent",
+                    str(ROOT / "specs" / f"{api}.yaml"),
+                ]
+                try:
+                    proc = start(
+                        prism, port, 0, "/v1/conversations", headers={"Authorization": "Bearer x"}, timeout=300
+                    )
+                except RuntimeError as exc:
+                    print(f"Prism skipped: {exc}", file=sys.stderr)
+                    del servers["Prism"]
+                    break
+                try:
+                    for case in CASES:
+                        if case.startswith(api):
+                            servers["Prism"][case] = measure(
+                                f"http://127.0.0.1:{port}", case, args.rounds, args.duration, workdir
+                            )
+                finally:
+                    stop(proc)
+
+    print(
+        f"\n{'case':<28}"
+        + "".join(f"{name + ' req/s':>20}{'p50 ms':>9}{'p99 ms':>9}" for name in servers)
+        + f"{'mock/bare':>11}"
+        + (f"{'mock/Prism':>12}" if "Prism" in servers else "")
+    )
+    for case in CASES:
+        row = f"{case:<28}"
+        for name in servers:
+            rps, p50, p99 = servers[name].get(case, (float("nan"),) * 3)
+            row += f"{rps:>20,.0f}{p50:>9.2f}{p99:>9.2f}"
+        row += f"{servers['mock'][case][0] / servers['bare Starlette'][case][0]:>10.0%} "
+        if "Prism" in servers and case in servers["Prism"]:
+            row += f"{servers['mock'][case][0] / servers['Prism'][case][0]:>11.1f}x"
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

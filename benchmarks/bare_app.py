@@ -9,7 +9,8 @@ from starlette.routing import Route
 BODY = (
     b'{"id":"conv_demo1_1","title":"Help with Python","modelId":"claude-sonnet-4-5",'
     b'"systemPrompt":"You are a coding assistant.","ownerId":"user_1","metadata":{"topic":"programming"},'
-    b'"messages":[{"id":"msg_1_1","role":"user","content":"Help me write a function","timestamp":"2024-06-01T09:10:00Z"},'
+    b'"messages":[{"id":"msg_1_1","role":"user","content":"Help me write a function",'
+    b'"timestamp":"2024-06-01T09:10:00Z"},'
     b'{"id":"msg_1_2","role":"assistant","content":"Sure! What kind of function would you like?",'
     b'"timestamp":"2024-06-01T09:11:00Z"}],"source":"app","createdAt":"2024-06-01T09:10:00Z",'
     b'"updatedAt":"2024-06-01T09:12:00Z"}'

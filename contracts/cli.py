@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="fuzz a deployment and report what broke")
-    run_parser.add_argument("--api", choices=["runtype", "systemprompt", "all"], default="all")
+    run_parser.add_argument("--api", choices=[*specs.API_NAMES, "all"], default="all")
     run_parser.add_argument(
         "--base-url",
         default=os.environ.get(ENV["base_url"]),

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import uvicorn
 
+import specs
+
 from .app import create_app
 from .auth import DEFAULT_KEYS, parse_key
 from .config import MockConfig
@@ -23,9 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A stateful mock of the Runtype and systemprompt.io conversation APIs, "
         "driven by their OpenAPI specs.",
     )
-    parser.add_argument(
-        "--api", choices=["runtype", "systemprompt", "both"], default="both", help="which API(s) to serve"
-    )
+    parser.add_argument("--api", choices=[*specs.API_NAMES, "both"], default="both", help="which API(s) to serve")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free port)")
     parser.add_argument(
@@ -68,7 +68,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         raise ValueError("--latency must be >= 0 and --max-body >= 1")
     keys = tuple(parse_key(k) for k in (args.key or DEFAULT_KEYS))
     return MockConfig(
-        apis=("runtype", "systemprompt") if args.api == "both" else (args.api,),
+        apis=specs.API_NAMES if args.api == "both" else (args.api,),
         keys=keys,
         seed_file=args.seed,
         empty=args.empty,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import specs
+
 from .auth import DEFAULT_KEYS, ApiKey, parse_key
 
 DEFAULT_CORS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
@@ -12,7 +14,7 @@ DEFAULT_CORS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 
 @dataclass(frozen=True)
 class MockConfig:
-    apis: tuple[str, ...] = ("runtype", "systemprompt")
+    apis: tuple[str, ...] = specs.API_NAMES
     keys: tuple[ApiKey, ...] = field(default_factory=lambda: tuple(parse_key(k) for k in DEFAULT_KEYS))
     seed_file: Path | None = None
     empty: bool = False

@@ -67,11 +67,15 @@ def main() -> None:
 
     rows = []
     for fault in chosen:
-        with BackgroundServer(FaultyApp(fault)) as server:
+        app = FaultyApp(fault)
+        with BackgroundServer(app) as server:
             found, our_time, text = ours(server.base_url, fault.api)
             named = f"· {fault.family} · {fault.check}" in text
-        with BackgroundServer(FaultyApp(fault)) as server:
+        st_app = FaultyApp(fault)
+        with BackgroundServer(st_app) as server:
             st_found, st_time = plain_schemathesis(server.base_url, fault.api, args.st_examples)
+        if app.errors or st_app.errors:
+            sys.exit(f"the broken server's own fault code failed, results would lie: {app.errors + st_app.errors}")
         rows.append((fault, found and named, our_time, st_found, st_time))
         print(
             f"  {fault.name}: ours {'yes' if found and named else 'NO'} ({our_time:.0f}s), schemathesis {'yes' if st_found else 'no'} ({st_time:.0f}s)",

@@ -194,6 +194,9 @@ def runtype_list_and_pagination(ctx: Context) -> None:
     )
 
 
+PROBE, KEEP = "convo-contracts-probe", "convo-contracts-keep"
+
+
 def systemprompt_update_visible(ctx: Context) -> None:
     update, get, listing = (
         ctx.spec.operation(o) for o in ("updateConversation", "getConversation", "listConversations")
@@ -202,32 +205,34 @@ def systemprompt_update_visible(ctx: Context) -> None:
     if found is None:
         ctx.skip(update, "update_persisted", "no conversation to update (pass --systemprompt-id)")
         return
+    path = item_path(ctx, "updateConversation", found)
+    # Two updates of two keys: the merge is observable whatever the metadata held before.
+    ctx.send(update, path, json={"metadata": {KEEP: ctx.run_tag}})
     before = body_json(ctx.send(get, item_path(ctx, "getConversation", found)))
-    probe = {"convo-contracts-probe": ctx.run_tag}
-    exchange = ctx.send(update, item_path(ctx, "updateConversation", found), json={"metadata": probe})
+    exchange = ctx.send(update, path, json={"metadata": {PROBE: ctx.run_tag}})
     after = body_json(ctx.send(get, item_path(ctx, "getConversation", found)))
     metadata = after.get("metadata") if isinstance(after, dict) else None
     if not ctx.expect(
         update,
         "update_persisted",
-        isinstance(metadata, dict) and metadata.get("convo-contracts-probe") == ctx.run_tag,
+        isinstance(metadata, dict) and metadata.get(PROBE) == ctx.run_tag,
         "a later get to show the updated metadata",
         exchange,
     ):
         return
-    assert isinstance(metadata, dict) and isinstance(before, dict)
-    kept = {k: v for k, v in (before.get("metadata") or {}).items() if k != "convo-contracts-probe"}
+    assert isinstance(metadata, dict)
+    kept = (before.get("metadata") or {}) if isinstance(before, dict) else {}
     ctx.expect(
         update,
         "metadata_merged",
-        all(metadata.get(k) == v for k, v in kept.items()),
-        "metadata keys absent from the update to be kept (merged, rule 3)",
+        metadata.get(KEEP) == ctx.run_tag and all(metadata.get(k) == v for k, v in kept.items() if k != PROBE),
+        f"metadata keys absent from the update (e.g. {KEEP!r}, written just before) to be kept: merged, rule 3",
         exchange,
     )
     ctx.expect(
         update,
         "partial_update",
-        after.get("message") == before.get("message"),
+        isinstance(before, dict) and after.get("message") == before.get("message"),
         "`message` untouched by a metadata update",
         exchange,
     )
@@ -238,7 +243,7 @@ def systemprompt_update_visible(ctx: Context) -> None:
             return
         match = next((c for c in listed if isinstance(c, dict) and c.get("id") == found), None)
         if match is not None:
-            ok = (match.get("metadata") or {}).get("convo-contracts-probe") == ctx.run_tag
+            ok = (match.get("metadata") or {}).get(PROBE) == ctx.run_tag
             ctx.expect(listing, "update_visible_in_list", ok, "the list to show the updated metadata", None)
             return
 

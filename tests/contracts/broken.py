@@ -65,6 +65,8 @@ class FaultyApp:
         self.fault = fault
         self.mock = create_app(MockConfig())
         self.store: Store = self.mock.state.runtime.store
+        # A fault's own bug would pass for a detected fault: record it, and fail the test.
+        self.errors: list[str] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.fault is None or scope["path"].startswith("/__mock__"):
@@ -82,12 +84,16 @@ class FaultyApp:
         except ValueError:
             body = None
         exchange = Exchange(scope["method"], scope["path"], scope["query_string"].decode(), headers, body, raw)
-        if self.fault.before:
-            self.fault.before(exchange, self.store)
-        if not exchange.answered:
-            await self._call_mock(scope, exchange)
-        if self.fault.after:
-            self.fault.after(exchange, self.store)
+        try:
+            if self.fault.before:
+                self.fault.before(exchange, self.store)
+            if not exchange.answered:
+                await self._call_mock(scope, exchange)
+            if self.fault.after:
+                self.fault.after(exchange, self.store)
+        except Exception as exc:
+            self.errors.append(f"{self.fault.name}: {type(exc).__name__}: {exc} on {exchange.method} {exchange.path}")
+            raise
         await self._send(exchange, send)
 
     async def _call_mock(self, scope: Scope, exchange: Exchange) -> None:
@@ -182,7 +188,7 @@ def drop_updated_at(e: Exchange, store: Store) -> None:
 
 
 def message_count_string(e: Exchange, store: Store) -> None:
-    if e.runtype and isinstance(e.response, dict):
+    if e.runtype and e.status == 200 and isinstance(e.response, dict):
         for item in e.response.get("conversations", []):
             item["messageCount"] = str(item["messageCount"])
 
@@ -275,6 +281,7 @@ def drop_newest(e: Exchange, store: Store) -> None:
         e.runtype
         and e.method == "GET"
         and e.path == "/v1/conversations"
+        and e.status == 200
         and isinstance(e.response, dict)
         and "cursor=" not in e.query
     ):
@@ -282,7 +289,12 @@ def drop_newest(e: Exchange, store: Store) -> None:
 
 
 def cursor_repeats(e: Exchange, store: Store) -> None:
-    if e.runtype and isinstance(e.response, dict) and (e.response.get("pagination") or {}).get("nextCursor"):
+    if (
+        e.runtype
+        and e.status == 200
+        and isinstance(e.response, dict)
+        and (e.response.get("pagination") or {}).get("nextCursor")
+    ):
         seq = decode_cursor(e.response["pagination"]["nextCursor"])
         if seq is not None:
             e.response["pagination"]["nextCursor"] = encode_cursor(seq + 1)

@@ -249,9 +249,9 @@ def reset_omitted_fields(e: Exchange, store: Store) -> None:
 
 
 def append_messages(e: Exchange, store: Store) -> None:
-    if e.runtype and e.method == "PUT" and isinstance(e.body, dict) and "messages" in e.body:
+    if e.runtype and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("messages"), list):
         current = store.runtype_get(_tenant(e), e.path.rsplit("/", 1)[1])
-        if current is not None:
+        if current is not None and isinstance(current.messages, list):
             e.body["messages"] = [*current.messages, *e.body["messages"]]
 
 

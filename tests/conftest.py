@@ -15,6 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# httpx imports httpcore lazily and caches its exception map on first use; if that first use
+# fell inside a pytester test, pytester's sys.modules restore would drop httpcore and later
+# imports would make exception classes the cached map does not know. Import it up front.
+import httpcore  # noqa: F401
 import httpx
 import pytest
 from hypothesis import HealthCheck, settings

@@ -17,7 +17,7 @@ def test_wheel_ships_specs_and_loads_them_outside_the_source_tree(tmp_path: Path
     )
     (wheel,) = dist.glob("convo_contracts-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"specs/runtype.yaml", "specs/systemprompt.yaml"} <= set(names)
+    assert {"specs/runtype.yaml", "specs/systemprompt.yaml", "contracts/families/upstream.py"} <= set(names)
     assert any(n.endswith("entry_points.txt") for n in names)
 
     target = tmp_path / "site"
@@ -26,9 +26,15 @@ def test_wheel_ships_specs_and_loads_them_outside_the_source_tree(tmp_path: Path
         check=True,
         timeout=300,
     )
+    # Every module of the three packages imports from the installed copy (a subpackage left
+    # out of the wheel once passed every in-tree test).
     code = (
-        "import specs, sys; "
-        "assert specs.__file__.startswith(sys.argv[1]), specs.__file__; "
+        "import importlib, pkgutil, sys, specs, mockserver, contracts\n"
+        "for package in (specs, mockserver, contracts):\n"
+        "    assert package.__file__.startswith(sys.argv[1]), package.__file__\n"
+        "    for module in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
+        "        if not module.name.endswith('__main__'):  # those run the CLI\n"
+        "            assert importlib.import_module(module.name).__file__.startswith(sys.argv[1]), module.name\n"
         "print(len(specs.load('runtype').operations), len(specs.load('systemprompt').operations))"
     )
     # Run from an empty folder with only the installed copy first on the path.

@@ -12,7 +12,8 @@ from .seed import runtype_create_defaults
 DEFAULT_LIMIT = 20
 # Not documented; a page larger than this is cut to it and `pagination.limit` says so.
 MAX_LIMIT = 100
-_FILTERS = ("source", "surface_id", "client_token_id", "ownerId")
+# Every other query parameter the spec declares on list is a filter on the field of that name.
+_PAGING = frozenset({"limit", "cursor"})
 
 
 def _not_found(conversation_id: str) -> ApiError:
@@ -23,7 +24,7 @@ def _not_found(conversation_id: str) -> ApiError:
 def list_conversations(request: ValidatedRequest) -> Result:
     params = request.params
     limit = min(params.get("limit", DEFAULT_LIMIT), MAX_LIMIT)
-    filters = {name: params[name] for name in _FILTERS if name in params}
+    filters = {name: value for name, value in params.items() if name not in _PAGING}
     page = request.store.runtype_page(request.tenant, limit, params.get("cursor"), filters)
     pagination: dict[str, Any] = {"limit": limit, "hasMore": page.has_more, "nextCursor": page.next_cursor}
     return 200, {"conversations": [c.summary() for c in page.items], "pagination": pagination}

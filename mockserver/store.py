@@ -178,7 +178,7 @@ class RuntypeCollection:
             index = end - 1
             while index >= 0 and len(items) <= limit:
                 candidate = self._by_seq[self._seqs[index]]
-                if all(getattr(candidate, name) == value for name, value in filters.items()):
+                if all(getattr(candidate, name, None) == value for name, value in filters.items()):
                     items.append(candidate)
                 index -= 1
             has_more = len(items) > limit

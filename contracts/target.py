@@ -3,7 +3,6 @@ talks to it and to nothing else."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,9 +19,10 @@ USER_AGENT = "convo-contracts"
 @dataclass(frozen=True)
 class Target:
     base_url: str
-    api_key: str
-    other_key: str | None = None
-    readonly_key: str | None = None
+    # Out of the repr: a traceback shown with locals (pytest -l) must not print a key.
+    api_key: str = field(repr=False)
+    other_key: str | None = field(default=None, repr=False)
+    readonly_key: str | None = field(default=None, repr=False)
     timeout: float = 10.0
     read_only: bool = False
     systemprompt_id: str | None = None
@@ -62,7 +62,6 @@ class Exchange:
     request: httpx.Request
     response: httpx.Response | None
     error: str | None = None
-    elapsed: float = 0.0
 
 
 @dataclass
@@ -100,10 +99,9 @@ class Client:
         request = self._http.build_request(method, path, headers=all_headers, json=json, content=content, params=params)
         if f"{request.url.scheme}://{request.url.netloc.decode()}" != self.target.origin:
             raise OffTargetRequest(f"refusing to send to {request.url.host}: only {self.target.origin} is tested")
-        started = time.perf_counter()
         try:
             response = self._http.send(request)
             response.read()
         except httpx.HTTPError as exc:
-            return Exchange(request, None, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
-        return Exchange(request, response, None, time.perf_counter() - started)
+            return Exchange(request, None, f"{type(exc).__name__}: {exc}")
+        return Exchange(request, response)

@@ -50,14 +50,6 @@ class Keyring:
     def __contains__(self, key: str) -> bool:
         return key in self._keys
 
-    @property
-    def writable(self) -> list[ApiKey]:
-        return [k for k in self._keys.values() if not k.readonly]
-
-    @property
-    def readonly(self) -> list[ApiKey]:
-        return [k for k in self._keys.values() if k.readonly]
-
     def bearer(self, headers: Headers) -> ApiKey:
         """Runtype: `Authorization: Bearer <token>`."""
         value = headers.get("authorization")

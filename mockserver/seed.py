@@ -21,6 +21,7 @@ import yaml
 import specs
 
 from .store import RUNTYPE_HIDDEN, Clock
+from .validation import json_path
 
 DOCUMENTED_UUID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 _NAMESPACE = uuid.UUID("6f1c1a2e-63a4-4a55-9c3e-6d6f636b0001")
@@ -128,7 +129,7 @@ def _systemprompt_entry(item: Any, schema: Any, where: str) -> dict[str, Any]:
 def _check(schema: Any, entry: dict[str, Any], where: str) -> None:
     error = next(schema.iter_errors(entry), None)
     if error is not None:
-        path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in error.instance_path)
+        path = json_path(error.instance_path)
         message = error.message if len(error.message) < 200 else error.message[:200] + "…"
         raise SeedError(f"{where}{path}: {message}")
 

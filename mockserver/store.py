@@ -135,9 +135,6 @@ class RuntypeCollection:
         self._seqs: list[int] = []  # ascending
         self._by_seq: dict[int, RuntypeConversation] = {}
 
-    def __len__(self) -> int:
-        return len(self.by_id)
-
     def __iter__(self) -> Iterator[RuntypeConversation]:
         """Oldest first, the order a dump is written and reloaded in."""
         return (self._by_seq[s] for s in self._seqs)

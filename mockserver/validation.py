@@ -89,9 +89,14 @@ class OperationValidator:
             return
         error = next(self._body.iter_errors(body), None)
         if error is not None:
-            path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in error.instance_path).lstrip(".")
+            path = json_path(error.instance_path).lstrip(".")
             location = f"body field '{path}'" if path else "request body"
             raise ApiError(400, f"{location} {_describe(error)}")
+
+
+def json_path(parts: list[str | int]) -> str:
+    """`["messages", 0, "id"]` → `.messages[0].id`, for messages that name the field."""
+    return "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in parts)
 
 
 def _compile(schema: dict[str, Any]) -> Any:

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from contracts.reference import response_errors
+from contracts.target import auth_headers
 
 pytest_plugins = ["pytester"]
 
@@ -162,10 +163,7 @@ def clients(mock: MockProcess) -> Iterator[Any]:
     made: list[CheckedClient] = []
 
     def make(api: str, key: str | None = ALICE) -> CheckedClient:
-        headers: dict[str, str] = {}
-        if key is not None:
-            headers = {"Authorization": f"Bearer {key}"} if api == "runtype" else {"api-key": key}
-        client = CheckedClient(api, mock.base_url, headers)
+        client = CheckedClient(api, mock.base_url, auth_headers(api, key))
         made.append(client)
         return client
 

@@ -6,26 +6,21 @@ import shlex
 
 import httpx
 
-from .redact import Redactor
+from specs.redact import Redactor, redact_header, redact_url
 
 _SKIP = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent", "accept"})
 _MAX_BODY = 4000
 
 
 def to_curl(request: httpx.Request, redact: Redactor) -> str:
-    parts = ["curl", "-X", request.method, shlex.quote(str(request.url))]
+    parts = ["curl", "-X", request.method, shlex.quote(redact_url(str(request.url)))]
     for raw_name, raw_value in request.headers.raw:
         name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if name.lower() in _SKIP:
             continue
-        if name.lower() in ("authorization", "api-key"):
-            scheme, sep, _ = value.partition(" ")
-            value = f"{scheme} [REDACTED]" if sep else "[REDACTED]"
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
+        parts += ["-H", shlex.quote(f"{name}: {redact_header(name, value)}")]
     body = request.content
     if body:
         text = body.decode("utf-8", errors="replace")
-        if len(text) > _MAX_BODY:
-            text = text[:_MAX_BODY] + "…(truncated)"
-        parts += ["--data-binary", shlex.quote(text)]
+        parts += ["--data-binary", shlex.quote(redact.excerpt(text, _MAX_BODY))]
     return redact(" ".join(parts))

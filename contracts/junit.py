@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from pathlib import Path
 
-from .redact import Redactor
+from specs.redact import Redactor
+
 from .results import Outcome, RunResult, Status
 
 

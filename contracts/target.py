@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-import specs
-
-from .redact import Redactor
+from specs.auth import scheme_of
+from specs.redact import Redactor
 
 USER_AGENT = "convo-contracts"
 
@@ -41,16 +40,8 @@ class Target:
 
 
 def auth_headers(api: str, key: str | None) -> dict[str, str]:
-    """The headers that carry `key` by the API's security scheme, read from its spec."""
-    if key is None:
-        return {}
-    spec = specs.load(api)
-    (scheme,) = spec.security_schemes.values()
-    if scheme["type"] == "http" and scheme["scheme"] == "bearer":
-        return {"Authorization": f"Bearer {key}"}
-    if scheme["type"] == "apiKey" and scheme["in"] == "header":
-        return {scheme["name"]: key}
-    raise ValueError(f"unsupported security scheme in {api}: {scheme}")
+    """The headers that carry `key` by the API's security scheme (none for no key)."""
+    return scheme_of(api).headers(key) if key is not None else {}
 
 
 class OffTargetRequest(RuntimeError):

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 import specs
 from specs import Operation
+from specs.auth import scheme_of
 
 from . import control, runtype, systemprompt
 from .auth import ApiKey
@@ -51,10 +52,7 @@ class _Bound:
         self.operation = operation
         self.validator = OperationValidator(operation)
         self.handler = _HANDLERS[api][operation.operation_id]
-        schemes = operation.definition.get("security") or specs.load(api).content.get("security", [])
-        scheme_names = {name for requirement in schemes for name in requirement}
-        scheme = specs.load(api).security_schemes[scheme_names.pop()]
-        self.bearer = scheme["type"] == "http" and scheme["scheme"] == "bearer"
+        self.auth = scheme_of(api)
         # 403 is only sent where the spec documents it (Runtype): a read-only key there.
         self.enforce_readonly = operation.method in _WRITES and "403" in operation.statuses
 
@@ -103,8 +101,7 @@ class OperationEndpoint:
         return json_response(status, payload)
 
     def _authenticate(self, bound: _Bound, request: Request) -> ApiKey:
-        keys = self.runtime.keys
-        key = keys.bearer(request.headers) if bound.bearer else keys.api_key_header(request.headers)
+        key = self.runtime.keys.authenticate(bound.auth, request.headers)
         if key.readonly and bound.enforce_readonly:
             raise ApiError(403, "this API key is read-only")
         return key

@@ -6,10 +6,10 @@ app's configuration needs no change), so nothing here puts a key into a message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
+from specs.auth import AuthScheme, CredentialProblem
 
 from .errors import ApiError
 
@@ -50,22 +50,14 @@ class Keyring:
     def __contains__(self, key: str) -> bool:
         return key in self._keys
 
-    def bearer(self, headers: Headers) -> ApiKey:
-        """Runtype: `Authorization: Bearer <token>`."""
-        value = headers.get("authorization")
-        if value is None:
-            raise ApiError(401, "missing credentials: send 'Authorization: Bearer <api key>'")
-        scheme, _, token = value.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "malformed Authorization header: expected 'Bearer <api key>'")
-        return self._lookup(token.strip())
-
-    def api_key_header(self, headers: Headers) -> ApiKey:
-        """systemprompt.io: `api-key: <key>`."""
-        value = headers.get("api-key")
-        if value is None or not value.strip():
-            raise ApiError(401, "missing credentials: send the 'api-key' header")
-        return self._lookup(value.strip())
+    def authenticate(self, scheme: AuthScheme, headers: Mapping[str, str]) -> ApiKey:
+        """The key a request carries by the API's security scheme; 401 when missing, malformed or unknown."""
+        credential = scheme.credential(headers)
+        if credential.problem is CredentialProblem.MISSING:
+            raise ApiError(401, f"missing credentials: send {scheme.usage()}")
+        if credential.token is None:
+            raise ApiError(401, f"malformed {scheme.header} header: expected {scheme.usage()}")
+        return self._lookup(credential.token)
 
     def _lookup(self, token: str) -> ApiKey:
         key = self._keys.get(token)

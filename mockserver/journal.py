@@ -12,20 +12,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REDACTED = "[REDACTED]"
-SECRET_HEADERS = frozenset({"authorization", "api-key", "cookie", "x-api-key", "proxy-authorization"})
+from specs.redact import redact_headers
 
 
-def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for raw_name, raw_value in headers:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        if name in SECRET_HEADERS:
-            scheme, sep, _ = value.partition(" ")
-            value = f"{scheme} {REDACTED}" if sep and name.endswith("authorization") else REDACTED
-        result[name] = value
-    return result
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return redact_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
 
 
 class Journal:
@@ -49,7 +40,7 @@ class Journal:
                 "duration_ms": round(duration * 1000, 3),
                 "api": state.get("mock.api"),
                 "operationId": state.get("mock.operation"),
-                "headers": redact_headers(headers),
+                "headers": _headers(headers),
                 "body": state.get("mock.body"),
             }
             for at, method, path, query, status, duration, state, headers in list(self.entries)

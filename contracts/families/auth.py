@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 
 from specs import Operation
+from specs.auth import scheme_of
 
 from ..context import Context, body_json
 from .fixtures import create_conversation, existing_systemprompt_id, item_path
@@ -30,17 +31,13 @@ def _some_id(ctx: Context) -> str | None:
 
 
 def _bad_credentials(ctx: Context) -> list[tuple[str, dict[str, str]]]:
-    (scheme,) = ctx.spec.security_schemes.values()
+    scheme = scheme_of(ctx.api)
     unknown = "convo-contracts-unknown-" + secrets.token_hex(8)
-    if scheme["type"] == "http":
-        return [
-            ("no credentials", {}),
-            ("a malformed Authorization header (no scheme)", {"Authorization": ctx.target.api_key}),
-            ("a malformed Authorization header (Basic)", {"Authorization": "Basic Y29udm86Y29udHJhY3Rz"}),
-            ("an unknown bearer token", {"Authorization": f"Bearer {unknown}"}),
-        ]
-    name = scheme["name"]
-    return [("no credentials", {}), (f"an empty {name} header", {name: ""}), (f"an unknown {name}", {name: unknown})]
+    return [
+        ("no credentials", {}),
+        *scheme.malformed_examples(ctx.target.api_key),
+        (f"an unknown key in {scheme.header}", scheme.headers(unknown)),
+    ]
 
 
 def credentials_required(ctx: Context) -> None:

@@ -4,8 +4,8 @@ import httpx
 import pytest
 
 from contracts.curl import to_curl
-from contracts.redact import Redactor
 from contracts.target import Client, OffTargetRequest, Target, auth_headers
+from specs.redact import Redactor
 
 
 def test_requests_to_another_host_are_refused_before_sending() -> None:

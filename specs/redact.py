@@ -1,0 +1,80 @@
+"""Keeping credentials out of everything written down: journals, logs, reports, curl lines.
+
+Two rules, one place. By name: a header or query parameter whose name looks like it carries
+a credential (a security scheme's header, or any name containing `auth`, `key`, `token`,
+`secret`, `password`, `cookie` or `session`) has its value replaced. By value: a `Redactor`
+knows the actual keys in play (the suite's) and replaces them wherever they appear.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from .auth import all_secret_header_names
+from .text import shorten
+
+REDACTED = "[REDACTED]"
+_CREDENTIAL_WORDS = re.compile(r"auth|key|token|secret|password|passwd|cookie|session", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a header or query parameter of this name may carry a credential."""
+    return name.lower() in all_secret_header_names() or _CREDENTIAL_WORDS.search(name) is not None
+
+
+def redact_header(name: str, value: str) -> str:
+    """The value to show for header `name`: `Bearer [REDACTED]` keeps the scheme word."""
+    if not is_secret_name(name):
+        return value
+    scheme, sep, _ = value.strip().partition(" ")
+    if sep and name.lower().endswith("authorization"):
+        return f"{scheme} {REDACTED}"
+    return REDACTED
+
+
+def redact_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers as a dict (names lower case; a repeated header keeps its last value), redacted."""
+    return {name.lower(): redact_header(name, value) for name, value in pairs}
+
+
+def redact_query(query: str) -> str:
+    """A query string with the values of credential-looking parameters replaced."""
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(is_secret_name(name) for name, _ in pairs):
+        return query
+    return urlencode([(n, REDACTED if is_secret_name(n) else v) for n, v in pairs], safe="[]")
+
+
+def redact_url(url: str) -> str:
+    """A URL without its password and with credential-looking query parameters redacted."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, _ = userinfo.partition(":")
+        netloc = f"{quote(user, safe='')}:{REDACTED}@{host}" if sep else f"{REDACTED}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, redact_query(parts.query), parts.fragment))
+
+
+class Redactor:
+    """Replaces known secret values wherever they appear in a text."""
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        # Longest first, so that a key containing another key is replaced whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def excerpt(self, text: str, limit: int) -> str:
+        """Redacted, then shortened: in this order a key at the cut point cannot half-survive."""
+        return shorten(self(text), limit)
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} secrets)"

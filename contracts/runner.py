@@ -11,15 +11,12 @@ from typing import Any
 import specs
 
 from .context import Context
+from .errors import CannotRun
 from .families import auth, boundaries, semantics, upstream
 from .results import Failure, RunResult, Status
 from .target import Client, Target
 
 FAMILIES = ("schemathesis", "boundaries", "auth", "semantics")
-
-
-class CannotRun(Exception):
-    """The run could not start: unreachable server, refused key, bad arguments (exit 2)."""
 
 
 def checks_of(family: str, api: str, read_only: bool) -> list[Callable[[Context], None]]:

@@ -25,7 +25,7 @@ import specs
 from specs import Operation
 from specs.auth import scheme_of
 
-from . import control, runtype, systemprompt
+from . import control, proxy, runtype, systemprompt
 from .auth import ApiKey
 from .body import read_json_body
 from .config import DEFAULT_CORS, MockConfig
@@ -107,16 +107,22 @@ class OperationEndpoint:
         return key
 
 
-def _routes(runtime: Runtime) -> list[BaseRoute]:
+def _routes(runtime: Runtime, proxy_state: proxy.ProxyState | None = None) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
+    unknown: dict[str, proxy.ProxyEndpoint] = {}
     for api in runtime.config.apis:
         by_path: dict[str, list[Operation]] = {}
         for operation in specs.load(api).operations:
             by_path.setdefault(operation.path, []).append(operation)
         for path, operations in by_path.items():
-            endpoint = OperationEndpoint(runtime, api, operations)
+            endpoint: Any = OperationEndpoint(runtime, api, operations)
+            if proxy_state is not None and api in proxy_state.upstreams:
+                endpoint = proxy.ProxyEndpoint(proxy_state, api, operations)
+                unknown.setdefault(api, proxy.ProxyEndpoint(proxy_state, api, []))
             routes.append(Route(path, endpoint, include_in_schema=False))
-    return [*routes, control.MOUNT]
+    # In proxy mode, paths no spec declares pass through (and are counted as unknown operations).
+    passthrough = [Route("/{rest:path}", proxy.UnknownPaths(unknown), include_in_schema=False)] if unknown else []
+    return [*routes, control.MOUNT, *passthrough]
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -141,6 +147,7 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     """The mock as an ASGI app; `app.state.runtime` holds its live state."""
     config = config or MockConfig()
     runtime = Runtime(config)
+    proxy_state = proxy.ProxyState(config, runtime) if config.upstreams else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -151,12 +158,14 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         finally:
             if runtime.saver:
                 await runtime.saver.stop()
+            if proxy_state is not None:
+                await proxy_state.aclose()
 
     cors: dict[str, Any] = (
         {"allow_origins": list(config.cors_origins)} if config.cors_origins else {"allow_origin_regex": DEFAULT_CORS}
     )
     app = Starlette(
-        routes=_routes(runtime),
+        routes=_routes(runtime, proxy_state),
         middleware=[
             Middleware(CORSMiddleware, allow_methods=["*"], allow_headers=["*"], max_age=600, **cors),
             Middleware(JournalMiddleware, journal=runtime.journal),
@@ -166,4 +175,5 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     )
     app.router.redirect_slashes = False
     app.state.runtime = runtime
+    app.state.proxy = proxy_state
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -12,11 +13,16 @@ from pathlib import Path
 import uvicorn
 
 import specs
+from specs.redact import redact_url
 
 from .app import create_app
 from .auth import DEFAULT_KEYS, parse_key
 from .config import MockConfig
+from .proxy import ProxyState
+from .record import parse_record_key
 from .seed import DOCUMENTED_UUID, SeedError
+from .traffic_report import write_json
+from .upstream_args import parse_upstreams
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +63,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="allow this browser origin (repeatable; '*' for any). Default: http://localhost:* and http://127.0.0.1:*",
     )
+    proxy = parser.add_argument_group("proxy mode (forward to the real service, check traffic against the spec)")
+    proxy.add_argument(
+        "--upstream",
+        action="append",
+        metavar="[API=]URL",
+        help="forward to this service instead of mocking: URL for every API served, or API=URL for one "
+        "(repeatable); an API without one stays mocked",
+    )
+    proxy.add_argument(
+        "--proxy-strict", action="store_true", help="answer 400 to a request that breaks the spec; do not forward it"
+    )
+    proxy.add_argument(
+        "--upstream-timeout", type=float, default=30.0, metavar="SECONDS", help="answer 504 past it (default 30)"
+    )
+    proxy.add_argument("--record", type=Path, metavar="FILE", help="write what the upstream returned as a seed file")
+    proxy.add_argument(
+        "--record-key",
+        action="append",
+        metavar="KEY=NAME",
+        help="record KEY's conversations as tenant NAME (default tenant-1, tenant-2, ...)",
+    )
+    proxy.add_argument(
+        "--fail-on-violation", action="store_true", help="exit 1 at shutdown if any violation was seen, with a summary"
+    )
+    proxy.add_argument("--json", type=Path, metavar="PATH", help="at shutdown, write the violations as a JSON report")
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -67,8 +98,16 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.latency < 0 or args.max_body < 1:
         raise ValueError("--latency must be >= 0 and --max-body >= 1")
     keys = tuple(parse_key(k) for k in (args.key or DEFAULT_KEYS))
+    apis = specs.API_NAMES if args.api == "both" else (args.api,)
+    upstreams = parse_upstreams(args.upstream or [], apis)
+    if not upstreams and (args.record or args.record_key or args.fail_on_violation or args.json or args.proxy_strict):
+        raise ValueError("--record, --record-key, --proxy-strict, --fail-on-violation and --json need --upstream URL")
+    if args.record_key and not args.record:
+        raise ValueError("--record-key needs --record FILE")
+    if args.upstream_timeout <= 0:
+        raise ValueError("--upstream-timeout must be > 0")
     return MockConfig(
-        apis=specs.API_NAMES if args.api == "both" else (args.api,),
+        apis=apis,
         keys=keys,
         seed_file=args.seed,
         empty=args.empty,
@@ -78,6 +117,11 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         error_rate=args.error_rate,
         random_seed=args.random_seed,
         cors_origins=tuple(args.cors_origin or ()),
+        upstreams=upstreams,
+        proxy_strict=args.proxy_strict,
+        upstream_timeout=args.upstream_timeout,
+        record_file=args.record,
+        record_keys=tuple(parse_record_key(k) for k in args.record_key or ()),
     )
 
 
@@ -118,10 +162,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     if first is not None and first.tenant in runtime.store.tenants:
         sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
     print(banner(url, config, [(k.key, k.readonly) for k in runtime.keys], {"systemprompt": sample}), flush=True)
+    proxy = app.state.proxy
+    if proxy is not None:
+        _log_violations()
+        lines = [f"  {api} → {redact_url(url)}" for api, url in proxy.upstreams.items()]
+        print("Proxy mode: forwarding and checking\n" + "\n".join(lines), flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on"))
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
-    return 0
+    if proxy is None:
+        return 0
+    return _shutdown(proxy, url, args.json, args.fail_on_violation)
+
+
+def _log_violations() -> None:
+    """One line per violation on stderr, whatever uvicorn does with its own loggers."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("convo-mock: %(message)s"))
+    violations = logging.getLogger("mockserver.violations")
+    violations.addHandler(handler)
+    violations.setLevel(logging.WARNING)
+    violations.propagate = False
+
+
+def _shutdown(proxy: ProxyState, url: str, json_path: Path | None, fail_on_violation: bool) -> int:
+    if json_path is not None:
+        try:
+            write_json(proxy, url, json_path)
+        except OSError as exc:
+            print(f"convo-mock: error: cannot write {json_path}: {exc.strerror}", file=sys.stderr)
+            return 2
+    total = proxy.violations.total
+    if total:
+        print(f"\n{total} violation(s) of the spec seen:\n{proxy.violations.table()}", flush=True)
+    else:
+        print("\nno violations of the spec seen", flush=True)
+    return 1 if fail_on_violation and total else 0
 
 
 if __name__ == "__main__":

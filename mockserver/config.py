@@ -27,3 +27,11 @@ class MockConfig:
     random_seed: int | None = None
     cors_origins: tuple[str, ...] = ()  # empty: localhost and 127.0.0.1 on any port
     journal_size: int = 500
+    # Proxy mode (proxy.py): API name → upstream base URL; an API without one is mocked.
+    upstreams: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # a URL may hold a password
+    proxy_strict: bool = False
+    upstream_timeout: float = 30.0  # seconds
+    # Responses up to this size are held to be checked before they are sent on.
+    proxy_buffer: int = 8 * 1024 * 1024
+    record_file: Path | None = None
+    record_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # API key → tenant name

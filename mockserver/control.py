@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 import specs
 
 from .errors import ApiError, json_response
+from .proxy import ProxyState
 from .runtime import Runtime
 from .seed import SeedError
 
@@ -87,6 +88,29 @@ async def delete_requests(request: Request) -> Response:
     return Response(status_code=204)
 
 
+def _proxy(request: Request) -> ProxyState:
+    state: ProxyState | None = request.app.state.proxy
+    if state is None:
+        raise ApiError(404, "not in proxy mode: start convo-mock with --upstream URL")
+    return state
+
+
+async def get_violations(request: Request) -> Response:
+    return json_response(200, _proxy(request).violations.read())
+
+
+async def delete_violations(request: Request) -> Response:
+    _proxy(request).violations.clear()
+    return Response(status_code=204)
+
+
+async def flush_record(request: Request) -> Response:
+    recorder = _proxy(request).recorder
+    if recorder is None:
+        raise ApiError(404, "not recording: start convo-mock with --upstream URL --record FILE")
+    return json_response(200, {"status": "written", **await recorder.flush()})
+
+
 async def openapi(request: Request) -> Response:
     name = request.path_params["api"].removesuffix(".json")
     if name not in _runtime(request).config.apis:
@@ -110,5 +134,8 @@ MOUNT = Mount(
         Route("/requests", get_requests, methods=["GET"]),
         Route("/requests", delete_requests, methods=["DELETE"]),
         Route("/openapi/{api}", openapi, methods=["GET"]),
+        Route("/violations", get_violations, methods=["GET"]),
+        Route("/violations", delete_violations, methods=["DELETE"]),
+        Route("/record/flush", flush_record, methods=["POST"]),
     ],
 )

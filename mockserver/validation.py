@@ -8,7 +8,7 @@ check with Hypothesis that both accept and reject the same requests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +84,23 @@ class OperationValidator:
             values[param.name] = value
         return values
 
+    def parameter_problems(self, path: Mapping[str, str], query: Mapping[str, str]) -> Iterator[Problem]:
+        """Every broken rule of the path and query parameters, as data (the proxy's view:
+        it reports all of them rather than answering the first)."""
+        for param in self._params:
+            raw = (path if param.location == "path" else query).get(param.name)
+            where = f"{param.location} parameter '{param.name}'"
+            if raw is None:
+                if param.required:
+                    yield Problem(where, param.name, ("required",), "required", f"{where} is required", None)
+                continue
+            for error in param.validator.iter_errors(param.coerce(raw)):
+                yield _problem(where, param.name, error)
+
+    def body_problems(self, body: Any) -> Iterator[Problem]:
+        if self._body is not None:
+            yield from _problems(self._body, body, "request body", "body field")
+
     def body(self, body: Any) -> None:
         if self._body is None:
             return
@@ -92,6 +109,46 @@ class OperationValidator:
             path = json_path(error.instance_path).lstrip(".")
             location = f"body field '{path}'" if path else "request body"
             raise ApiError(400, f"{location} {_describe(error)}")
+
+
+class ResponseValidator:
+    """The compiled response-body validators of one operation, one per documented status."""
+
+    def __init__(self, operation: Operation) -> None:
+        self.operation = operation
+        self._bodies: dict[str, Any] = {}
+        for status in operation.statuses:
+            schema = operation.response_schema(status)
+            self._bodies[status] = _compile(schema) if schema is not None else None
+
+    def body_problems(self, status: str, body: Any) -> Iterator[Problem]:
+        validator = self._bodies.get(status)
+        if validator is not None:
+            yield from _problems(validator, body, "response body", "response field")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule, as data: what the proxy records as a violation."""
+
+    where: str  # for people: "body field 'title'", "query parameter 'limit'"
+    parameter: str | None  # the parameter's name, for a parameter problem
+    schema_path: tuple[str | int, ...]  # within the schema that was checked
+    rule: str  # the JSON Schema keyword broken, e.g. maxLength
+    message: str
+    value: Any
+
+
+def _problems(validator: Any, value: Any, whole: str, field: str) -> Iterator[Problem]:
+    for error in validator.iter_errors(value):
+        path = json_path(error.instance_path).lstrip(".")
+        yield _problem(f"{field} '{path}'" if path else whole, None, error)
+
+
+def _problem(where: str, parameter: str | None, error: Any) -> Problem:
+    kind = type(error.kind).__name__
+    rule = kind[:1].lower() + kind[1:]
+    return Problem(where, parameter, tuple(error.schema_path), rule, f"{where} {_describe(error)}", error.instance)
 
 
 def json_path(parts: list[str | int]) -> str:

@@ -42,6 +42,7 @@ class Journal:
                 "operationId": state.get("mock.operation"),
                 "headers": _headers(headers),
                 "body": state.get("mock.body"),
+                "requestId": state.get("mock.request_id"),  # proxy mode: what violations refer to
             }
             for at, method, path, query, status, duration, state, headers in list(self.entries)
         ]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,100 +19,16 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import MockConfig, create_app
 from mockserver.background import BackgroundServer
 from tests.conftest import ALICE, MockProcess
+from tests.mockserver.upstreams import SECRET, Tap, create_202, drop_updated_at, text_plain, truncate_title
 
 RT = {"Authorization": f"Bearer {ALICE}"}
 SP = {"api-key": ALICE}
 SP_ID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 TITLE_MAX = "runtype.yaml#/components/schemas/Title/maxLength"
-
-# (status, headers, body) → (status, headers, body): one fault in an upstream's answers.
-Rewrite = Callable[[str, str, int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    status: int = 0
-    response: bytes = b""
-
-
-@dataclass
-class Tap:
-    """Wraps an upstream app: records every exchange; `rewrite` and `rewrite_request` break it."""
-
-    app: ASGIApp
-    rewrite: Rewrite | None = None
-    rewrite_request: Callable[[bytes], bytes] | None = None
-    seen: list[Seen] = field(default_factory=list)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/__mock__"):
-            await self.app(scope, receive, send)
-            return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        seen = Seen(scope["method"], scope["path"], headers, raw)
-        self.seen.append(seen)
-        body = self.rewrite_request(raw) if self.rewrite_request else raw
-        inner_headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
-        inner_headers.append((b"content-length", str(len(body)).encode()))
-        status, out_headers, chunks = 0, {}, []
-        delivered = False
-
-        async def inner_receive() -> Message:
-            nonlocal delivered
-            if delivered:
-                return {"type": "http.disconnect"}
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def inner_send(message: Message) -> None:
-            nonlocal status, out_headers
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                out_headers = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
-            else:
-                chunks.append(message.get("body", b""))
-
-        await self.app({**scope, "headers": inner_headers}, inner_receive, inner_send)
-        data = b"".join(chunks)
-        if self.rewrite:
-            status, out_headers, data = self.rewrite(scope["method"], scope["path"], status, out_headers, data)
-        out_headers["content-length"] = str(len(data))
-        seen.status, seen.response = status, data
-        await send({"type": "http.response.start", "status": status, "headers": _raw(out_headers)})
-        await send({"type": "http.response.body", "body": data})
-
-
-def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(k.encode(), v.encode()) for k, v in headers.items()]
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[ASGIApp], BackgroundServer]]:
-    started: list[BackgroundServer] = []
-
-    def start(app: ASGIApp) -> BackgroundServer:
-        server = BackgroundServer(app).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in reversed(started):
-        server.stop()
 
 
 def proxy_config(url: str, **options: Any) -> MockConfig:
@@ -177,47 +91,25 @@ def test_forwarded_as_sent_with_hop_by_hop_headers_dropped_and_host_rewritten(se
     assert "user-agent" in seen.headers and seen.headers["user-agent"].startswith("python-httpx")
 
 
-def _drop_updated_at(method: str, path: str, status: int, headers: dict[str, str], body: bytes) -> Any:
-    data = json.loads(body) if body else None
-    if isinstance(data, dict):
-        data.pop("updatedAt", None)
-        body = json.dumps(data).encode()
-    return status, headers, body
-
-
-def _create_202(method: str, path: str, status: int, headers: dict[str, str], body: bytes) -> Any:
-    return (202 if status == 201 else status), headers, body
-
-
-def _text_plain(method: str, path: str, status: int, headers: dict[str, str], body: bytes) -> Any:
-    return status, {**headers, "content-type": "text/plain"}, body
-
-
-def _truncate_title(raw: bytes) -> bytes:
-    data = json.loads(raw)
-    data["title"] = data["title"][:500]
-    return json.dumps(data).encode()
-
-
 @pytest.mark.parametrize(
     ("rewrite", "rewrite_request", "send", "expected"),
     [
         pytest.param(
-            _drop_updated_at,
+            drop_updated_at,
             None,
             ("GET", "/v1/conversations/conv_demo1_1", None),
             ("getConversation", "response", "required", "runtype.yaml#/components/schemas/Conversation/required"),
             id="missing-required-field",
         ),
         pytest.param(
-            _create_202,
+            create_202,
             None,
             ("POST", "/v1/conversations", {"title": "x"}),
             ("createConversation", "response", "status", "runtype.yaml#/paths/~1v1~1conversations/post/responses"),
             id="undocumented-status",
         ),
         pytest.param(
-            _text_plain,
+            text_plain,
             None,
             ("GET", "/v1/conversations/conv_demo1_1", None),
             (
@@ -230,7 +122,7 @@ def _truncate_title(raw: bytes) -> bytes:
         ),
         pytest.param(
             None,
-            _truncate_title,
+            truncate_title,
             ("POST", "/v1/conversations", {"title": "x" * 501}),
             ("createConversation", "request", "maxLength", TITLE_MAX),
             id="limit-not-enforced",
@@ -247,7 +139,7 @@ def test_a_broken_upstream_is_reported_and_its_answer_passed_on(
     answer = httpx.request(method, proxy.base_url + path, json=body, headers=RT)
     (seen,) = tap.seen
     assert (answer.status_code, answer.content) == (seen.status, seen.response)
-    assert answer.headers["content-type"] == ("text/plain" if rewrite is _text_plain else "application/json")
+    assert answer.headers["content-type"] == ("text/plain" if rewrite is text_plain else "application/json")
     violation = only(violations(proxy))
     assert (violation["operationId"], violation["direction"], violation["rule"], violation["specPointer"]) == expected
     assert violation["api"] == "runtype" and violation["method"] == method
@@ -258,7 +150,7 @@ def test_a_broken_upstream_is_reported_and_its_answer_passed_on(
 
 
 def test_a_long_value_is_shortened_in_the_record(serve: Any) -> None:
-    upstream = serve(Tap(create_app(MockConfig()), rewrite_request=_truncate_title))
+    upstream = serve(Tap(create_app(MockConfig()), rewrite_request=truncate_title))
     proxy = serve(create_app(proxy_config(upstream.base_url)))
     httpx.post(proxy.base_url + "/v1/conversations", json={"title": "y" * 5000}, headers=RT)
     violation = only(violations(proxy))
@@ -365,9 +257,6 @@ def test_a_slow_upstream_is_a_504(serve: Any) -> None:
     answer = httpx.get(proxy.base_url + "/v1/conversations", headers=RT, timeout=10)
     assert answer.status_code == 504
     assert answer.json()["error"] == "upstream_timeout" and upstream.base_url in answer.json()["message"]
-
-
-SECRET = "sk-live-0123456789abcdef"  # the real service's key, as an app would send it
 
 
 def test_cli_fails_on_violation_with_a_summary_and_a_json_report(spawn_mock: Any, tmp_path: Path) -> None:

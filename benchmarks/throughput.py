@@ -1,11 +1,14 @@
 """Requests/s, p50 and p99 of the mock beside bare Starlette (the stack's ceiling) and, when
 Node's npx is available, Prism mocking the same specs.
 
+The proxy row (`--upstream`, issue #11) puts the proxy in front of the mock, both pinned to
+core 0, so it shows what forwarding and checking both ways costs on the same CPU budget.
+
 Each server is pinned to core 0, wrk to core 1; keep-alive, 32 connections, a warm-up, then
 ROUNDS rounds of DURATION seconds; medians are reported. Every request carries auth and the
 mock validates it, as in normal use.
 
-    python benchmarks/throughput.py [--duration 10] [--rounds 3] [--no-prism]
+    python benchmarks/throughput.py [--duration 10] [--rounds 3] [--no-prism] [--only-proxy]
 """
 
 from __future__ import annotations
@@ -53,9 +56,9 @@ def to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
 
-def wrk(url: str, script: Path, seconds: int) -> tuple[float, float, float, int]:
+def wrk(url: str, script: Path, seconds: int, connections: int = 32) -> tuple[float, float, float, int]:
     out = subprocess.run(
-        ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -65,12 +68,14 @@ def wrk(url: str, script: Path, seconds: int) -> tuple[float, float, float, int]
     return rps, p50, p99, int(non2xx.group(1)) if non2xx else 0
 
 
-def measure(base: str, case: str, rounds: int, seconds: int, workdir: Path) -> tuple[float, float, float]:
+def measure(
+    base: str, case: str, rounds: int, seconds: int, workdir: Path, connections: int = 32
+) -> tuple[float, float, float]:
     method, path, headers, body = CASES[case]
     script = workdir / "case.lua"
     script.write_text(wrk_script(method, headers, body))
-    wrk(base + path, script, 2)  # warm-up
-    results = [wrk(base + path, script, seconds) for _ in range(rounds)]
+    wrk(base + path, script, 2, connections)  # warm-up
+    results = [wrk(base + path, script, seconds, connections) for _ in range(rounds)]
     if any(r[3] for r in results):
         print(f"  warning: {base}{path} answered non-2xx", file=sys.stderr)
     return (
@@ -85,6 +90,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-prism", action="store_true")
+    parser.add_argument("--only-proxy", action="store_true", help="measure the mock and the proxy only")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
@@ -100,6 +106,11 @@ def main() -> None:
             }
         finally:
             stop(proc)
+        servers["proxy"] = measure_proxy(args.rounds, args.duration, workdir)
+        unloaded_latency(args.rounds, workdir)
+        if args.only_proxy:
+            print_table(servers)
+            return
         port = free_port()
         bare = [
             sys.executable,
@@ -155,20 +166,73 @@ def main() -> None:
                 finally:
                     stop(proc)
 
+    print_table(servers)
+
+
+def measure_proxy(rounds: int, seconds: int, workdir: Path) -> dict[str, tuple[float, float, float]]:
+    """The proxy (`--upstream`) in front of the mock, both on core 0."""
+    upstream_port, proxy_port = free_port(), free_port()
+    upstream = start(mock_command(upstream_port), upstream_port, 0, "/__mock__/health")
+    try:
+        proxy = start(
+            mock_command(proxy_port, "--upstream", f"http://127.0.0.1:{upstream_port}"),
+            proxy_port,
+            0,
+            "/__mock__/health",
+        )
+        try:
+            return {c: measure(f"http://127.0.0.1:{proxy_port}", c, rounds, seconds, workdir) for c in CASES}
+        finally:
+            stop(proxy)
+    finally:
+        stop(upstream)
+
+
+def unloaded_latency(rounds: int, workdir: Path) -> None:
+    """p50 with one connection: the latency the proxy adds to a single request, without queueing."""
+    case = "runtype GET one"
+    upstream_port, proxy_port = free_port(), free_port()
+    upstream = start(mock_command(upstream_port), upstream_port, 0, "/__mock__/health")
+    try:
+        proxy = start(
+            mock_command(proxy_port, "--upstream", f"http://127.0.0.1:{upstream_port}"),
+            proxy_port,
+            0,
+            "/__mock__/health",
+        )
+        try:
+            direct = measure(f"http://127.0.0.1:{upstream_port}", case, rounds, 5, workdir, connections=1)
+            proxied = measure(f"http://127.0.0.1:{proxy_port}", case, rounds, 5, workdir, connections=1)
+        finally:
+            stop(proxy)
+    finally:
+        stop(upstream)
+    print(
+        f"\none connection, {case}: mock p50 {direct[1]:.3f} ms, through the proxy p50 {proxied[1]:.3f} ms "
+        f"(added {proxied[1] - direct[1]:.3f} ms); req/s {direct[0]:,.0f} vs {proxied[0]:,.0f}"
+    )
+
+
+def print_table(servers: dict[str, dict[str, tuple[float, float, float]]]) -> None:
+    bare, prism = "bare Starlette" in servers, "Prism" in servers
     print(
         f"\n{'case':<28}"
         + "".join(f"{name + ' req/s':>20}{'p50 ms':>9}{'p99 ms':>9}" for name in servers)
-        + f"{'mock/bare':>11}"
-        + (f"{'mock/Prism':>12}" if "Prism" in servers else "")
+        + f"{'proxy/mock':>12}{'p50 added':>11}"
+        + (f"{'mock/bare':>11}" if bare else "")
+        + (f"{'mock/Prism':>12}" if prism else "")
     )
     for case in CASES:
         row = f"{case:<28}"
         for name in servers:
             rps, p50, p99 = servers[name].get(case, (float("nan"),) * 3)
             row += f"{rps:>20,.0f}{p50:>9.2f}{p99:>9.2f}"
-        row += f"{servers['mock'][case][0] / servers['bare Starlette'][case][0]:>10.0%} "
-        if "Prism" in servers and case in servers["Prism"]:
-            row += f"{servers['mock'][case][0] / servers['Prism'][case][0]:>11.1f}x"
+        mock, proxy = servers["mock"][case], servers["proxy"][case]
+        row += f"{proxy[0] / mock[0]:>11.0%} {proxy[1] - mock[1]:>8.2f}ms"
+        if bare:
+            row += f"{mock[0] / servers['bare Starlette'][case][0]:>10.0%} "
+        if prism and case in servers["Prism"]:
+            row += f"{mock[0] / servers['Prism'][case][0]:>11.1f}x"
         print(row)
 
 

@@ -21,14 +21,16 @@ def _declared_minimum_setuptools() -> str:
 def test_wheel_ships_specs_and_loads_them_outside_the_source_tree(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     minimum = _declared_minimum_setuptools()
-    # pip passes PIP_CONSTRAINT on to the isolated build environment: the build gets exactly
-    # the declared minimum, not the newest setuptools.
-    (tmp_path / "constraints.txt").write_text(f"setuptools=={minimum}\n")
+    # The build gets exactly the declared minimum, not the newest setuptools. pip 25.3+ reads
+    # build constraints from PIP_BUILD_CONSTRAINT; older pips pass PIP_CONSTRAINT on to the
+    # isolated build environment. Set both, so the test holds with whichever pip CI has.
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(f"setuptools=={minimum}\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-q", "-w", str(dist), str(ROOT)],
         check=True,
         timeout=300,
-        env={**os.environ, "PIP_CONSTRAINT": str(tmp_path / "constraints.txt")},
+        env={**os.environ, "PIP_CONSTRAINT": str(constraints), "PIP_BUILD_CONSTRAINT": str(constraints)},
     )
     (wheel,) = dist.glob("convo_contracts-*.whl")
     archive = zipfile.ZipFile(wheel)

@@ -14,7 +14,7 @@ from typing import Any
 import specs
 
 # A conversation created through the API is an app conversation: the mock's choice among
-# the spec's `Source` values (docs/behaviour.md); `check_store` checks it is one of them.
+# the spec's `Source` values (docs/behaviour.md rule 21); `check_store` checks it is one of them.
 CREATED_SOURCE = "app"
 # Fields the server sets itself: never taken from a request body.
 SERVER_SET = frozenset({"id", "source", "createdAt", "updatedAt"})

@@ -1,4 +1,5 @@
-"""One row per fact of shared/api/DOCUMENTED.md, asserting the spec states it.
+"""One row per documented fact (docs/behaviour.md, "What the documentation states"),
+asserting the spec states it.
 
 This table is the reviewable list of what the specs promise. Facts that are behaviour
 rather than shape (partial update, tenant isolation, ...) cannot be said in OpenAPI; the

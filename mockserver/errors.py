@@ -1,7 +1,7 @@
 """The one error type the mock raises, and its JSON form.
 
 Every error the mock sends is `{"error": <short code>, "message": <what was wrong>}` with
-`application/json` (DOCUMENTED.md rule 6); nothing else ever reaches the client.
+`application/json` (docs/behaviour.md rule 6); nothing else ever reaches the client.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ as fixtures for testing client code.
 `convo_mock` is a real uvicorn server on a free 127.0.0.1 port, one per session and per
 xdist worker, reset before each test. `@pytest.mark.convo_mock(api=..., empty=...,
 latency_ms=..., error_rate=..., code=..., random_seed=...)` sets a test's starting data and
-chaos. The server runs in this process, so resets and reads go straight to its `Runtime`
+chaos. `upstream="http://..."` on the marker (or the `convo_mock_upstream` ini option) puts
+the mock in proxy mode in front of that service: `convo_mock.violations` then lists what broke
+the spec, both ways. The server runs in this process, so resets and reads go straight to its `Runtime`
 (on the server's event loop, between requests) instead of through the control plane.
 
 Independent of the conformance suite's plugin (`contracts.pytest_plugin`): either can be
@@ -24,31 +26,46 @@ import specs
 from specs.auth import scheme_of
 
 from .background import BackgroundServer
+from .config import MockConfig
+from .proxy import ProxyState
 from .runtime import Runtime
+from .upstream_args import parse_upstreams
 
 T = TypeVar("T")
 
 MARKER = "convo_mock"
-_MARKER_OPTIONS = frozenset({"api", "empty", "latency_ms", "error_rate", "code", "random_seed"})
+_MARKER_OPTIONS = frozenset({"api", "empty", "latency_ms", "error_rate", "code", "random_seed", "upstream"})
+UPSTREAM_INI = "convo_mock_upstream"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        UPSTREAM_INI,
+        "proxy mode for convo_mock: forward to this URL (or API=URL, one per line) and check the traffic",
+        type="linelist",
+        default=[],
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(api='runtype'|'systemprompt', empty=False, latency_ms=0, error_rate=0, code=None, "
-        "random_seed=None): starting data and chaos for the convo_mock fixture",
+        "random_seed=None, upstream=None): starting data and chaos for the convo_mock fixture; "
+        "upstream='http://...' (or a list of 'api=URL') for proxy mode",
     )
 
 
 class MockServer:
     """The mock app under uvicorn in a background thread, and its live runtime."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: MockConfig | None = None) -> None:
         # Imported here: registering the plugin (every pytest run) need not build an app.
         from .app import create_app
 
-        app = create_app()
+        app = create_app(config)
         self.runtime: Runtime = app.state.runtime
+        self.proxy: ProxyState | None = app.state.proxy
         self._server = BackgroundServer(app).start()
         self.base_url = self._server.base_url
 
@@ -103,6 +120,15 @@ class ConvoMock:
         """The journal: what the client under test sent (keys redacted), oldest first."""
         return self._call(lambda runtime: _copy(runtime.journal.read()))
 
+    @property
+    def violations(self) -> list[dict[str, Any]]:
+        """Proxy mode: what broke the spec since the test started (empty when mocking)."""
+        server = self._server
+        if server is None or server.proxy is None:
+            return []
+        log = server.proxy.violations
+        return self._call(lambda runtime: _copy(log.read()["violations"]))
+
     def clear_requests(self) -> None:
         self._call(lambda runtime: runtime.journal.clear())
 
@@ -128,8 +154,32 @@ def _convo_mock_server() -> Iterator[MockServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def _convo_mock_proxies() -> Iterator[dict[tuple[tuple[str, str], ...], MockServer]]:
+    """Proxy-mode servers, one per distinct upstream setting, started on first use."""
+    servers: dict[tuple[tuple[str, str], ...], MockServer] = {}
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+def _upstreams(request: pytest.FixtureRequest, options: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    value = options.pop("upstream", None)
+    values: list[str] = [value] if isinstance(value, str) else list(value or [])
+    if not values:
+        values = list(request.config.getini(UPSTREAM_INI))
+    try:
+        return parse_upstreams(values, specs.API_NAMES)
+    except ValueError as exc:
+        raise pytest.UsageError(f"convo_mock: {exc}") from None
+
+
 @pytest.fixture
-def convo_mock(request: pytest.FixtureRequest, _convo_mock_server: MockServer) -> Iterator[ConvoMock]:
+def convo_mock(
+    request: pytest.FixtureRequest,
+    _convo_mock_server: MockServer,
+    _convo_mock_proxies: dict[tuple[tuple[str, str], ...], MockServer],
+) -> Iterator[ConvoMock]:
     """The mock server: demo data, no chaos, empty journal at the start of every test."""
     marker = request.node.get_closest_marker(MARKER)
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
@@ -140,7 +190,14 @@ def convo_mock(request: pytest.FixtureRequest, _convo_mock_server: MockServer) -
     if api not in specs.API_NAMES:
         raise pytest.UsageError(f"convo_mock marker: api must be one of {', '.join(specs.API_NAMES)}")
     empty = bool(options.pop("empty", False))
-    mock = ConvoMock(_convo_mock_server.base_url, api=api, _server=_convo_mock_server)
+    upstreams = _upstreams(request, options)
+    server = _convo_mock_server
+    if upstreams:
+        if upstreams not in _convo_mock_proxies:
+            _convo_mock_proxies[upstreams] = MockServer(MockConfig(upstreams=upstreams))
+        server = _convo_mock_proxies[upstreams]
+    mock = ConvoMock(server.base_url, api=api, _server=server)
+    proxy = server.proxy
 
     def start(runtime: Runtime) -> None:
         # One step on the loop: no request sees a half-reset mock.
@@ -154,9 +211,11 @@ def convo_mock(request: pytest.FixtureRequest, _convo_mock_server: MockServer) -
             code=options.get("code"),
         )
         runtime.journal.clear()
+        if proxy is not None:
+            proxy.violations.clear()
 
     try:
-        _convo_mock_server.call(start)
+        server.call(start)
     except ValueError as exc:
         raise pytest.UsageError(f"convo_mock marker: {exc}") from None
     yield mock

@@ -303,3 +303,44 @@ def test_cli_exits_0_without_violations_and_rejects_proxy_flags_without_upstream
         )
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+PROXY_CLIENT_TESTS = """
+import httpx
+import pytest
+
+UPSTREAM = "{url}"
+
+
+@pytest.mark.convo_mock(upstream=UPSTREAM)
+def test_a_request_the_spec_forbids_is_a_violation(convo_mock):
+    url, body = convo_mock.base_url + "/v1/conversations", {{"title": "x" * 501}}
+    answer = httpx.post(url, json=body, headers=convo_mock.headers())
+    assert answer.status_code == 400
+    (violation,) = convo_mock.violations
+    assert violation["rule"] == "maxLength" and violation["direction"] == "request"
+
+
+@pytest.mark.convo_mock(upstream=UPSTREAM)
+def test_violations_start_empty_and_good_traffic_adds_none(convo_mock):
+    assert convo_mock.violations == []
+    assert httpx.get(convo_mock.base_url + "/v1/conversations", headers=convo_mock.headers()).status_code == 200
+    assert convo_mock.violations == []
+    (entry,) = convo_mock.requests
+    assert entry["operationId"] == "listConversations"
+
+
+def test_ini_upstream(convo_mock):
+    httpx.get(convo_mock.base_url + "/v1/nowhere", headers=convo_mock.headers())
+    assert [v["rule"] for v in convo_mock.violations] == ["unknownOperation"]
+"""
+
+
+def test_pytest_fixture_upstream_by_marker_and_ini(serve: Any, pytester: pytest.Pytester) -> None:
+    tap = Tap(create_app(MockConfig()))
+    upstream = serve(tap)
+    pytester.makepyfile(test_client=PROXY_CLIENT_TESTS.format(url=upstream.base_url))
+    pytester.makeini(f"[pytest]\nconvo_mock_upstream = {upstream.base_url}\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert [s.path for s in tap.seen] == ["/v1/conversations", "/v1/conversations", "/v1/nowhere"]

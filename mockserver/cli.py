@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -165,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     proxy = app.state.proxy
     if proxy is not None:
         _log_violations()
+        # uvicorn re-raises the signal that stopped it once it is done; a default SIGTERM
+        # would then kill the process before the summary, the report and the exit code.
+        signal.signal(signal.SIGTERM, _interrupt)
         lines = [f"  {api} → {redact_url(url)}" for api, url in proxy.upstreams.items()]
         print("Proxy mode: forwarding and checking\n" + "\n".join(lines), flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on"))
@@ -173,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if proxy is None:
         return 0
     return _shutdown(proxy, url, args.json, args.fail_on_violation)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _log_violations() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 from pathlib import Path
 from typing import Any
@@ -289,14 +290,19 @@ def test_cli_fails_on_violation_with_a_summary_and_a_json_report(spawn_mock: Any
     assert len(violation_lines) == 2
 
 
-def test_cli_exits_0_without_violations_and_rejects_proxy_flags_without_upstream(spawn_mock: Any) -> None:
+def test_cli_exits_0_without_violations_and_rejects_proxy_flags_without_upstream(
+    spawn_mock: Any, tmp_path: Path
+) -> None:
     import subprocess
     import sys
 
     upstream = spawn_mock()
-    proxy = spawn_mock("--upstream", upstream.base_url, "--fail-on-violation")
+    report = tmp_path / "clean.json"
+    proxy = spawn_mock("--upstream", upstream.base_url, "--fail-on-violation", "--json", str(report))
     assert httpx.get(proxy.base_url + "/v1/conversations", headers=RT).status_code == 200
-    assert proxy.stop() == 0
+    proxy.proc.send_signal(signal.SIGTERM)  # what `kill` in a CI script sends
+    assert proxy.proc.wait(timeout=20) == 0
+    assert json.loads(report.read_text())["exitCode"] == 0
     for args in (["--fail-on-violation"], ["--upstream", "ftp://x"], ["--upstream", "nope=http://x"]):
         done = subprocess.run(
             [sys.executable, "-m", "mockserver", "--port", "0", *args], capture_output=True, text=True, timeout=30

@@ -37,6 +37,7 @@ from .errors import ApiError
 from .record import Recorder
 from .runtime import Runtime
 from .traffic_check import Exchange, Finding, OperationChecks, media_type
+from .upstream_transport import StreamTransport
 from .violations import Violation, ViolationLog, excerpt, pointer
 
 VIOLATIONS_HEADER = "X-Convo-Violations"
@@ -77,10 +78,7 @@ class ProxyState:
         # Opened on first use, on the server's loop; closed by the app's lifespan.
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=self.timeout,
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-                follow_redirects=False,
-                trust_env=False,
+                transport=StreamTransport(), timeout=self.timeout, follow_redirects=False, trust_env=False
             )
         return self._client
 

@@ -350,3 +350,23 @@ def test_pytest_fixture_upstream_by_marker_and_ini(serve: Any, pytester: pytest.
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
     assert [s.path for s in tap.seen] == ["/v1/conversations", "/v1/conversations", "/v1/nowhere"]
+
+
+def test_a_gzip_answer_is_checked_after_decoding_and_passed_on_compressed(serve: Any) -> None:
+    import gzip
+
+    def gzipped(method: str, path: str, status: int, headers: dict[str, str], body: bytes) -> Any:
+        data = json.loads(body)
+        data.pop("updatedAt")
+        return status, {**headers, "content-encoding": "gzip"}, gzip.compress(json.dumps(data).encode())
+
+    tap = Tap(create_app(MockConfig()), rewrite=gzipped)
+    upstream = serve(tap)
+    proxy = serve(create_app(proxy_config(upstream.base_url)))
+    with httpx.Client() as client:
+        answer = client.get(proxy.base_url + "/v1/conversations/conv_demo1_1", headers=RT)
+    (seen,) = tap.seen
+    assert answer.headers["content-encoding"] == "gzip"
+    assert answer.json() == json.loads(gzip.decompress(seen.response))
+    violation = only(violations(proxy))
+    assert violation["rule"] == "required" and "updatedAt" in violation["message"]

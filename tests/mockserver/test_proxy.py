@@ -370,3 +370,17 @@ def test_a_gzip_answer_is_checked_after_decoding_and_passed_on_compressed(serve:
     assert answer.json() == json.loads(gzip.decompress(seen.response))
     violation = only(violations(proxy))
     assert violation["rule"] == "required" and "updatedAt" in violation["message"]
+
+
+def test_bodies_past_the_buffer_limits_stream_through_unchecked(serve: Any) -> None:
+    tap = Tap(create_app(MockConfig()), rewrite=drop_updated_at)
+    upstream = serve(tap)
+    proxy = serve(create_app(proxy_config(upstream.base_url, max_body=64, proxy_buffer=64)))
+    body = {"title": "t" * 400}
+    answer = httpx.put(proxy.base_url + "/v1/conversations/conv_demo1_1", json=body, headers=RT)
+    (seen,) = tap.seen
+    assert json.loads(seen.body) == body  # the long request reached the upstream whole
+    assert (answer.status_code, answer.content) == (seen.status, seen.response)
+    assert len(answer.content) > 64 and answer.json()["title"] == "t" * 400
+    # Neither body was held, so neither was checked: the missing updatedAt goes unreported.
+    assert answer.headers["x-convo-violations"] == "0" and violations(proxy) == []

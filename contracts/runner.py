@@ -75,6 +75,7 @@ def run(
                     except Exception as exc:  # a check must never take the run down with it
                         _record_crash(ctx, check.__name__, exc)
                 created += ctx.created
+                result.samples += ctx.samples
                 outcomes = list(ctx.outcomes.values())
                 result.outcomes += outcomes
                 if progress:

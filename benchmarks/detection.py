@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from contracts.cli import main as contracts_main  # noqa: E402
+from corpus.broken import FAULTS, FaultyApp  # noqa: E402
 from mockserver import create_app  # noqa: E402
 from mockserver.background import BackgroundServer  # noqa: E402
-from tests.contracts.broken import FAULTS, FaultyApp  # noqa: E402
 
 KEYS = ["--api-key", "demo-alice", "--other-key", "demo-bob", "--readonly-key", "demo-readonly"]
 

@@ -245,8 +245,13 @@ class ContractItem(_SuiteItem):
             if (o.api, o.operation_id, o.family) == (self.api, self.operation_id, self.family)
         ]
         failed = [o for o in mine if o.status is Status.FAILED]
-        if failed:
-            raise ContractFailure(report.failures(RunResult(outcomes=failed)).strip())
+        observed = RunResult(outcomes=[o for o in mine if o.observations])
+        if observed.outcomes:
+            # Shown with -rA and in --junitxml's system-out; a verdict only under --contract-strict.
+            self.add_report_section("call", "observations", report.observations(observed).strip())
+        if failed or (result.strict and observed.outcomes):
+            text = report.failures(RunResult(outcomes=failed)) + "\n" + report.observations(observed)
+            raise ContractFailure(text.strip())
         if not mine or all(o.status is Status.SKIPPED for o in mine):
             notes = sorted({o.note for o in mine if o.note}) or ["no check of this family applies to this operation"]
             pytest.skip("; ".join(notes))

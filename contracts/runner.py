@@ -100,6 +100,7 @@ def run(
     for api in apis:
         preflight(by_api[api], api)
     result = RunResult() if result is None else result
+    result.strict = any(t.strict for t in by_api.values())
     run_tag = f"convo-contracts-{secrets.token_hex(4)}"
     try:
         for api in apis:
@@ -139,6 +140,7 @@ def _run_api(
             finally:
                 # Also when stopped: what was created is cleaned up, what was found is kept.
                 created += ctx.created
+                result.samples += ctx.samples
                 result.outcomes += list(ctx.outcomes.values())
             if progress:
                 progress(api, family, (list(ctx.outcomes.values()), time.perf_counter() - family_started))

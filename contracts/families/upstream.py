@@ -43,9 +43,17 @@ def _command(ctx: Context, workdir: Path) -> list[str]:
     auth_file = workdir / "auth.json"
     auth_file.write_text(json.dumps(auth))
     auth_file.chmod(0o600)
-    peers = json.dumps([n for n, _ in names]) if len(names) > 1 else "[]"
     config = workdir / "schemathesis.toml"
-    config.write_text(f"[auth.wfc]\npath = {json.dumps(str(auth_file))}\npeers = {peers}\n")
+    if len(names) > 1:
+        peers = json.dumps([n for n, _ in names])
+        config.write_text(f"[auth.wfc]\npath = {json.dumps(str(auth_file))}\npeers = {peers}\n")
+    else:
+        # Schemathesis refuses `peers` with fewer than two names: one identity is plain headers.
+        headers = ", ".join(
+            f"{json.dumps(h)} = {json.dumps(v)}" for h, v in auth_headers(ctx.api, target.api_key).items()
+        )
+        config.write_text(f"headers = {{ {headers} }}\n")
+    config.chmod(0o600)
     command = [
         sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()",
         "--config-file", str(config),

@@ -6,8 +6,7 @@ from typing import Any
 import pytest
 
 from contracts.cli import main
-
-from .broken import FAULTS, Fault
+from corpus.broken import FAULTS, Fault
 
 KEYS = ["--api-key", "demo-alice", "--other-key", "demo-bob", "--readonly-key", "demo-readonly"]
 

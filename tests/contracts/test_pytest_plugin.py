@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
+from corpus.broken import FAULTS, FaultyApp
 from mockserver.background import BackgroundServer
-
-from .broken import FAULTS, FaultyApp
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ("demo-alice", "demo-bob", "demo-readonly")

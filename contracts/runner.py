@@ -146,7 +146,7 @@ def _run_api(
                 progress(api, family, (list(ctx.outcomes.values()), time.perf_counter() - family_started))
     finally:
         client.close()
-        result.leftovers += _clean_up(target, api, created)
+        result.leftovers += _clean_up(target, api, created, run_tag)
 
 
 def _record_crash(ctx: Context, check: str, exc: Exception) -> None:
@@ -157,9 +157,12 @@ def _record_crash(ctx: Context, check: str, exc: Exception) -> None:
     )
 
 
-def _clean_up(target: Target, api: str, created: list[str]) -> list[str]:
-    """Delete what this run created; return what could not be deleted."""
-    if target.read_only or not created:
+def _clean_up(target: Target, api: str, created: list[str], run_tag: str) -> list[str]:
+    """Delete what this run created; return what could not be deleted.
+
+    Beside the ids the checks saw come back, the run's own tag finds the rest: a create whose
+    answer was cut off by a signal or a timeout still carries the run's ownerId."""
+    if target.read_only:
         return []
     try:
         delete = specs.load(api).operation("deleteConversation")
@@ -168,7 +171,7 @@ def _clean_up(target: Target, api: str, created: list[str]) -> list[str]:
     leftovers = []
     client = Client(target, api, grace=CLEAN_UP_GRACE)
     try:
-        for item in dict.fromkeys(created):
+        for item in dict.fromkeys([*created, *_tagged(client, target, api, run_tag)]):
             try:
                 exchange = client.send(delete.method, _path_with_id(delete, item), key=target.api_key)
             except DeadlinePassed:
@@ -180,6 +183,36 @@ def _clean_up(target: Target, api: str, created: list[str]) -> list[str]:
     finally:
         client.close()
     return leftovers
+
+
+def _tagged(client: Client, target: Target, api: str, run_tag: str, max_pages: int = 50) -> list[str]:
+    """Ids the list shows with this run's ownerId (checked on each item: a server that
+    ignores the filter must not get the tenant's other conversations deleted)."""
+    listing = specs.load(api).operation("listConversations")
+    query = {p["name"] for p in listing.parameters if p["in"] == "query"}
+    if "ownerId" not in query:
+        return []
+    found: list[str] = []
+    params: dict[str, Any] = {"ownerId": run_tag}
+    for _ in range(max_pages):
+        try:
+            exchange = client.send(listing.method, listing.path, key=target.api_key, params=params)
+        except DeadlinePassed:
+            break
+        try:
+            page = exchange.response.json() if exchange.response is not None else None
+        except ValueError:
+            break
+        if not isinstance(page, dict):
+            break
+        items = next((v for v in page.values() if isinstance(v, list)), [])
+        found += [i["id"] for i in items if isinstance(i, dict) and i.get("ownerId") == run_tag and "id" in i]
+        pagination = page.get("pagination")
+        cursor = pagination.get("nextCursor") if isinstance(pagination, dict) else None
+        if not cursor or "cursor" not in query or not items:
+            break
+        params = {"ownerId": run_tag, "cursor": cursor}
+    return [i for i in found if isinstance(i, str)]
 
 
 def _path_with_id(op: specs.Operation, item: str) -> str:

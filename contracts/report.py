@@ -23,6 +23,15 @@ def counts(outcomes: Iterable[Outcome]) -> str:
     )
 
 
+def cases_run(outcomes: Iterable[Outcome]) -> int:
+    """Generated test cases sent: every check of an operation sees each of its cases, so the
+    busiest check of each operation counts them."""
+    most: dict[tuple[str, str], int] = {}
+    for o in outcomes:
+        most[(o.api, o.operation_id)] = max(most.get((o.api, o.operation_id), 0), o.cases)
+    return sum(most.values())
+
+
 class Progress:
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -36,7 +45,7 @@ class Progress:
                 self.out.flush()
             return
         outcomes, seconds = done
-        cases = sum(o.cases for o in outcomes)
+        cases = cases_run(outcomes)
         ran = f", {cases} cases" if cases else ""
         line = f"{label} {counts(outcomes)}  ({seconds:.1f}s{ran})"
         self.out.write(("\r\x1b[2K" if self.live else "") + line + "\n")

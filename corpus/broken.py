@@ -385,7 +385,7 @@ FAULTS = [
         "create answers 202, a status the spec does not document",
         "runtype",
         "schemathesis",
-        "undocumented_status_code",
+        "status_code_conformance",
         after=create_202,
     ),
     Fault(
@@ -393,7 +393,7 @@ FAULTS = [
         "conversations come back without updatedAt",
         "runtype",
         "schemathesis",
-        "response_violates_schema",
+        "response_schema_conformance",
         after=drop_updated_at,
     ),
     Fault(
@@ -401,7 +401,7 @@ FAULTS = [
         "list items carry messageCount as a string",
         "runtype",
         "schemathesis",
-        "response_violates_schema",
+        "response_schema_conformance",
         after=message_count_string,
     ),
     Fault(
@@ -409,7 +409,7 @@ FAULTS = [
         "successful answers are text/plain",
         "runtype",
         "schemathesis",
-        "undocumented_content_type",
+        "content_type_conformance",
         after=text_plain,
     ),
     Fault(
@@ -524,7 +524,7 @@ FAULTS = [
         "nested JSON bodies crash the server (500)",
         "runtype",
         "schemathesis",
-        "server_error",
+        "not_a_server_error",
         before=crash_on_nesting,
     ),
     Fault(

@@ -253,8 +253,14 @@ class ContractItem(_SuiteItem):
             text = report.failures(RunResult(outcomes=failed)) + "\n" + report.observations(observed)
             raise ContractFailure(text.strip())
         if not mine or all(o.status is Status.SKIPPED for o in mine):
-            notes = sorted({o.note for o in mine if o.note}) or ["no check of this family applies to this operation"]
+            notes = sorted({o.note for o in mine if o.note}) or [self._why_nothing_ran()]
             pytest.skip("; ".join(notes))
+
+    def _why_nothing_ran(self) -> str:
+        op = specs.load(self.api).operation(self.operation_id)
+        if op.method not in ("GET", "HEAD") and _resolve(self.config).targets[self.api].read_only:
+            return "--contract-read-only: no request that could change data is sent"
+        return "no check of this family applies to this operation"
 
     def reportinfo(self) -> tuple[str, int, str]:
         return ("convo-contracts", 0, f"{self.api} {self.operation_id} · {self.family}")

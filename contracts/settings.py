@@ -284,9 +284,10 @@ def resolve(raw: Mapping[str, Any], *, pytest: bool = False, now: float | None =
                     f"the {other.replace('_', '-')} for {api} is the same as its API key; it must be {why}"
                 )
         per_api[api] = chosen
-    secrets = tuple(
-        k for chosen in per_api.values() for k in (chosen["api_key"], chosen["other_key"], chosen["readonly_key"]) if k
-    )
+    keys = [k for chosen in per_api.values() for k in (chosen["api_key"], chosen["other_key"], chosen["readonly_key"])]
+    # A password in a base URL is a secret too: redacted wherever the run writes.
+    passwords = [urlsplit(chosen["base_url"]).password for chosen in per_api.values()]
+    secrets = tuple(s for s in [*keys, *passwords] if s)
     deadline = (time.monotonic() if now is None else now) + v["max_duration"]
     targets = {
         api: Target(

@@ -30,6 +30,8 @@ def test_full_run_against_the_real_mock_passes_and_reports(spawn_mock: Any, tmp_
             "--base-url",
             mock.base_url,
             *KEYS,
+            "--max-examples",
+            "5",
             "--junit-xml",
             str(junit),
             "--json",

@@ -80,3 +80,9 @@ def test_defaults_come_from_the_table() -> None:
         defaults["timeout"],
     )
     assert target.deadline is not None and not target.read_only and not target.strict
+
+
+def test_a_password_in_the_base_url_is_redacted_everywhere() -> None:
+    target = resolve({"base_url": "https://me:pa55word@h", "api_key": "k", "api": "runtype"}).targets["runtype"]
+    assert "pa55word" not in target.display_url
+    assert target.redactor("failed at https://me:pa55word@h/v1") == "failed at https://me:[REDACTED]@h/v1"

@@ -3,6 +3,8 @@ validation agree everywhere, the base URL is normalised once, and per-API values
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from contracts.cli import build_parser
@@ -86,3 +88,10 @@ def test_a_password_in_the_base_url_is_redacted_everywhere() -> None:
     target = resolve({"base_url": "https://me:pa55word@h", "api_key": "k", "api": "runtype"}).targets["runtype"]
     assert "pa55word" not in target.display_url
     assert target.redactor("failed at https://me:pa55word@h/v1") == "failed at https://me:[REDACTED]@h/v1"
+
+
+def test_the_readme_table_lists_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## The conformance suite", 1)[1].split("### In CI", 1)[0]
+    for setting in SETTINGS:
+        assert f"`{setting.option}`" in section, setting.option

@@ -85,19 +85,26 @@ def test_exit_2_when_it_cannot_run(spawn_mock: Any, capsys: Any) -> None:
         assert "convo-contracts: " in capsys.readouterr().err
 
 
-def test_keys_may_come_from_the_environment(spawn_mock: Any) -> None:
+def test_settings_may_come_from_the_environment(spawn_mock: Any, tmp_path: Path) -> None:
     mock = spawn_mock()
-    env = {"CONVO_BASE_URL": mock.base_url, "CONVO_API_KEY": "demo-alice", "PATH": "/usr/bin:/bin"}
+    report = tmp_path / "r.json"
+    env = {
+        "CONVO_BASE_URL": mock.base_url,
+        "CONVO_API_KEY": "demo-alice",
+        "CONVO_ONLY": "auth,semantics",
+        "CONVO_JSON": str(report),
+        "PATH": "/usr/bin:/bin",
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "contracts", "run", "--only", "auth,semantics"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+        [sys.executable, "-m", "contracts", "run"], capture_output=True, text=True, env=env, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "needs --other-key" not in result.stdout  # skips are counted, not printed as failures
-    assert "demo-alice" not in result.stdout
+    data = json.loads(report.read_text())
+    assert {r["family"] for r in data["results"]} == {"auth", "semantics"}
+    # Without an other key, isolation is skipped with the reason, not failed.
+    isolation = [r for r in data["results"] if r["check"] == "tenant_isolation"]
+    assert isolation and all(r["status"] == "skipped" and "--other-key" in r["note"] for r in isolation)
+    assert "demo-alice" not in result.stdout + result.stderr + report.read_text()
 
 
 def test_failure_report_names_expectation_spec_location_and_curl(spawn_mock: Any, capsys: Any) -> None:

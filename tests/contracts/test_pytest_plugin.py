@@ -124,15 +124,17 @@ def test_conformance_items_pass_against_the_mock(pytester: pytest.Pytester, spaw
 def test_conformance_items_fail_naming_the_check_against_a_broken_server(pytester: pytest.Pytester) -> None:
     fault = next(f for f in FAULTS if f.name == "update_resets_omitted_fields")
     with BackgroundServer(FaultyApp(fault)) as server:
+        # -l and --tb=long show locals in tracebacks: no key may be among them.
         result = pytester.runpytest_subprocess(
-            *_contract_args(server.base_url), "--contract-api", "runtype", "-m", "contract_semantics"
-        )
-    text = result.stdout.str()
+            *_contract_args(server.base_url), "--contract-api", "runtype", "-m", "contract_semantics",
+            "-l", "--tb=long", "--junitxml", "junit.xml",
+        )  # fmt: skip
+    text = result.stdout.str() + result.stderr.str()
     # Four operations pass, one fails, and the leftovers item passes: all it created is gone.
     result.assert_outcomes(passed=5, failed=1)
     assert "FAILED convo-contracts::runtype::updateConversation::semantics" in text
     assert "· semantics · partial_update" in text and "reproduce: curl -X PUT" in text
-    assert not any(s in text for s in SECRETS)
+    assert not any(s in text + (pytester.path / "junit.xml").read_text() for s in SECRETS)
 
 
 def test_conformance_items_error_clearly_when_the_key_is_refused(pytester: pytest.Pytester, spawn_mock: Any) -> None:

@@ -25,6 +25,7 @@ from specs.redact import Redactor
 
 from . import reference
 from .curl import to_curl
+from .leeway import error_status_open
 from .results import Failure, Observation, Outcome, Status
 from .samples import Sample
 from .target import Client, Exchange, Target
@@ -122,6 +123,27 @@ class Context:
         return self.expect(
             op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses"
         )
+
+    def expect_rejected(
+        self, op: Operation, check: str, exchange: Exchange, allowed: Iterable[str], why: str, pointer: str = ""
+    ) -> bool:
+        """A documented constraint must be enforced. Where the documentation names no status
+        for this error (the spec's 4xx come from our rules), another 4xx than our mock's is
+        an observation; an answer that accepts is a failure either way."""
+        allowed = sorted(set(allowed))
+        status = exchange.response.status_code if exchange.response is not None else None
+        if status is not None and str(status) not in allowed and error_status_open(op, status):
+            self.outcome(op, check)
+            self.observe(
+                op,
+                check,
+                f"rejected with {status} where our mock answers {' or '.join(allowed)} {why}"
+                " (the documentation names no status for this error)",
+                exchange,
+                pointer or f"{op.pointer}/responses",
+            )
+            return True
+        return self.expect_status(op, check, exchange, allowed, why, pointer)
 
     def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
         redact = self.target.redactor

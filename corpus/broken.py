@@ -185,6 +185,11 @@ def default_title_empty(e: Exchange, store: Store) -> None:
         e.body["title"] = ""
 
 
+def surface_filter_ignored(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "GET":
+        e.query = re.sub(r"(^|&)surface_id=[^&]*", "", e.query).lstrip("&")
+
+
 def limit_zero_accepted(e: Exchange, store: Store) -> None:
     if e.runtype and e.method == "GET":
         e.query = re.sub(r"(^|&)limit=(0|-\d+)(&|$)", r"\1limit=1\3", e.query)
@@ -515,6 +520,14 @@ FAULTS = [
         "semantics",
         "list_contains_created",
         after=drop_newest,
+    ),
+    Fault(
+        "surface_filter_ignored",
+        "the list ignores its documented surface_id filter",
+        "runtype",
+        "semantics",
+        "list_filters",
+        before=surface_filter_ignored,
     ),
     Fault(
         "pagination_repeats",

@@ -25,6 +25,7 @@ from specs.redact import Redactor
 
 from . import reference
 from .curl import to_curl
+from .leeway import error_status_open
 from .results import Failure, Observation, Outcome, Status
 from .samples import Sample
 from .target import Client, Exchange, Target
@@ -81,7 +82,11 @@ class Context:
         if response is not None and str(response.status_code) in op.statuses:
             errors = reference.response_errors(self.api, response)
             outcome = self.outcome(op, "response_matches_spec")
-            if errors:
+            if errors and response.status_code >= 400:
+                # Error bodies are not documented (rule 6): another shape or media type is a choice.
+                what = f"an error answer of another shape than the spec's ({errors[0][:300]}): not documented"
+                self.observe(op, "response_matches_spec", what, exchange)
+            elif errors:
                 self.fail(
                     op, "response_matches_spec", f"a response that matches the spec ({errors[0][:300]})", exchange
                 )
@@ -122,6 +127,27 @@ class Context:
         return self.expect(
             op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses"
         )
+
+    def expect_rejected(
+        self, op: Operation, check: str, exchange: Exchange, allowed: Iterable[str], why: str, pointer: str = ""
+    ) -> bool:
+        """A documented constraint must be enforced. Where the documentation names no status
+        for this error (the spec's 4xx come from our rules), another 4xx than our mock's is
+        an observation; an answer that accepts is a failure either way."""
+        allowed = sorted(set(allowed))
+        status = exchange.response.status_code if exchange.response is not None else None
+        if status is not None and str(status) not in allowed and error_status_open(op, status):
+            self.outcome(op, check)
+            self.observe(
+                op,
+                check,
+                f"rejected with {status} where our mock answers {' or '.join(allowed)} {why}"
+                " (the documentation names no status for this error)",
+                exchange,
+                pointer or f"{op.pointer}/responses",
+            )
+            return True
+        return self.expect_status(op, check, exchange, allowed, why, pointer)
 
     def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
         redact = self.target.redactor

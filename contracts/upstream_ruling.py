@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from specs import Operation
 
+from .leeway import error_status_open
 from .upstream_events import Case, Check
 
 # The documentation never lists undeclared methods: how a server answers them is its choice.
@@ -39,20 +40,6 @@ def _request(case: Case) -> str:
     uri = str(case.request.get("uri", ""))
     query = uri.partition("?")[2]
     return f"{case.method} {case.path}" + (f"?{query}" if query else "")
-
-
-def _error_status_open(op: Operation, status: int) -> bool:
-    """Whether the documentation leaves the status of this kind of error open: every 4xx the
-    spec has for the operation, other than the credential ones, comes from our rules."""
-    if not 400 <= status < 500 or status in (401, 403):
-        return False
-    responses = op.definition.get("responses", {})
-    documented = [
-        code
-        for code, response in responses.items()
-        if code.startswith("4") and code not in ("401", "403") and "x-rule" not in response
-    ]
-    return not documented
 
 
 def judge(op: Operation, check: Check, case: Case) -> Ruling | None:
@@ -82,7 +69,7 @@ def judge(op: Operation, check: Check, case: Case) -> Ruling | None:
             f"an error answer of another shape (error bodies are not documented, rule 6): {found}: {check.message}",
             f"{op.pointer}/responses",
         )
-    if check.name == "status_code_conformance" and status is not None and _error_status_open(op, status):
+    if check.name == "status_code_conformance" and status is not None and error_status_open(op, status):
         return Ruling(
             Verdict.OBSERVATION,
             f"error status {status} for `{_request(case)}`: the documentation names no status for this error",

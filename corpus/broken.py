@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import Message, Receive, Scope, Send
 
@@ -60,11 +60,24 @@ class Fault:
     after: Callable[[Exchange, Store], None] | None = None
 
 
+class Rewrite(Protocol):
+    """A fault here, or an allowed choice in `conforming.py`: hooks around the real mock."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def before(self) -> Callable[[Exchange, Store], None] | None: ...
+    @property
+    def after(self) -> Callable[[Exchange, Store], None] | None: ...
+
+
 class FaultyApp:
-    def __init__(self, fault: Fault | None) -> None:
+    def __init__(self, fault: Rewrite | None, setup: Callable[[Store], None] | None = None) -> None:
         self.fault = fault
         self.mock = create_app(MockConfig())
         self.store: Store = self.mock.state.runtime.store
+        if setup is not None:
+            setup(self.store)  # e.g. data a real deployment may hold that the demo data does not
         # A fault's own bug would pass for a detected fault: record it, and fail the test.
         self.errors: list[str] = []
 
@@ -170,6 +183,11 @@ def owner_min_ignored(e: Exchange, store: Store) -> None:
 def default_title_empty(e: Exchange, store: Store) -> None:
     if e.runtype and e.method == "POST" and isinstance(e.body, dict) and "title" not in e.body:
         e.body["title"] = ""
+
+
+def surface_filter_ignored(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "GET":
+        e.query = re.sub(r"(^|&)surface_id=[^&]*", "", e.query).lstrip("&")
 
 
 def limit_zero_accepted(e: Exchange, store: Store) -> None:
@@ -502,6 +520,14 @@ FAULTS = [
         "semantics",
         "list_contains_created",
         after=drop_newest,
+    ),
+    Fault(
+        "surface_filter_ignored",
+        "the list ignores its documented surface_id filter",
+        "runtype",
+        "semantics",
+        "list_filters",
+        before=surface_filter_ignored,
     ),
     Fault(
         "pagination_repeats",

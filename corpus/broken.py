@@ -542,7 +542,7 @@ FAULTS = [
         "any non-ASCII body crashes the server (500, text/plain)",
         "runtype",
         "boundaries",
-        "max_length_accepted",
+        "not_a_server_error",
         before=crash_on_unicode,
     ),
     Fault(

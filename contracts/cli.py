@@ -37,8 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="fuzz a deployment and report what broke")
     for setting in SETTINGS:
-        if not setting.cli:
-            continue
         default = "" if setting.default is None or setting.flag else f"; default {_shown(setting.default)}"
         help_text = f"{setting.help} (env {setting.env}{default})"
         if setting.flag:
@@ -55,7 +53,7 @@ def _shown(value: Any) -> str:
 def parse(argv: Sequence[str] | None = None) -> RunSettings:
     """The run's settings from the command line over the environment; SettingError if bad."""
     args = build_parser().parse_args(argv)
-    given = {s.name: getattr(args, s.name) for s in SETTINGS if s.cli and getattr(args, s.name) is not None}
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
     return resolve({**from_environment(), **given})
 
 

@@ -39,7 +39,6 @@ class Setting:
     parse: Callable[[str, str], Any] | None = None  # (raw text, label) -> value; None keeps the text
     flag: bool = False  # a switch: present or absent, env "1"/"true"/"yes"
     pytest: bool = True  # offered as a pytest option and ini key too
-    cli: bool = True
 
     @property
     def option(self) -> str:

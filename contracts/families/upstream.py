@@ -9,6 +9,7 @@ where the documentation leaves the point open (`ruling`), it is an observation."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -31,6 +32,7 @@ from ..upstream_ruling import Verdict, judge
 THREAD_SAFE_AST = sys.version_info >= (3, 13)
 # How long a terminated child may take to stop before it is killed.
 _GRACE = 5.0
+_STEP = 0.2
 
 
 def workers(requested: int) -> int:
@@ -107,9 +109,15 @@ def _run_once(ctx: Context, workdir: Path) -> tuple[Run, str]:
         )
         timed_out = False
         try:
-            child.wait(timeout=_time_left(ctx))
-        except subprocess.TimeoutExpired:
-            timed_out = True  # the run-wide deadline: stop it and read what it found so far
+            # Waited for in short steps: a signal's exception (Interrupted, KeyboardInterrupt)
+            # gets its turn between them, and the run-wide deadline is kept.
+            while child.poll() is None:
+                left = _time_left(ctx)
+                if left is not None and left <= 0:
+                    timed_out = True  # stop it and read what it found so far
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=min(_STEP, left) if left is not None else _STEP)
         finally:
             # Also on Interrupted/KeyboardInterrupt: no orphan keeps sending requests.
             _stop(child)

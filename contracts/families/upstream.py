@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from specs import Operation
+
 from ..context import Context
 from ..errors import CannotRun
 from ..results import Failure, Observation, Status
@@ -156,12 +158,20 @@ def schemathesis_checks(ctx: Context) -> None:
 
 def _record(ctx: Context, run: Run) -> None:
     by_label = {f"{op.method} {op.path}": op for op in ctx.spec.operations}
+    by_path: dict[str, Operation] = {}
+    for each in ctx.spec.operations:
+        by_path.setdefault(each.path, each)
     redact = ctx.target.redactor
     for case in run.cases:
-        op = by_label.get(case.label)
-        if op is None:
-            continue  # an undeclared method or path: Schemathesis' own probes
-        ctx.samples.append(case.sample(ctx.api, op.operation_id, redact))
+        declared = by_label.get(case.label)
+        # An undeclared method on a spec path (Schemathesis' method probes) is judged too,
+        # under the path's first operation: a 500 there is still a 500.
+        found = declared or by_path.get(case.path)
+        if found is None:
+            continue
+        op = found
+        if declared is not None:
+            ctx.samples.append(case.sample(ctx.api, op.operation_id, redact))
         for check in case.checks:
             if check.status == "skip":
                 if ctx.outcome(op, check.name).cases == 0:

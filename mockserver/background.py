@@ -11,6 +11,8 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
+from .protocol import bounded_protocol
+
 
 class BackgroundServer:
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1") -> None:
@@ -19,7 +21,7 @@ class BackgroundServer:
         self._sock.bind((host, 0))
         self.port: int = self._sock.getsockname()[1]
         self.base_url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http=bounded_protocol())
         # Off the main thread uvicorn leaves signals alone: this server is stopped by `stop()`.
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)

@@ -50,14 +50,15 @@ async def read_json_body(
     return parse_json(raw, max_depth, "request body"), len(raw)
 
 
-def parse_json(raw: bytes, max_depth: int, what: str) -> Any:
-    """Parse and refuse nesting past `max_depth`, each with a 400 naming the problem."""
+def parse_json(raw: bytes, max_depth: int | None, what: str) -> Any:
+    """Parse and refuse nesting past `max_depth` (None: only orjson's own limit), each with a
+    400 naming the problem."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"{what} is not valid JSON: {exc}", code="malformed_json") from None
     # Counting brackets is a cheap C-speed pre-check; only suspicious bodies are walked.
-    if raw.count(b"[") + raw.count(b"{") > max_depth and deeper_than(value, max_depth):
+    if max_depth is not None and raw.count(b"[") + raw.count(b"{") > max_depth and deeper_than(value, max_depth):
         raise ApiError(400, f"{what} is nested more than {max_depth} levels deep", code="too_deep")
     return value
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
+import logging
 import os
 import socket
 import sys
@@ -112,6 +113,16 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     )
 
 
+def configure_logging(level: str) -> None:
+    """The mock's own log lines (saves, disconnects, bugs) go to stderr at --log-level, like uvicorn's."""
+    logger = logging.getLogger("mockserver")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
 def is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_HOSTS:
         return True
@@ -167,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
+    configure_logging(args.log_level)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -48,5 +48,6 @@ class MockConfig:
     @property
     def host_names(self) -> frozenset[str]:
         """Host header values (without port) this mock answers to; anything else is 421."""
-        listening = {self.host.strip("[]").lower()} if self.host not in ("0.0.0.0", "::") else set()
-        return LOOPBACK_HOSTS | listening | {h.strip("[]").lower() for h in self.allowed_hosts}
+        # The --host value itself, even 0.0.0.0: a rebinding page's Host is its own domain name.
+        names = {self.host, *self.allowed_hosts}
+        return LOOPBACK_HOSTS | {h.strip("[]").lower() for h in names}

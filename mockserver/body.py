@@ -1,9 +1,9 @@
 """Reading a request body safely: size cap, media type, JSON, nesting depth.
 
 Each way a body can be wrong gets its own clear 4xx before anything reaches validation.
-Large bodies are parsed (and depth-checked) in a worker thread: orjson and the depth walk
-do not hold the event loop while they chew through a megabyte, so other clients' requests
-keep being answered.
+Large bodies are parsed (and depth-checked) in a worker thread, so that the event loop is
+handed back every few milliseconds while a megabyte is chewed through; the depth check works
+on the text at C speed rather than walking a parsed megabyte node by node.
 """
 
 from __future__ import annotations
@@ -58,23 +58,28 @@ def parse_json(raw: bytes, max_depth: int | None, what: str) -> Any:
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"{what} is not valid JSON: {exc}", code="malformed_json") from None
     # Counting brackets is a cheap C-speed pre-check; only suspicious bodies are walked.
-    if max_depth is not None and raw.count(b"[") + raw.count(b"{") > max_depth and deeper_than(value, max_depth):
+    if max_depth is not None and raw.count(b"[") + raw.count(b"{") > max_depth and deeper_than(raw, max_depth):
         raise ApiError(400, f"{what} is nested more than {max_depth} levels deep", code="too_deep")
     return value
 
 
-def deeper_than(value: Any, limit: int) -> bool:
-    """Whether containers nest more than `limit` levels; stops at the first path that does."""
-    stack = [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if level > limit:
-            return True
-        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
-    return False
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_AS_PARENS = bytes.maketrans(b"[{]}", b"(())")
+
+
+def deeper_than(raw: bytes, limit: int) -> bool:
+    """Whether valid JSON `raw` nests containers more than `limit` levels deep.
+
+    On the text, at C speed: strings dropped, brackets kept as parentheses; each pass of
+    `replace("()", "")` removes exactly the innermost level. Stops after `limit` passes, or
+    as soon as nothing is left: a wide body of a million values costs two or three passes.
+    """
+    # Escaped backslashes, then escaped quotes, go first: every quote left opens or closes a
+    # string, so the even pieces between quotes are the text outside strings.
+    outside = b"".join(raw.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
+    structure = outside.translate(_AS_PARENS, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not structure:
+            return False
+        structure = structure.replace(b"()", b"")
+    return bool(structure)

@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockserver.body import deeper_than
 from mockserver.config import CONTROL_TOKEN_ENV
@@ -295,13 +298,34 @@ def test_put_state_has_a_size_cap(mock: Any) -> None:
     assert status == 413 and json.loads(body)["error"] == "payload_too_large"
 
 
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_TRICKY = st.text(alphabet='[]{}"\\ab\n')
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _TRICKY,
+    lambda inner: st.lists(inner) | st.dictionaries(_TRICKY, inner),
+    max_leaves=40,
+)
+
+
+@given(_JSON, st.integers(0, 8))
+def test_the_depth_check_on_the_text_agrees_with_the_parsed_value(value: Any, limit: int) -> None:
+    # Strings full of brackets, quotes and backslashes must not count as nesting.
+    assert deeper_than(orjson.dumps(value), limit) == (_depth(value) > limit)
+
+
 def test_the_depth_check_stops_at_the_limit() -> None:
-    deep: Any = []
-    for _ in range(10_000):
-        deep = [deep]
-    assert deeper_than(deep, 64)
-    assert not deeper_than([[{"a": [1]}] for _ in range(100_000)], 64)  # wide, shallow, many brackets
-    assert deeper_than([[1]] * 100_000 + [deep], 64)
+    chain = b"[" * 100_000 + b"]" * 100_000
+    assert deeper_than(chain, 64)
+    assert not deeper_than(b"[" * 64 + b"]" * 64, 64)
+    wide = orjson.dumps([[{"a": [1, "]]]"]}] for _ in range(100_000)])  # 1.7 MB, many brackets, depth 4
+    assert not deeper_than(wide, 4) and deeper_than(wide, 3)
 
 
 # 4. Data that would break the mock is refused ------------------------------------------

@@ -70,12 +70,7 @@ class OperationEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A raw ASGI endpoint, so that every method reaches us and the 405 is ours.
-        try:
-            response = await self.handle(Request(scope, receive))
-        except ClientDisconnect:
-            # Nobody is left to answer: not an error of the mock's, so no traceback.
-            logger.debug("client went away mid-request: %s %s", scope["method"], scope["path"])
-            return
+        response = await self.handle(Request(scope, receive))
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
@@ -143,6 +138,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return ApiError(exc.status_code, exc.detail, headers=exc.headers).response()
 
 
+async def _disconnected(request: Request, exc: Exception) -> Response:
+    # Nobody is left to answer (uvicorn drops the response): not the mock's error, no traceback.
+    logger.debug("client went away mid-request: %s %s", request.method, request.url.path[:200])
+    return ApiError(400, "the client disconnected before sending the whole body").response()
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # A bug in the mock: log it here, never hand a stack trace to the client.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -174,7 +175,12 @@ def create_app(config: MockConfig | None = None) -> Starlette:
             Middleware(CORSMiddleware, allow_methods=["*"], allow_headers=["*"], max_age=600, **cors),
             Middleware(JournalMiddleware, journal=runtime.journal),
         ],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            ClientDisconnect: _disconnected,
+            Exception: _unexpected,
+        },
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False

@@ -386,12 +386,15 @@ def test_reset_restores_exactly_the_seeds_keys(mock: Any) -> None:
 def test_a_client_disconnect_mid_body_is_quiet(spawn_mock: Any) -> None:
     mock = spawn_mock("--log-level", "debug")
     host, port = mock.base_url.removeprefix("http://").rsplit(":", 1)
-    for _ in range(3):
+    starts = [
+        b"POST /v1/conversations HTTP/1.1\r\nAuthorization: Bearer demo-alice\r\n",
+        b"PUT /__mock__/state HTTP/1.1\r\n",  # the control plane reads bodies too
+        b"POST /v1/conversations HTTP/1.1\r\nAuthorization: Bearer demo-alice\r\n",
+    ]
+    for start in starts:
         with socket.create_connection((host, int(port))) as sock:
-            sock.sendall(
-                b"POST /v1/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-alice\r\n"
-                b'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"title": '
-            )
+            rest = b'Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"a": '
+            sock.sendall(start + rest)
             time.sleep(0.1)
     assert httpx.get(mock.base_url + "/v1/conversations", headers=ALICE).status_code == 200
     assert mock.stop() == 0

@@ -82,19 +82,21 @@ class StateSaver:
         self._failures = 0
         self._saved = store.changes
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def status(self) -> dict[str, Any]:
         return {"ok": self.error is None, "error": self.error, "lastSavedAt": self.last_saved_at}
 
     def start(self) -> None:
+        self._stopping = asyncio.Event()  # made on the loop that runs it
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> bool:
         """Stop the loop and make the final save; never raises (a failure is logged and returned)."""
+        # Not cancelled: a save under way finishes first, so it can never land after the final one.
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         saved = await self.save()
         if saved:
             logger.info("final state saved to %s", self.path)
@@ -134,6 +136,8 @@ class StateSaver:
         return self.interval if not self._failures else min(self.interval * 2**self._failures, self.max_delay)
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._delay())
-            await self.save()
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._delay())
+            if not self._stopping.is_set():
+                await self.save()

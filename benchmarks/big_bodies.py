@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
     print(f"{'variant':<14}{'GET p50 ms':>12}{'GET p99 ms':>12}{'GETs':>7}{'1 MB posts':>12}")
-    for variant in ("inline-parse", "mock"):
+    for variant in ("inline-parse", "mock", "small-journal"):
         p50, p99, gets, posts = run(variant, args.seconds)
         print(f"{variant:<14}{p50:>12.1f}{p99:>12.1f}{gets:>7}{posts:>12}")
 

@@ -4,6 +4,8 @@ numbers: `python benchmarks/variants.py NAME PORT` serves one on 127.0.0.1:PORT.
 - `mock`: as `convo-mock` builds it.
 - `unguarded`: without the Guard middleware (Host, head size and control-plane checks).
 - `inline-parse`: large bodies parsed on the event loop, as before bodies went to a thread.
+- `small-journal`: a journal of 1 entry: what the mock costs once the journal no longer keeps
+  parsed bodies (the journal's own byte cap is separate work).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def build(name: str) -> Starlette:
         return app
     if name == "inline-parse":
         return create_app(MockConfig(parse_in_thread_bytes=sys.maxsize))
+    if name == "small-journal":
+        return create_app(MockConfig(journal_size=1))
     raise SystemExit(f"unknown variant {name!r}")
 
 

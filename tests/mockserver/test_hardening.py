@@ -482,3 +482,19 @@ def test_browser_cross_site_form_post_is_refused(mock: Any, attacker_page: Any) 
     # The browser landed on the mock's answer: the post arrived and was refused.
     assert "may not change the mock" in dom or "a web form cannot send that" in dom, dom[:500]
     assert httpx.get(f"{mock.base_url}/v1/conversations/{cid}", headers=ALICE).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--public-url", "ftp://mock.example"], "--public-url must start with http:// or https://"),
+        (["--control-token", " "], "--control-token (or CONVO_MOCK_CONTROL_TOKEN) must be non-empty"),
+    ],
+)
+def test_bad_hardening_flags_are_one_line_errors(args: list[str], expected: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--port", "0", *args], capture_output=True, text=True, timeout=60
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1
+    assert lines[0].startswith("convo-mock: error: ") and expected in lines[0]

@@ -264,7 +264,9 @@ class TokenMockProcess(MockProcess):
             except httpx.TransportError:
                 return False
 
-        assert wait_for(answers)
+        if not wait_for(answers):
+            self.proc.kill()  # the constructor fails: nobody else would stop it
+            raise RuntimeError("the token-protected mock never answered")
 
 
 # 3. Bounded memory ---------------------------------------------------------------------

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
+import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -15,7 +18,8 @@ import specs
 
 from .app import create_app
 from .auth import DEFAULT_KEYS, parse_key
-from .config import MockConfig
+from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MockConfig
+from .protocol import bounded_protocol
 from .seed import DOCUMENTED_UUID, SeedError
 
 
@@ -57,6 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="allow this browser origin (repeatable; '*' for any). Default: http://localhost:* and http://127.0.0.1:*",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable); others get 421. "
+        "Always allowed: localhost, 127.0.0.1, ::1 and the --host address",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="base URL for links and the served specs' servers (default: the address requests arrive on)",
+    )
+    parser.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        default=os.environ.get(CONTROL_TOKEN_ENV),
+        help=f"require 'Authorization: Bearer TOKEN' on /__mock__/ (env {CONTROL_TOKEN_ENV}; "
+        "prefer the variable: a flag shows in ps)",
+    )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -67,6 +90,11 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.latency < 0 or args.max_body < 1:
         raise ValueError("--latency must be >= 0 and --max-body >= 1")
     keys = tuple(parse_key(k) for k in (args.key or DEFAULT_KEYS))
+    public_url = args.public_url.rstrip("/") if args.public_url else None
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise ValueError("--public-url must start with http:// or https://")
+    if args.control_token is not None and (not args.control_token.strip() or not args.control_token.isprintable()):
+        raise ValueError(f"--control-token (or {CONTROL_TOKEN_ENV}) must be non-empty printable text")
     return MockConfig(
         apis=specs.API_NAMES if args.api == "both" else (args.api,),
         keys=keys,
@@ -78,7 +106,30 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         error_rate=args.error_rate,
         random_seed=args.random_seed,
         cors_origins=tuple(args.cors_origin or ()),
+        host=args.host,
+        allowed_hosts=tuple(args.allowed_host or ()),
+        public_url=public_url,
+        control_token=args.control_token,
     )
+
+
+def configure_logging(level: str) -> None:
+    """The mock's own log lines (saves, disconnects, bugs) go to stderr at --log-level, like uvicorn's."""
+    logger = logging.getLogger("mockserver")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def banner(url: str, config: MockConfig, keys: Sequence[tuple[str, bool]], sample_ids: dict[str, str | None]) -> str:
@@ -118,10 +169,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if first is not None and first.tenant in runtime.store.tenants:
         sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
     print(banner(url, config, [(k.key, k.readonly) for k in runtime.keys], {"systemprompt": sample}), flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on"))
+    if not is_loopback(args.host):
+        protection = "protected by --control-token" if config.control_token else "UNAUTHENTICATED"
+        print(
+            f"convo-mock: warning: listening on {args.host}, reachable from other machines; the control "
+            f"plane /__mock__/ is {protection}"
+            + ("" if config.control_token else f" (set {CONTROL_TOKEN_ENV} or --control-token)"),
+            file=sys.stderr,
+            flush=True,
+        )
+    configure_logging(args.log_level)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=args.log_level,
+            access_log=False,
+            lifespan="on",
+            http=bounded_protocol(config.max_header_bytes),
+        )
+    )
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
-    return 0
+    saver = runtime.saver
+    if saver is None:
+        return 0
+    if saver.error is None:
+        print(f"convo-mock: state saved to {config.state_file}", file=sys.stderr, flush=True)
+        return 0
+    print(f"convo-mock: error: final save to {config.state_file} failed: {saver.error}", file=sys.stderr, flush=True)
+    return 1
 
 
 if __name__ == "__main__":

@@ -1,32 +1,29 @@
 """`convo-contracts run` / `python -m contracts run`: fuzz a deployment and report what broke.
 
-Exit status: 0 conforming, 1 violations found, 2 could not run.
+Exit status: 0 conforming, 1 documented behaviour broken (or something the run created
+could not be deleted), 2 could not run, 130/143 stopped by SIGINT/SIGTERM. Every error is
+one line on stderr, never a traceback, never a key.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import NoReturn
-from urllib.parse import urlsplit
-
-import specs
+from collections.abc import Iterator, Sequence
+from types import FrameType
+from typing import Any, NoReturn, TextIO
 
 from . import report
+from .errors import CannotRun, Interrupted
 from .json_report import write_json
 from .junit import write_junit
-from .runner import FAMILIES, CannotRun, run
-from .target import Target
+from .results import RunResult
+from .runner import run
+from .settings import SETTINGS, RunSettings, SettingError, from_environment, resolve
 
-ENV = {
-    "base_url": "CONVO_BASE_URL",
-    "api_key": "CONVO_API_KEY",
-    "other_key": "CONVO_OTHER_KEY",
-    "readonly_key": "CONVO_READONLY_KEY",
-}
+PROG = "convo-contracts"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,106 +33,104 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="convo-contracts", description="Conformance suite for the Runtype and systemprompt.io conversation APIs."
-    )
+    parser = _Parser(prog=PROG, description="Conformance suite for the Runtype and systemprompt.io conversation APIs.")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="fuzz a deployment and report what broke")
-    run_parser.add_argument("--api", choices=[*specs.API_NAMES, "all"], default="all")
-    run_parser.add_argument(
-        "--base-url",
-        default=os.environ.get(ENV["base_url"]),
-        help=f"e.g. https://api.runtype.com (env {ENV['base_url']})",
-    )
-    run_parser.add_argument(
-        "--api-key", default=os.environ.get(ENV["api_key"]), help=f"the key to test with (env {ENV['api_key']})"
-    )
-    run_parser.add_argument(
-        "--other-key",
-        default=os.environ.get(ENV["other_key"]),
-        help=f"a key of another tenant, for isolation checks (env {ENV['other_key']})",
-    )
-    run_parser.add_argument(
-        "--readonly-key",
-        default=os.environ.get(ENV["readonly_key"]),
-        help=f"a read-only key: its writes must be 403 (env {ENV['readonly_key']})",
-    )
-    run_parser.add_argument(
-        "--max-examples", type=int, default=25, help="Schemathesis examples per operation (default 25)"
-    )
-    run_parser.add_argument(
-        "--seed", type=int, default=0, help="Schemathesis seed: the same seed replays the same run (default 0)"
-    )
-    run_parser.add_argument("--workers", type=int, default=2, help="Schemathesis workers (default 2)")
-    run_parser.add_argument(
-        "--read-only", action="store_true", help="only what cannot change data: safe against production"
-    )
-    run_parser.add_argument("--only", help=f"comma-separated families: {','.join(FAMILIES)}")
-    run_parser.add_argument(
-        "--junit-xml", type=Path, metavar="PATH", help="write JUnit XML: one testcase per operation × check"
-    )
-    run_parser.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report (schema in README)")
-    run_parser.add_argument(
-        "--timeout", type=float, default=10.0, metavar="S", help="per-request timeout in seconds (default 10)"
-    )
-    run_parser.add_argument(
-        "--systemprompt-id", help="a systemprompt.io conversation uuid to work on (default: the first listed)"
-    )
+    for setting in SETTINGS:
+        default = "" if setting.default is None or setting.flag else f"; default {_shown(setting.default)}"
+        help_text = f"{setting.help} (env {setting.env}{default})"
+        if setting.flag:
+            run_parser.add_argument(setting.option, dest=setting.name, action="store_const", const=True, help=help_text)
+        else:
+            run_parser.add_argument(setting.option, dest=setting.name, metavar=setting.name.upper(), help=help_text)
     return parser
 
 
-def parse(argv: Sequence[str] | None = None) -> tuple[Target, list[str], list[str], argparse.Namespace]:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not args.base_url:
-        parser.error(f"--base-url is required (or set {ENV['base_url']})")
-    if not args.api_key:
-        parser.error(f"--api-key is required (or set {ENV['api_key']})")
-    parts = urlsplit(args.base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        parser.error(f"--base-url must be an http(s) URL, got {args.base_url!r}")
-    families = [f.strip() for f in args.only.split(",")] if args.only else list(FAMILIES)
-    unknown = [f for f in families if f not in FAMILIES]
-    if unknown:
-        parser.error(
-            f"unknown famil{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-            f"choose from {', '.join(FAMILIES)}"
-        )
-    for name in ("max_examples", "workers"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.timeout <= 0:
-        parser.error("--timeout must be positive")
-    target = Target(
-        base_url=args.base_url.rstrip("/"),
-        api_key=args.api_key,
-        other_key=args.other_key,
-        readonly_key=args.readonly_key,
-        timeout=args.timeout,
-        read_only=args.read_only,
-        systemprompt_id=args.systemprompt_id,
-        max_examples=args.max_examples,
-        seed=args.seed,
-        workers=args.workers,
-    )
-    apis = list(specs.API_NAMES) if args.api == "all" else [args.api]
-    return target, apis, families, args
+def _shown(value: Any) -> str:
+    return ",".join(value) if isinstance(value, tuple) else str(value)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    target, apis, families, args = parse(argv)
-    out = sys.stdout
-    out.write(f"convo-contracts: {', '.join(apis)} at {target.base_url}{' (read-only)' if target.read_only else ''}\n")
+def parse(argv: Sequence[str] | None = None) -> RunSettings:
+    """The run's settings from the command line over the environment; SettingError if bad."""
+    args = build_parser().parse_args(argv)
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
+    return resolve({**from_environment(), **given})
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted in the main thread: the run cleans up and reports."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous: dict[int, Any] = {}
     try:
-        result = run(target, apis, families, progress=report.Progress(out))
-    except CannotRun as exc:
-        sys.stderr.write(f"convo-contracts: could not run: {target.redactor(str(exc))}\n")
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _header(settings: RunSettings) -> str:
+    by_url: dict[str, list[str]] = {}
+    for api in settings.apis:
+        by_url.setdefault(settings.targets[api].display_url, []).append(api)
+    where = "; ".join(f"{', '.join(apis)} at {url}" for url, apis in by_url.items())
+    return f"{PROG}: {where}{' (read-only)' if settings.first.read_only else ''}\n"
+
+
+def _write_reports(settings: RunSettings, result: RunResult) -> None:
+    target = settings.first
+    if settings.junit_xml:
+        write_junit(result, settings.junit_xml, target.redactor)
+    if settings.json:
+        write_json(result, target, list(settings.apis), list(settings.families), settings.json)
+
+
+def _left_behind(result: RunResult) -> str:
+    if result.leftovers:
+        return f"; {len(result.leftovers)} created conversation(s) could not be deleted"
+    return "; what it created was deleted" if result.outcomes else ""
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        settings = parse(argv)
+    except SettingError as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
         return 2
-    report.write(result, families, out)
-    if args.junit_xml:
-        write_junit(result, args.junit_xml, target.redactor)
-    if args.json:
-        write_json(result, target, apis, families, args.json)
+    redact = settings.first.redactor
+    out.write(_header(settings))
+    result = RunResult()
+    try:
+        with _stop_on_signals():
+            run(settings.targets, settings.apis, settings.families, progress=report.Progress(out), result=result)
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        _write_reports(settings, result)
+        failed = len(result.failed)
+        sys.stderr.write(
+            f"{PROG}: stopped by {name} after {result.duration:.1f}s: {len(result.outcomes)} checks done, "
+            f"{failed} failed{_left_behind(result)}\n"
+        )
+        return exc.exit_code
+    except CannotRun as exc:
+        if result.outcomes:
+            _write_reports(settings, result)
+        sys.stderr.write(f"{PROG}: could not run: {redact(str(exc))}{_left_behind(result)}\n")
+        return 2
+    except Exception as exc:  # the suite's own bug: one line, exit 2, never a traceback
+        sys.stderr.write(f"{PROG}: could not run (internal error): {redact(f'{type(exc).__name__}: {exc}')}\n")
+        return 2
+    report.write(result, list(settings.families), out)
+    _write_reports(settings, result)
     return result.exit_code
 
 

@@ -3,7 +3,11 @@
 A check is a small named function `check(ctx)`; it sends requests through `ctx.send` and
 states what it expected with `ctx.expect`. Every response that `ctx.send` receives for a
 spec operation is also validated against the spec (openapi-core), under the check
-`response_matches_spec`.
+`response_matches_spec`, and kept as a `Sample` for spec coverage.
+
+Three verdicts, by the evidence: `expect`/`fail` when documented behaviour is broken,
+`observe` when the server made another choice where the documentation leaves it open (a
+note, not a failure), `skip` when the check could not be made and why.
 """
 
 from __future__ import annotations
@@ -13,16 +17,21 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import specs
 from specs import Operation
+from specs.redact import Redactor
 
 from . import reference
 from .curl import to_curl
-from .results import Failure, Outcome, Status
+from .leeway import error_status_open
+from .results import Failure, Observation, Outcome, Status
+from .samples import Sample
 from .target import Client, Exchange, Target
 
 _EXCERPT = 600
+SERVER_ERROR = "not_a_server_error"  # Schemathesis' name for the same rule
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -38,6 +47,7 @@ class Context:
     run_tag: str  # unique per run: marks what this run created (e.g. as ownerId)
     outcomes: dict[tuple[str, str, str, str], Outcome] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
 
     @property
     def spec(self) -> specs.Spec:
@@ -64,7 +74,11 @@ class Context:
             raise ReadOnlyViolation(f"{op.method} {op.path} would change data and --read-only is set")
         chosen = self.target.api_key if key is True else (None if key is False else key)
         exchange = self.client.send(op.method, path or op.path, key=chosen, **kwargs)
+        self.samples.append(self.sample(op, exchange))
         response = exchange.response
+        if response is not None and response.status_code >= 500:
+            # One proof, one verdict: a 5xx is this check's, whatever the sender expected.
+            self.fail(op, SERVER_ERROR, "no 5xx: a server error is never a documented answer", exchange)
         if response is not None and op.method == "POST" and response.is_success:
             created = body_json(exchange)
             if isinstance(created, dict) and isinstance(created.get("id"), str):
@@ -72,19 +86,39 @@ class Context:
         if response is not None and str(response.status_code) in op.statuses:
             errors = reference.response_errors(self.api, response)
             outcome = self.outcome(op, "response_matches_spec")
-            if errors:
+            if errors and response.status_code >= 400:
+                # Error bodies are not documented (rule 6): another shape or media type is a choice.
+                what = f"an error answer of another shape than the spec's ({errors[0][:300]}): not documented"
+                self.observe(op, "response_matches_spec", what, exchange)
+            elif errors:
                 self.fail(
                     op, "response_matches_spec", f"a response that matches the spec ({errors[0][:300]})", exchange
                 )
-            elif outcome.status is not Status.FAILED:
+            elif outcome.status is Status.SKIPPED:
                 outcome.status = Status.PASSED
         return exchange
+
+    def sample(self, op: Operation, exchange: Exchange) -> Sample:
+        request, response = exchange.request, exchange.response
+        raw_path = request.url.raw_path.decode("ascii", errors="replace").partition("?")[0]
+        return Sample(
+            api=self.api,
+            operation_id=op.operation_id,
+            method=request.method,
+            path=raw_path,
+            query=dict(parse_qsl(request.url.query.decode("ascii", errors="replace"), keep_blank_values=True)),
+            body=_json_or_none(request.content),
+            status=response.status_code if response is not None else None,
+            response=body_json(exchange),
+            curl=to_curl(request, self.target.redactor),
+            source="families",
+        )
 
     def expect(
         self, op: Operation, check: str, ok: bool, expected: str, exchange: Exchange | None, pointer: str = ""
     ) -> bool:
         self.outcome(op, check)  # recorded even when it passes
-        if not ok:
+        if not ok and not _server_error(exchange):
             self.fail(op, check, expected, exchange, pointer)
         return ok
 
@@ -98,12 +132,46 @@ class Context:
             op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses"
         )
 
+    def expect_rejected(
+        self, op: Operation, check: str, exchange: Exchange, allowed: Iterable[str], why: str, pointer: str = ""
+    ) -> bool:
+        """A documented constraint must be enforced. Where the documentation names no status
+        for this error (the spec's 4xx come from our rules), another 4xx than our mock's is
+        an observation; an answer that accepts is a failure either way."""
+        allowed = sorted(set(allowed))
+        status = exchange.response.status_code if exchange.response is not None else None
+        if status is not None and str(status) not in allowed and error_status_open(op, status):
+            self.outcome(op, check)
+            self.observe(
+                op,
+                check,
+                f"rejected with {status} where our mock answers {' or '.join(allowed)} {why}"
+                " (the documentation names no status for this error)",
+                exchange,
+                pointer or f"{op.pointer}/responses",
+            )
+            return True
+        return self.expect_status(op, check, exchange, allowed, why, pointer)
+
     def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
         redact = self.target.redactor
         self.outcome(op, check).add_failure(
             Failure(
                 expected=redact(expected),
-                actual=redact(describe(exchange)),
+                actual=describe(exchange, redact),
+                spec_pointer=pointer or op.pointer,
+                curl=to_curl(exchange.request, redact) if exchange is not None else None,
+            )
+        )
+
+    def observe(self, op: Operation, check: str, what: str, exchange: Exchange | None, pointer: str = "") -> None:
+        """The server chose otherwise than our mock where the documentation allows it: say
+        what (e.g. "undocumented constraint: `limit=-5` answered 400") and show the answer."""
+        redact = self.target.redactor
+        self.outcome(op, check).add_observation(
+            Observation(
+                what=redact(what),
+                evidence=describe(exchange, redact),
                 spec_pointer=pointer or op.pointer,
                 curl=to_curl(exchange.request, redact) if exchange is not None else None,
             )
@@ -116,19 +184,32 @@ class Context:
             outcome.note = why
 
 
-def describe(exchange: Exchange | None) -> str:
+def describe(exchange: Exchange | None, redact: Redactor) -> str:
+    """What came back, for a report: redacted first, then shortened (a key at the cut point
+    would otherwise survive half)."""
     if exchange is None:
         return "no request could be made"
     if exchange.response is None:
-        return f"no response: {exchange.error}"
+        return redact.excerpt(f"no response: {exchange.error}", _EXCERPT)
     response = exchange.response
     content_type = response.headers.get("content-type", "(none)")
     text = response.text
     with contextlib.suppress(ValueError):
         text = json.dumps(response.json(), ensure_ascii=False)
-    if len(text) > _EXCERPT:
-        text = text[:_EXCERPT] + "…"
-    return f"{response.status_code} {content_type} {text}".rstrip()
+    return redact.excerpt(f"{response.status_code} {content_type} {text}".rstrip(), _EXCERPT)
+
+
+def _server_error(exchange: Exchange | None) -> bool:
+    return exchange is not None and exchange.response is not None and exchange.response.status_code >= 500
+
+
+def _json_or_none(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
 
 
 def body_json(exchange: Exchange) -> Any:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .report import skip_reasons
 from .results import RunResult, Status
 from .target import Target
 
@@ -17,8 +18,10 @@ def as_dict(result: RunResult, target: Target, apis: list[str], families: list[s
         "version": SCHEMA_VERSION,
         "target": {"baseUrl": target.base_url, "apis": apis, "families": families, "readOnly": target.read_only},
         "exitCode": result.exit_code,
+        "strict": result.strict,
         "durationSeconds": round(result.duration, 3),
-        "summary": {s.value: sum(o.status is s for o in result.outcomes) for s in Status},
+        "summary": {s.value: result.count(s) for s in Status},
+        "skipReasons": [{"reason": why, "count": n} for why, n in skip_reasons(result)],
         "results": [
             {
                 "api": o.api,
@@ -29,6 +32,7 @@ def as_dict(result: RunResult, target: Target, apis: list[str], families: list[s
                 "check": o.check,
                 "status": o.status.value,
                 "note": o.note,
+                "cases": o.cases,
                 "failures": [
                     {
                         "expected": f.expected,
@@ -38,6 +42,16 @@ def as_dict(result: RunResult, target: Target, apis: list[str], families: list[s
                         "count": f.count,
                     }
                     for f in o.failures
+                ],
+                "observations": [
+                    {
+                        "what": b.what,
+                        "evidence": b.evidence,
+                        "specPointer": b.spec_pointer,
+                        "curl": b.curl,
+                        "count": b.count,
+                    }
+                    for b in o.observations
                 ],
             }
             for o in result.outcomes

@@ -6,7 +6,12 @@ runner as the CLI. The mock's fixtures are the separate plugin `mockserver.pytes
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,35 +19,28 @@ import pytest
 import specs
 
 from . import report
+from .errors import CannotRun
 from .results import RunResult, Status
-from .runner import FAMILIES, CannotRun, run
-from .target import Target
+from .runner import run
+from .settings import FAMILIES, SETTINGS, RunSettings, SettingError, resolve
 
 GROUP = "convo-contracts"
-_SETTINGS = {
-    # option name: (ini name, environment variable, help)
-    "contract_url": ("convo_contract_url", "CONVO_BASE_URL", "base URL of the deployment to check"),
-    "contract_api_key": ("convo_contract_api_key", "CONVO_API_KEY", "API key to check with"),
-    "contract_other_key": ("convo_contract_other_key", "CONVO_OTHER_KEY", "a key of another tenant (isolation checks)"),
-    "contract_readonly_key": ("convo_contract_readonly_key", "CONVO_READONLY_KEY", "a read-only key (403 checks)"),
-    "contract_api": ("convo_contract_api", "CONVO_API", "runtype, systemprompt or all (default all)"),
-}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup(GROUP, "convo-contracts: conformance suite and mock server")
-    for name, (ini, env, help_text) in _SETTINGS.items():
-        group.addoption(
-            f"--{name.replace('_', '-')}", dest=name, default=None, help=f"{help_text} (ini {ini}, env {env})"
-        )
-        parser.addini(ini, help_text, default=None)
-    group.addoption(
-        "--contract-max-examples", type=int, default=None, help="Schemathesis examples per operation (default 25)"
-    )
-    group.addoption("--contract-seed", type=int, default=0, help="Schemathesis seed (default 0)")
-    group.addoption(
-        "--contract-read-only", action="store_true", default=False, help="only checks that cannot change data"
-    )
+    # The same table as the CLI's options (contracts/settings.py): one definition per setting.
+    for setting in SETTINGS:
+        if not setting.pytest:
+            continue
+        help_text = f"{setting.help} (ini {setting.ini}, env {setting.env})"
+        if setting.flag:
+            group.addoption(
+                setting.pytest_option, dest=setting.pytest_dest, action="store_const", const=True, help=help_text
+            )
+        else:
+            group.addoption(setting.pytest_option, dest=setting.pytest_dest, default=None, help=help_text)
+        parser.addini(setting.ini, setting.help, default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,23 +49,60 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"contract_{family}: conformance items of the {family} family")
 
 
-def _setting(config: pytest.Config, name: str) -> str | None:
-    ini, env, _ = _SETTINGS[name]
-    value = config.getoption(name) or config.getini(ini) or os.environ.get(env)
-    return str(value) if value else None
-
-
 # --- the conformance suite as test items ------------------------------------------------
+# The run itself happens once per session, in whichever process first needs it; under xdist
+# the controller hands every worker one shared directory, and a file lock there makes the
+# first worker run the suite while the others wait and read its result.
+
+_SHARED_DIR = "convo_contracts_dir"
+_SHARED_DIR_KEY = pytest.StashKey[str]()
+_RUN_KEY = pytest.StashKey[Any]()
+
+
+def _raw_settings(config: pytest.Config) -> dict[str, Any]:
+    """Option over ini over environment, by setting name (the values `settings.resolve` takes)."""
+    raw: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if not setting.pytest:
+            continue
+        value = config.getoption(setting.pytest_dest) or config.getini(setting.ini) or os.environ.get(setting.env)
+        if value not in (None, ""):
+            raw[setting.name] = value
+    return raw
+
+
+def _wanted(config: pytest.Config) -> bool:
+    raw = _raw_settings(config)
+    return "base_url" in raw or any(f"{api}_url" in raw for api in specs.API_NAMES)
+
+
+def _resolve(config: pytest.Config) -> RunSettings:
+    try:
+        return resolve(_raw_settings(config), pytest=True)
+    except SettingError as exc:
+        raise pytest.UsageError(f"convo-contracts: {exc}") from None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: every worker gets the same directory to share one run through."""
+    config = node.config
+    if _wanted(config):
+        if _SHARED_DIR_KEY not in config.stash:
+            config.stash[_SHARED_DIR_KEY] = tempfile.mkdtemp(prefix="convo-contracts-run-")
+        node.workerinput[_SHARED_DIR] = config.stash[_SHARED_DIR_KEY]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SHARED_DIR_KEY in config.stash:
+        shutil.rmtree(config.stash[_SHARED_DIR_KEY], ignore_errors=True)
 
 
 class ContractSuite(pytest.Collector):
     def collect(self) -> list[pytest.Item]:
-        config = self.config
-        choice = _setting(config, "contract_api") or "all"
-        if choice not in (*specs.API_NAMES, "all"):
-            raise pytest.UsageError(f"--contract-api must be runtype, systemprompt or all, not {choice!r}")
+        settings = _resolve(self.config)
         items: list[pytest.Item] = []
-        for api in specs.API_NAMES if choice == "all" else (choice,):
+        for api in settings.apis:
             for op in specs.load(api).operations:
                 for family in FAMILIES:
                     item = ContractItem.from_parent(
@@ -80,10 +115,22 @@ class ContractSuite(pytest.Collector):
                     item.add_marker("contract")
                     item.add_marker(f"contract_{family}")
                     items.append(item)
+        leftovers = LeftoversItem.from_parent(self, name="leftovers")
+        # Kept by any family selection (-m contract_auth): what a run leaves behind must show.
+        for marker in ("contract", *(f"contract_{f}" for f in FAMILIES)):
+            leftovers.add_marker(marker)
+        items.append(leftovers)
         return items
 
 
-class ContractItem(pytest.Item):
+class _SuiteItem(pytest.Item):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, (ContractFailure, CannotRunItem)):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
+class ContractItem(_SuiteItem):
     def __init__(self, *, api: str, operation_id: str, family: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.api, self.operation_id, self.family = api, operation_id, family
@@ -96,19 +143,39 @@ class ContractItem(pytest.Item):
             if (o.api, o.operation_id, o.family) == (self.api, self.operation_id, self.family)
         ]
         failed = [o for o in mine if o.status is Status.FAILED]
-        if failed:
-            raise ContractFailure(report.failures(RunResult(outcomes=failed)).strip())
+        observed = RunResult(outcomes=[o for o in mine if o.observations])
+        if observed.outcomes:
+            # Shown with -rA and in --junitxml's system-out; a verdict only under --contract-strict.
+            self.add_report_section("call", "observations", report.observations(observed).strip())
+        if failed or (result.strict and observed.outcomes):
+            text = report.failures(RunResult(outcomes=failed)) + "\n" + report.observations(observed)
+            raise ContractFailure(text.strip())
         if not mine or all(o.status is Status.SKIPPED for o in mine):
-            notes = sorted({o.note for o in mine if o.note}) or ["no check of this family applies to this operation"]
+            notes = sorted({o.note for o in mine if o.note}) or [self._why_nothing_ran()]
             pytest.skip("; ".join(notes))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, (ContractFailure, CannotRunItem)):
-            return str(excinfo.value)
-        return str(super().repr_failure(excinfo))
+    def _why_nothing_ran(self) -> str:
+        op = specs.load(self.api).operation(self.operation_id)
+        if op.method not in ("GET", "HEAD") and _resolve(self.config).targets[self.api].read_only:
+            return "--contract-read-only: no request that could change data is sent"
+        return "no check of this family applies to this operation"
 
     def reportinfo(self) -> tuple[str, int, str]:
         return ("convo-contracts", 0, f"{self.api} {self.operation_id} · {self.family}")
+
+
+class LeftoversItem(_SuiteItem):
+    """Fails when the run could not delete what it created: a visible item, not a footnote."""
+
+    def runtest(self) -> None:
+        result = _shared_run(self)
+        if result.leftovers:
+            raise ContractFailure(
+                "the run could not delete what it created:\n" + "\n".join(f"  {item}" for item in result.leftovers)
+            )
+
+    def reportinfo(self) -> tuple[str, int, str]:
+        return ("convo-contracts", 0, "what the run created was deleted")
 
 
 class ContractFailure(AssertionError):
@@ -119,30 +186,13 @@ class CannotRunItem(RuntimeError):
     pass
 
 
-_RUN_KEY = pytest.StashKey[Any]()
-
-
-def _shared_run(item: ContractItem) -> RunResult:
-    """Run the selected families once per session (only those of the selected items)."""
+def _shared_run(item: pytest.Item) -> RunResult:
+    """The run's result, computed once per session (across xdist workers too); a run that
+    could not run raises the same CannotRunItem in every item without running again."""
     stash = item.session.stash
     if _RUN_KEY not in stash:
-        config = item.config
-        selected = [i for i in item.session.items if isinstance(i, ContractItem)]
-        apis = sorted({i.api for i in selected}, key=specs.API_NAMES.index)
-        families = [f for f in FAMILIES if any(i.family == f for i in selected)]
-        target = Target(
-            base_url=str(_setting(config, "contract_url")).rstrip("/"),
-            api_key=str(_setting(config, "contract_api_key")),
-            other_key=_setting(config, "contract_other_key"),
-            readonly_key=_setting(config, "contract_readonly_key"),
-            read_only=bool(config.getoption("contract_read_only")),
-            max_examples=config.getoption("contract_max_examples") or 25,
-            seed=config.getoption("contract_seed"),
-        )
-        try:
-            stash[_RUN_KEY] = run(target, apis, families)
-        except CannotRun as exc:
-            stash[_RUN_KEY] = CannotRunItem(target.redactor(f"convo-contracts could not run: {exc}"))
+        shared = getattr(item.config, "workerinput", {}).get(_SHARED_DIR)
+        stash[_RUN_KEY] = _run_once_across_workers(item, Path(shared)) if shared else _run_here(item)
     found = stash[_RUN_KEY]
     if isinstance(found, CannotRunItem):
         raise found
@@ -150,14 +200,42 @@ def _shared_run(item: ContractItem) -> RunResult:
     return found
 
 
+def _run_once_across_workers(item: pytest.Item, shared: Path) -> RunResult | CannotRunItem:
+    with (shared / "lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when closed; the others wait here for the first
+        done = shared / "result.pickle"
+        if done.exists():
+            found: RunResult | CannotRunItem = pickle.loads(done.read_bytes())
+            return found
+        found = _run_here(item)
+        partial = shared / "result.pickle.part"
+        partial.write_bytes(pickle.dumps(found))
+        partial.replace(done)
+        return found
+
+
+def _run_here(item: pytest.Item) -> RunResult | CannotRunItem:
+    """Run the families of the selected items, for the APIs of the selected items."""
+    settings = _resolve(item.config)
+    selected = [i for i in item.session.items if isinstance(i, ContractItem)]
+    apis = [api for api in settings.apis if any(i.api == api for i in selected)]
+    families = [f for f in settings.families if any(i.family == f for i in selected)]
+    redact = settings.first.redactor
+    result = RunResult()
+    if not apis or not families:
+        return result
+    try:
+        return run(settings.targets, apis, families, result=result)
+    except CannotRun as exc:
+        return CannotRunItem(redact(f"convo-contracts could not run: {exc}"))
+    except Exception as exc:  # the suite's own bug: one clear error per item, no key, no traceback
+        return CannotRunItem(redact(f"convo-contracts could not run (internal error): {type(exc).__name__}: {exc}"))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     # tryfirst: the items must exist before -k and -m deselect among them.
-    if not _setting(config, "contract_url"):
+    if not _wanted(config):
         return
-    if not _setting(config, "contract_api_key"):
-        raise pytest.UsageError(
-            "--contract-url needs --contract-api-key (or ini convo_contract_api_key, env CONVO_API_KEY)"
-        )
     suite = ContractSuite.from_parent(session, name="convo-contracts", nodeid="convo-contracts")
     items.extend(suite.collect())

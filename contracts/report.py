@@ -1,15 +1,35 @@
 """What a run found, for people: a progress line per family, a summary table per API and
-operation, and every failure with the rule broken, where the spec says it, what came back
-and a curl command to reproduce it (credentials redacted)."""
+operation, every failure with the rule broken, where the spec says it, what came back and a
+curl command to reproduce it (credentials redacted), every observation with its evidence,
+and the skipped checks counted by reason."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any, TextIO
 
 from .results import Outcome, RunResult, Status
 
-MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.SKIPPED: "–"}
+ORDER = (Status.PASSED, Status.FAILED, Status.OBSERVED, Status.SKIPPED)
+MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.OBSERVED: "○", Status.SKIPPED: "–"}
+
+
+def counts(outcomes: Iterable[Outcome]) -> str:
+    """`3 passed  0 failed  1 observed  2 skipped`, the numbers aligned for progress lines."""
+    tally = Counter(o.status for o in outcomes)
+    return "  ".join(
+        f"{tally[s]:>3} {s.value}" for s in (Status.PASSED, Status.FAILED, Status.OBSERVED, Status.SKIPPED)
+    )
+
+
+def cases_run(outcomes: Iterable[Outcome]) -> int:
+    """Generated test cases sent: every check of an operation sees each of its cases, so the
+    busiest check of each operation counts them."""
+    most: dict[tuple[str, str], int] = {}
+    for o in outcomes:
+        most[(o.api, o.operation_id)] = max(most.get((o.api, o.operation_id), 0), o.cases)
+    return sum(most.values())
 
 
 class Progress:
@@ -25,11 +45,23 @@ class Progress:
                 self.out.flush()
             return
         outcomes, seconds = done
-        counts = {s: sum(1 for o in outcomes if o.status is s) for s in Status}
-        passed, failed, skipped = (counts[s] for s in (Status.PASSED, Status.FAILED, Status.SKIPPED))
-        line = f"{label} {passed:>3} passed  {failed:>3} failed  {skipped:>3} skipped  ({seconds:.1f}s)"
+        cases = cases_run(outcomes)
+        ran = f", {cases} cases" if cases else ""
+        line = f"{label} {counts(outcomes)}  ({seconds:.1f}s{ran})"
         self.out.write(("\r\x1b[2K" if self.live else "") + line + "\n")
         self.out.flush()
+
+
+def _cell(found: list[Outcome]) -> str:
+    if not found:
+        return "·"
+    tally = Counter(o.status for o in found)
+    failed, passed, observed = tally[Status.FAILED], tally[Status.PASSED], tally[Status.OBSERVED]
+    if failed:
+        return f"✗ {failed}/{failed + passed + observed}"
+    if observed:
+        return f"○ {observed}/{passed + observed}"
+    return f"✓ {passed}" if passed else "– skipped"
 
 
 def summary(result: RunResult, families: list[str]) -> str:
@@ -48,27 +80,23 @@ def summary(result: RunResult, families: list[str]) -> str:
         for operation_id, name in ops:
             row = name.ljust(width)
             for family in families:
-                found = cells.get((api, operation_id, family), [])
-                failed = sum(o.status is Status.FAILED for o in found)
-                passed = sum(o.status is Status.PASSED for o in found)
-                cell = (
-                    "·"
-                    if not found
-                    else (f"✗ {failed}/{failed + passed}" if failed else (f"✓ {passed}" if passed else "– skipped"))
-                )
-                row += cell.ljust(14)
+                row += _cell(cells.get((api, operation_id, family), [])).ljust(14)
             lines.append(row.rstrip())
     return "\n".join(lines)
+
+
+def _title(outcome: Outcome, mark: str) -> str:
+    return (
+        f"{mark} {outcome.api} {outcome.operation_id} ({outcome.method} {outcome.path})"
+        f" · {outcome.family} · {outcome.check}"
+    )
 
 
 def failures(result: RunResult) -> str:
     lines = []
     for outcome in result.failed:
         lines.append("")
-        lines.append(
-            f"✗ {outcome.api} {outcome.operation_id} ({outcome.method} {outcome.path})"
-            f" · {outcome.family} · {outcome.check}"
-        )
+        lines.append(_title(outcome, MARK[Status.FAILED]))
         for failure in outcome.failures:
             seen = f"  (seen {failure.count} times)" if failure.count > 1 else ""
             lines.append(f"    expected:  {failure.expected}{seen}")
@@ -79,18 +107,48 @@ def failures(result: RunResult) -> str:
     return "\n".join(lines)
 
 
+def observations(result: RunResult) -> str:
+    lines = []
+    for outcome in result.observed:
+        lines.append("")
+        lines.append(_title(outcome, MARK[Status.OBSERVED]))
+        for observation in outcome.observations:
+            seen = f"  (seen {observation.count} times)" if observation.count > 1 else ""
+            lines.append(f"    observed:  {observation.what}{seen}")
+            lines.append(f"    spec:      {observation.spec_pointer}")
+            lines.append(f"    got:       {observation.evidence}")
+            if observation.curl:
+                lines.append(f"    reproduce: {observation.curl}")
+    return "\n".join(lines)
+
+
+def skip_reasons(result: RunResult) -> list[tuple[str, int]]:
+    """Each reason checks were skipped for, with how many, most frequent first."""
+    return Counter(o.note or "no reason given" for o in result.skipped).most_common()
+
+
 def final_line(result: RunResult) -> str:
-    counts = {s: sum(1 for o in result.outcomes if o.status is s) for s in Status}
+    tally = Counter(o.status for o in result.outcomes)
     verdict = "conforming" if result.exit_code == 0 else "VIOLATIONS FOUND"
+    strict = " (--strict: observations count as failures)" if result.strict and result.observed else ""
     tail = f", {len(result.leftovers)} not cleaned up" if result.leftovers else ""
-    passed, failed, skipped = (counts[s] for s in (Status.PASSED, Status.FAILED, Status.SKIPPED))
-    return f"{verdict}: {passed} passed, {failed} failed, {skipped} skipped{tail} in {result.duration:.1f}s"
+    passed, failed, observed, skipped = (tally[s] for s in ORDER)
+    return (
+        f"{verdict}{strict}: {passed} passed, {failed} failed, {observed} observed, {skipped} skipped{tail}"
+        f" in {result.duration:.1f}s"
+    )
 
 
 def write(result: RunResult, families: list[str], out: TextIO) -> None:
     out.write(summary(result, families) + "\n")
     if result.failed:
         out.write("\nFailures" + failures(result) + "\n")
+    if result.observed:
+        heading = "Observations (the documentation leaves these open; not violations unless --strict)"
+        out.write(f"\n{heading}" + observations(result) + "\n")
+    reasons = skip_reasons(result)
+    if reasons:
+        out.write("\nSkipped:\n" + "\n".join(f"    {n} skipped: {why}" for why, n in reasons) + "\n")
     if result.leftovers:
         out.write("\nCould not clean up:\n" + "\n".join(f"    {item}" for item in result.leftovers) + "\n")
     out.write("\n" + final_line(result) + "\n")

@@ -1,12 +1,14 @@
-"""One run: check the target is reachable and the key works, run each selected family per
-API, delete what the run created, and return every outcome."""
+"""One run: check each API's target is reachable and its keys work, run each selected
+family per API, delete what the run created (also when it is stopped), and return every
+outcome."""
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import specs
 
@@ -14,9 +16,10 @@ from .context import Context
 from .errors import CannotRun
 from .families import auth, boundaries, semantics, upstream
 from .results import Failure, RunResult, Status
-from .target import Client, Target
+from .settings import FAMILIES
+from .target import CLEAN_UP_GRACE, Client, DeadlinePassed, Target
 
-FAMILIES = ("schemathesis", "boundaries", "auth", "semantics")
+Targets = Mapping[str, Target] | Target
 
 
 def checks_of(family: str, api: str, read_only: bool) -> list[Callable[[Context], None]]:
@@ -35,55 +38,115 @@ def checks_of(family: str, api: str, read_only: bool) -> list[Callable[[Context]
 
 
 def preflight(target: Target, api: str) -> None:
+    """Before any check: the server answers, the list endpoint is where the docs put it,
+    every key given is accepted and `--systemprompt-id` exists. Anything else is exit 2."""
     client = Client(target, api)
+    spec = specs.load(api)
+    listing = spec.operation("listConversations")
+    url = f"{target.display_url}{listing.path}"
     try:
-        listing = specs.load(api).operation("listConversations")
-        exchange = client.send(listing.method, listing.path, key=target.api_key)
+        for option, key in (
+            ("API key", target.api_key),
+            ("other key", target.other_key),
+            ("read-only key", target.readonly_key),
+        ):
+            if key is None:
+                continue
+            exchange = client.send(listing.method, listing.path, key=key)
+            if exchange.response is None:
+                raise CannotRun(f"{api}: cannot reach {url}: {target.redactor(exchange.error or '')}")
+            status = exchange.response.status_code
+            if status == 401:
+                raise CannotRun(f"{api}: the server answers 401 to the {option}; check it")
+            if status == 404:
+                raise CannotRun(
+                    f"{api}: GET {url} answered 404, so the {api} API is not at this base URL: "
+                    "give the root its /v1 paths live under (with the deployment's prefix if it has one, "
+                    "without /v1)"
+                )
+        if api == "systemprompt" and target.systemprompt_id:
+            _check_systemprompt_id(client, target, api)
     finally:
         client.close()
-    if exchange.response is None:
-        raise CannotRun(f"{api}: cannot reach {target.base_url}: {target.redactor(exchange.error or '')}")
-    if exchange.response.status_code == 401:
-        raise CannotRun(f"{api}: the server answers 401 to the given API key; check --api-key")
+
+
+def _check_systemprompt_id(client: Client, target: Target, api: str) -> None:
+    assert target.systemprompt_id is not None
+    op = specs.load(api).operation("getConversation")
+    exchange = client.send(op.method, _path_with_id(op, target.systemprompt_id), key=target.api_key)
+    status = exchange.response.status_code if exchange.response is not None else None
+    if status != 200:
+        raise CannotRun(
+            f"{api}: --systemprompt-id {target.systemprompt_id!s} is not a conversation this API key can read "
+            f"(GET answered {status or exchange.error})"
+        )
+
+
+def targets_by_api(targets: Targets, apis: Sequence[str]) -> dict[str, Target]:
+    return {api: targets for api in apis} if isinstance(targets, Target) else {api: targets[api] for api in apis}
 
 
 def run(
-    target: Target,
+    targets: Targets,
     apis: Sequence[str],
     families: Sequence[str] = FAMILIES,
     progress: Callable[[str, str, Any], None] | None = None,
+    result: RunResult | None = None,
 ) -> RunResult:
+    """Run and return the result. Pass `result` to keep what was found when the run is
+    stopped (CannotRun, DeadlinePassed, Interrupted): clean-up has run by then."""
     started = time.perf_counter()
+    by_api = targets_by_api(targets, apis)
     for api in apis:
-        preflight(target, api)
-    result = RunResult()
+        preflight(by_api[api], api)
+    result = RunResult() if result is None else result
+    result.strict = any(t.strict for t in by_api.values())
     run_tag = f"convo-contracts-{secrets.token_hex(4)}"
-    for api in apis:
-        client = Client(target, api)
-        created: list[str] = []
-        try:
-            for family in families:
-                ctx = Context(target, api, family, client, run_tag)
-                family_started = time.perf_counter()
-                if progress:
-                    progress(api, family, None)
+    try:
+        for api in apis:
+            _run_api(by_api[api], api, families, run_tag, result, progress)
+    finally:
+        result.duration = time.perf_counter() - started
+    return result
+
+
+def _run_api(
+    target: Target,
+    api: str,
+    families: Sequence[str],
+    run_tag: str,
+    result: RunResult,
+    progress: Callable[[str, str, Any], None] | None,
+) -> None:
+    client = Client(target, api)
+    created: list[str] = []
+    try:
+        for family in families:
+            ctx = Context(target, api, family, client, run_tag)
+            family_started = time.perf_counter()
+            if progress:
+                progress(api, family, None)
+            try:
                 for check in checks_of(family, api, target.read_only):
+                    remaining = target.remaining()
+                    if remaining is not None and remaining <= 0:
+                        raise DeadlinePassed("the run took longer than its --max-duration and was stopped")
                     try:
                         check(ctx)
                     except CannotRun:
                         raise
                     except Exception as exc:  # a check must never take the run down with it
                         _record_crash(ctx, check.__name__, exc)
+            finally:
+                # Also when stopped: what was created is cleaned up, what was found is kept.
                 created += ctx.created
-                outcomes = list(ctx.outcomes.values())
-                result.outcomes += outcomes
-                if progress:
-                    progress(api, family, (outcomes, time.perf_counter() - family_started))
-            result.leftovers += _clean_up(client, target, api, created)
-        finally:
-            client.close()
-    result.duration = time.perf_counter() - started
-    return result
+                result.samples += ctx.samples
+                result.outcomes += list(ctx.outcomes.values())
+            if progress:
+                progress(api, family, (list(ctx.outcomes.values()), time.perf_counter() - family_started))
+    finally:
+        client.close()
+        result.leftovers += _clean_up(target, api, created, run_tag)
 
 
 def _record_crash(ctx: Context, check: str, exc: Exception) -> None:
@@ -94,22 +157,68 @@ def _record_crash(ctx: Context, check: str, exc: Exception) -> None:
     )
 
 
-def _clean_up(client: Client, target: Target, api: str, created: list[str]) -> list[str]:
-    """Delete what this run created; return what could not be deleted."""
-    if target.read_only or not created:
+def _clean_up(target: Target, api: str, created: list[str], run_tag: str) -> list[str]:
+    """Delete what this run created; return what could not be deleted.
+
+    Beside the ids the checks saw come back, the run's own tag finds the rest: a create whose
+    answer was cut off by a signal or a timeout still carries the run's ownerId."""
+    if target.read_only:
         return []
     try:
         delete = specs.load(api).operation("deleteConversation")
     except KeyError:
         return []
     leftovers = []
-    for item in dict.fromkeys(created):
-        path = delete.path.replace("{id}", item)
-        exchange = client.send(delete.method, path, key=target.api_key)
-        status = exchange.response.status_code if exchange.response is not None else None
-        if status is None or not (200 <= status < 300 or status == 404):
-            leftovers.append(f"{api} {item} (delete answered {status or exchange.error})")
+    client = Client(target, api, grace=CLEAN_UP_GRACE)
+    try:
+        for item in dict.fromkeys([*created, *_tagged(client, target, api, run_tag)]):
+            try:
+                exchange = client.send(delete.method, _path_with_id(delete, item), key=target.api_key)
+            except DeadlinePassed:
+                leftovers.append(f"{api} {item} (not deleted: the run's deadline passed)")
+                continue
+            status = exchange.response.status_code if exchange.response is not None else None
+            if status is None or not (200 <= status < 300 or status == 404):
+                leftovers.append(f"{api} {item} (delete answered {status or exchange.error})")
+    finally:
+        client.close()
     return leftovers
+
+
+def _tagged(client: Client, target: Target, api: str, run_tag: str, max_pages: int = 50) -> list[str]:
+    """Ids the list shows with this run's ownerId (checked on each item: a server that
+    ignores the filter must not get the tenant's other conversations deleted)."""
+    listing = specs.load(api).operation("listConversations")
+    query = {p["name"] for p in listing.parameters if p["in"] == "query"}
+    if "ownerId" not in query:
+        return []
+    found: list[str] = []
+    params: dict[str, Any] = {"ownerId": run_tag}
+    for _ in range(max_pages):
+        try:
+            exchange = client.send(listing.method, listing.path, key=target.api_key, params=params)
+        except DeadlinePassed:
+            break
+        try:
+            page = exchange.response.json() if exchange.response is not None else None
+        except ValueError:
+            break
+        if not isinstance(page, dict):
+            break
+        items = next((v for v in page.values() if isinstance(v, list)), [])
+        found += [i["id"] for i in items if isinstance(i, dict) and i.get("ownerId") == run_tag and "id" in i]
+        pagination = page.get("pagination")
+        cursor = pagination.get("nextCursor") if isinstance(pagination, dict) else None
+        if not cursor or "cursor" not in query or not items:
+            break
+        params = {"ownerId": run_tag, "cursor": cursor}
+    return [i for i in found if isinstance(i, str)]
+
+
+def _path_with_id(op: specs.Operation, item: str) -> str:
+    (param,) = [p["name"] for p in op.parameters if p["in"] == "path"]
+    # Percent-encoded: an id such as ../../x must name a conversation, not another path.
+    return op.path.replace("{" + param + "}", quote(item, safe=""))
 
 
 __all__ = ["FAMILIES", "CannotRun", "RunResult", "Status", "run"]

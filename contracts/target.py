@@ -1,8 +1,11 @@
-"""What is being tested: a base URL, an API, and the keys to use; and the HTTP client that
-talks to it and to nothing else."""
+"""What is being tested: one API's deployment (base URL, keys, run settings), and the HTTP
+client that talks to it and to nothing else, within a time and size budget."""
 
 from __future__ import annotations
 
+import time
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,42 +13,98 @@ from urllib.parse import urlsplit
 import httpx
 
 from specs.auth import scheme_of
-from specs.redact import Redactor
+from specs.redact import REDACTED, Redactor, redact_url
+
+from .errors import CannotRun
 
 USER_AGENT = "convo-contracts"
+# A response body larger than this (after decompression) is a failure, never read whole:
+# a huge or gzip-bomb response must not cost the run gigabytes of memory.
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+# Clean-up may outlive the run's deadline by this much: what the run created must go.
+CLEAN_UP_GRACE = 60.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Secret(str):
+    """An API key: a str for headers (`str(key)`, f-strings), `[REDACTED]` in any repr, so
+    that a traceback with locals (pytest -l, --tb=long) or a dataclass repr cannot show it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(REDACTED)
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` compared normalised: host case-insensitive, default port dropped."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else "")
 
 
 @dataclass(frozen=True)
 class Target:
+    """One API's deployment and the run's settings. `base_url` is normalised by
+    `settings.normalise_url` (no trailing slash, lower-case host, no default port)."""
+
     base_url: str
-    # Out of the repr: a traceback shown with locals (pytest -l) must not print a key.
-    api_key: str = field(repr=False)
-    other_key: str | None = field(default=None, repr=False)
-    readonly_key: str | None = field(default=None, repr=False)
+    api_key: str
+    other_key: str | None = None
+    readonly_key: str | None = None
     timeout: float = 10.0
     read_only: bool = False
     systemprompt_id: str | None = None
     max_examples: int = 25
     seed: int = 0
     workers: int = 2
+    strict: bool = False
+    deadline: float | None = None  # time.monotonic() by which the run must end
+    # Every key of the run (all APIs'): whatever this target writes down redacts them all.
+    run_secrets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("api_key", "other_key", "readonly_key"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Secret):
+                object.__setattr__(self, name, Secret(value))
+        object.__setattr__(self, "run_secrets", tuple(Secret(s) for s in self.run_secrets))
 
     @property
     def redactor(self) -> Redactor:
-        return Redactor([self.api_key, self.other_key, self.readonly_key])
+        return Redactor([self.api_key, self.other_key, self.readonly_key, *self.run_secrets])
 
     @property
     def origin(self) -> str:
-        parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return origin_of(self.base_url)
+
+    @property
+    def display_url(self) -> str:
+        """The base URL as it may be printed: a password in it is redacted."""
+        return redact_url(self.base_url)
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
 
 def auth_headers(api: str, key: str | None) -> dict[str, str]:
     """The headers that carry `key` by the API's security scheme (none for no key)."""
-    return scheme_of(api).headers(key) if key is not None else {}
+    return scheme_of(api).headers(str(key)) if key is not None else {}
 
 
 class OffTargetRequest(RuntimeError):
     """A request that would leave the base URL's host: refused before it is sent."""
+
+
+class DeadlinePassed(CannotRun):
+    """The run-wide deadline (`--max-duration`) passed: the run stops, cleans up and reports."""
 
 
 @dataclass
@@ -57,22 +116,35 @@ class Exchange:
 
 @dataclass
 class Client:
-    """httpx, pinned to the target's origin, never following redirects elsewhere."""
+    """httpx, pinned to the target's origin, never following redirects elsewhere; each
+    request bounded in total time (not only between bytes) and in response size."""
 
     target: Target
     api: str
     _http: httpx.Client = field(init=False)
+    # Clean-up runs past the deadline for a bounded grace period.
+    grace: float = 0.0
 
     def __post_init__(self) -> None:
         self._http = httpx.Client(
-            base_url=self.target.base_url.rstrip("/"),
+            base_url=self.target.base_url,
             timeout=self.target.timeout,
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
+            # Only encodings `_read_bounded` inflates step by step (no brotli/zstd bombs).
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
         )
 
     def close(self) -> None:
         self._http.close()
+
+    def _budget(self) -> float:
+        remaining = self.target.remaining()
+        if remaining is None:
+            return self.target.timeout
+        remaining += self.grace
+        if remaining <= 0:
+            raise DeadlinePassed("the run took longer than its --max-duration and was stopped")
+        return min(self.target.timeout, remaining)
 
     def send(
         self,
@@ -87,12 +159,61 @@ class Client:
     ) -> Exchange:
         """Send with `key` (None: no credentials); `headers` override the auth headers."""
         all_headers = {**auth_headers(self.api, key), **(headers or {})}
-        request = self._http.build_request(method, path, headers=all_headers, json=json, content=content, params=params)
-        if f"{request.url.scheme}://{request.url.netloc.decode()}" != self.target.origin:
+        budget = self._budget()
+        request = self._http.build_request(
+            method, path, headers=all_headers, json=json, content=content, params=params, timeout=budget
+        )
+        if origin_of(str(request.url)) != self.target.origin:
             raise OffTargetRequest(f"refusing to send to {request.url.host}: only {self.target.origin} is tested")
+        ends = time.monotonic() + budget
         try:
-            response = self._http.send(request)
-            response.read()
+            response = self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
             return Exchange(request, None, f"{type(exc).__name__}: {exc}")
-        return Exchange(request, response)
+        try:
+            problem = _read_bounded(response, ends, budget)
+        except httpx.HTTPError as exc:
+            return Exchange(request, None, f"{type(exc).__name__}: {exc}")
+        finally:
+            response.close()
+        # A body cut short is no answer to judge: the exchange fails as "no response: why".
+        return Exchange(request, None, problem) if problem else Exchange(request, response)
+
+
+def _read_bounded(response: httpx.Response, ends: float, budget: float) -> str | None:
+    """Read the body within the time left and the size cap; a reason when it could not be.
+
+    httpx's timeouts are per read: a server sending one byte a second never trips them, so
+    the total is checked between chunks. Compressed bodies are inflated here, at most
+    `_STEP` bytes at a time, so a gzip bomb stops at the cap instead of filling memory."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        for chunk in _decoded(response):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                return f"response body over {MAX_RESPONSE_BYTES} bytes (after decompression): stopped reading"
+            parts.append(chunk)
+            if time.monotonic() > ends:
+                return f"response not complete within {budget:g} s: stopped reading"
+    except zlib.error as exc:
+        return f"response body could not be decompressed ({exc})"
+    response._content = b"".join(parts)
+    return None
+
+
+_STEP = 64 * 1024
+
+
+def _decoded(response: httpx.Response) -> Iterator[bytes]:
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        yield from response.iter_bytes()
+        return
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+    for raw in response.iter_raw():
+        data = raw
+        while data:
+            yield inflater.decompress(data, _STEP)
+            data = inflater.unconsumed_tail
+    yield inflater.flush()

@@ -1,12 +1,14 @@
 """Builds the mock's ASGI app from the specs.
 
-A request's way through: CORS → journal → router (one route per spec path; no slash
-redirects) → `OperationEndpoint`: method → operation, Prefer/chaos, auth, body, validation
-against the spec, the API's handler, JSON response. Every error is an `ApiError` → JSON.
+A request's way through: guard (Host, head size, control-plane rules) → CORS → journal →
+router (one route per spec path; no slash redirects) → `OperationEndpoint`: method → operation,
+Prefer/chaos, auth, body, validation against the spec, the API's handler, JSON response.
+Every error is an `ApiError` → JSON.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
@@ -30,8 +32,9 @@ from .auth import ApiKey
 from .body import read_json_body
 from .config import DEFAULT_CORS, MockConfig
 from .errors import ApiError, json_response
+from .guard import Guard
 from .journal import JournalMiddleware
-from .request import Result, ValidatedRequest
+from .request import RequestInfo, Result, ValidatedRequest
 from .runtime import Runtime
 from .validation import OperationValidator
 
@@ -76,9 +79,9 @@ class OperationEndpoint:
             raise ApiError(
                 405, f"{request.method} is not allowed here; allowed: {self.allow}", headers={"Allow": self.allow}
             )
-        state = request.scope.setdefault("state", {})
-        state["mock.api"] = bound.api
-        state["mock.operation"] = bound.operation.operation_id
+        info = RequestInfo.of(request.scope)
+        info.api = bound.api
+        info.operation = bound.operation.operation_id
         runtime = self.runtime
         forced = await runtime.chaos.before(bound.operation, request.headers.get("prefer"))
         key = self._authenticate(bound, request)
@@ -86,15 +89,19 @@ class OperationEndpoint:
         params = bound.validator.parameters(request.path_params, query)
         body = None
         if bound.validator.takes_body:
-            body = await read_json_body(
+            body, size = await read_json_body(
                 request,
                 required=bound.validator.body_required,
                 max_bytes=runtime.config.max_body,
                 max_depth=runtime.config.max_depth,
+                thread_above=runtime.config.parse_in_thread_bytes,
             )
-            state["mock.body"] = body
-            bound.validator.body(body)
-        base_url = f"{request.scope['scheme']}://{request.headers.get('host', 'localhost')}"
+            info.body = body
+            if size > runtime.config.parse_in_thread_bytes:
+                await asyncio.to_thread(bound.validator.body, body)
+            else:
+                bound.validator.body(body)
+        base_url = runtime.public_url(request.scope)
         status, payload = bound.handler(ValidatedRequest(runtime.store, key, params, body, base_url))
         if forced is not None:
             status = forced
@@ -137,6 +144,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return ApiError(exc.status_code, exc.detail, headers=exc.headers).response()
 
 
+async def _disconnected(request: Request, exc: Exception) -> Response:
+    # Nobody is left to answer (uvicorn drops the response): not the mock's error, no traceback.
+    logger.debug("client went away mid-request: %s %s", request.method, request.url.path[:200])
+    return ApiError(400, "the client disconnected before sending the whole body").response()
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # A bug in the mock: log it here, never hand a stack trace to the client.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -167,10 +180,16 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     app = Starlette(
         routes=_routes(runtime, proxy_state),
         middleware=[
+            Middleware(Guard, config=config),
             Middleware(CORSMiddleware, allow_methods=["*"], allow_headers=["*"], max_age=600, **cors),
             Middleware(JournalMiddleware, journal=runtime.journal),
         ],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            ClientDisconnect: _disconnected,
+            Exception: _unexpected,
+        },
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False

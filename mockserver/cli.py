@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
@@ -18,7 +20,8 @@ from specs.redact import redact_url
 
 from .app import create_app
 from .auth import DEFAULT_KEYS, parse_key
-from .config import MockConfig
+from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MockConfig
+from .protocol import bounded_protocol
 from .proxy import ProxyState
 from .record import parse_record_key
 from .seed import DOCUMENTED_UUID, SeedError
@@ -64,6 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="allow this browser origin (repeatable; '*' for any). Default: http://localhost:* and http://127.0.0.1:*",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable); others get 421. "
+        "Always allowed: localhost, 127.0.0.1, ::1 and the --host address",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="base URL for links and the served specs' servers (default: the address requests arrive on)",
+    )
+    parser.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        default=os.environ.get(CONTROL_TOKEN_ENV),
+        help=f"require 'Authorization: Bearer TOKEN' on /__mock__/ (env {CONTROL_TOKEN_ENV}; "
+        "prefer the variable: a flag shows in ps)",
+    )
     proxy = parser.add_argument_group("proxy mode (forward to the real service, check traffic against the spec)")
     proxy.add_argument(
         "--upstream",
@@ -99,6 +121,11 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.latency < 0 or args.max_body < 1:
         raise ValueError("--latency must be >= 0 and --max-body >= 1")
     keys = tuple(parse_key(k) for k in (args.key or DEFAULT_KEYS))
+    public_url = args.public_url.rstrip("/") if args.public_url else None
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise ValueError("--public-url must start with http:// or https://")
+    if args.control_token is not None and (not args.control_token.strip() or not args.control_token.isprintable()):
+        raise ValueError(f"--control-token (or {CONTROL_TOKEN_ENV}) must be non-empty printable text")
     apis = specs.API_NAMES if args.api == "both" else (args.api,)
     upstreams = parse_upstreams(args.upstream or [], apis)
     if not upstreams and (args.record or args.record_key or args.fail_on_violation or args.json or args.proxy_strict):
@@ -118,12 +145,35 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         error_rate=args.error_rate,
         random_seed=args.random_seed,
         cors_origins=tuple(args.cors_origin or ()),
+        host=args.host,
+        allowed_hosts=tuple(args.allowed_host or ()),
+        public_url=public_url,
+        control_token=args.control_token,
         upstreams=upstreams,
         proxy_strict=args.proxy_strict,
         upstream_timeout=args.upstream_timeout,
         record_file=args.record,
         record_keys=tuple(parse_record_key(k) for k in args.record_key or ()),
     )
+
+
+def configure_logging(level: str) -> None:
+    """The mock's own log lines (saves, disconnects, bugs) go to stderr at --log-level, like uvicorn's."""
+    logger = logging.getLogger("mockserver")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def banner(url: str, config: MockConfig, keys: Sequence[tuple[str, bool]], sample_ids: dict[str, str | None]) -> str:
@@ -165,18 +215,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(banner(url, config, [(k.key, k.readonly) for k in runtime.keys], {"systemprompt": sample}), flush=True)
     proxy = app.state.proxy
     if proxy is not None:
-        _log_violations()
         # uvicorn re-raises the signal that stopped it once it is done; a default SIGTERM
         # would then kill the process before the summary, the report and the exit code.
         signal.signal(signal.SIGTERM, _interrupt)
-        lines = [f"  {api} → {redact_url(url)}" for api, url in proxy.upstreams.items()]
+        lines = [f"  {api} → {redact_url(upstream)}" for api, upstream in proxy.upstreams.items()]
         print("Proxy mode: forwarding and checking\n" + "\n".join(lines), flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on"))
+    if not is_loopback(args.host):
+        protection = "protected by --control-token" if config.control_token else "UNAUTHENTICATED"
+        print(
+            f"convo-mock: warning: listening on {args.host}, reachable from other machines; the control "
+            f"plane /__mock__/ is {protection}"
+            + ("" if config.control_token else f" (set {CONTROL_TOKEN_ENV} or --control-token)"),
+            file=sys.stderr,
+            flush=True,
+        )
+    configure_logging(args.log_level)
+    if proxy is not None:
+        _log_violations()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=args.log_level,
+            access_log=False,
+            lifespan="on",
+            http=bounded_protocol(config.max_header_bytes),
+        )
+    )
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
-    if proxy is None:
-        return 0
-    return _shutdown(proxy, url, args.json, args.fail_on_violation)
+    code = 0
+    saver = runtime.saver
+    if saver is not None and saver.error is None:
+        print(f"convo-mock: state saved to {config.state_file}", file=sys.stderr, flush=True)
+    elif saver is not None:
+        failed = f"convo-mock: error: final save to {config.state_file} failed: {saver.error}"
+        print(failed, file=sys.stderr, flush=True)
+        code = 1
+    if proxy is not None:
+        code = max(code, _shutdown(proxy, url, args.json, args.fail_on_violation))
+    return code
 
 
 def _interrupt(signum: int, frame: object) -> None:

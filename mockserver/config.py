@@ -1,4 +1,4 @@
-"""Everything the mock can be told at start-up, as one value."""
+"""Everything the mock can be told at start-up, as one value, and the names it is told by."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import specs
 from .auth import DEFAULT_KEYS, ApiKey, parse_key
 
 DEFAULT_CORS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
+# Host names that always reach this machine's loopback interface, whatever --host says.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# The control token's environment variable: a secret is better kept out of `ps` output.
+CONTROL_TOKEN_ENV = "CONVO_MOCK_CONTROL_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,27 @@ class MockConfig:
     random_seed: int | None = None
     cors_origins: tuple[str, ...] = ()  # empty: localhost and 127.0.0.1 on any port
     journal_size: int = 500
+    # The address the mock listens on: with the loopback names, the Host values it answers.
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
+    # Base of `_link` and the served specs' `servers`; None: the address a request arrived on.
+    public_url: str | None = None
+    # When set, /__mock__/ wants `Authorization: Bearer <token>` (for non-loopback --host).
+    control_token: str | None = field(default=None, repr=False)
+    max_state_bytes: int = 64 * 1024 * 1024
+    # Request head limits (431 past them): real browsers send a few KB in a few dozen headers.
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 100
+    # Bodies larger than this are parsed off the event loop, so other clients are not held up.
+    parse_in_thread_bytes: int = 64 * 1024
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """Host header values (without port) this mock answers to; anything else is 421."""
+        # The --host value itself, even 0.0.0.0: a rebinding page's Host is its own domain name.
+        names = {self.host, *self.allowed_hosts}
+        return LOOPBACK_HOSTS | {h.strip("[]").lower() for h in names}
+
     # Proxy mode (proxy.py): API name → upstream base URL; an API without one is mocked.
     upstreams: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # a URL may hold a password
     proxy_strict: bool = False

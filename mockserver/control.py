@@ -1,20 +1,22 @@
 """The control plane under /__mock__/: health, reset, state, the request journal, the specs.
 
-Outside both APIs and unauthenticated: it is for the developer at the keyboard and for
-test fixtures, on a mock that listens on loopback.
+Outside both APIs and unauthenticated (unless --control-token): it is for the developer at
+the keyboard and for test fixtures. `guard.py` keeps web pages out of it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 
 import specs
 
+from .body import parse_json, read_capped
 from .errors import ApiError, json_response
 from .proxy import ProxyState
 from .runtime import Runtime
@@ -28,7 +30,14 @@ def _runtime(request: Request) -> Runtime:
 
 async def health(request: Request) -> Response:
     runtime = _runtime(request)
-    return json_response(200, {"status": "ok", "apis": list(runtime.config.apis)})
+    body: dict[str, object] = {"status": "ok", "apis": list(runtime.config.apis)}
+    if runtime.saver is None:
+        return json_response(200, body)
+    # 503 while saves fail, so that a supervisor polling health notices.
+    persistence = runtime.saver.status()
+    if not persistence["ok"]:
+        body["status"] = "degraded"
+    return json_response(200 if persistence["ok"] else 503, {**body, "persistence": persistence})
 
 
 async def reset(request: Request) -> Response:
@@ -43,10 +52,11 @@ async def get_state(request: Request) -> Response:
 
 async def put_state(request: Request) -> Response:
     runtime = _runtime(request)
-    try:
-        data = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"state is not valid JSON: {exc}") from None
+    config = runtime.config
+    raw = await read_capped(request, config.max_state_bytes, "state")
+    # Parsing a state of many MB is slow: off the event loop. Nesting is checked entry by
+    # entry by `runtime.load`, so that the 400 names the entry and field.
+    data = await asyncio.to_thread(parse_json, raw, None, "state")
     try:
         runtime.load(data)
     except SeedError as exc:
@@ -117,25 +127,30 @@ async def openapi(request: Request) -> Response:
         raise ApiError(404, f"no spec named {name[:40]!r}; served: {', '.join(_runtime(request).config.apis)}")
     content = copy.deepcopy(specs.load(name).content)
     # Point tools (Swagger UI, schemathesis) at this mock rather than the real service.
-    content["servers"] = [{"url": str(request.base_url).rstrip("/"), "description": "this mock"}, *content["servers"]]
+    own = _runtime(request).public_url(request.scope)
+    content["servers"] = [{"url": own, "description": "this mock"}, *content["servers"]]
     return json_response(200, content)
 
 
 # One Mount: API requests, the hot path, are matched against a single entry for all of these.
+# Its own Router without slash redirects: `/__mock__/health/` is a JSON 404, never a 307.
 MOUNT = Mount(
     "/__mock__",
-    routes=[
-        Route("/health", health, methods=["GET"]),
-        Route("/reset", reset, methods=["POST"]),
-        Route("/state", get_state, methods=["GET"]),
-        Route("/state", put_state, methods=["PUT"]),
-        Route("/chaos", get_chaos, methods=["GET"]),
-        Route("/chaos", put_chaos, methods=["PUT"]),
-        Route("/requests", get_requests, methods=["GET"]),
-        Route("/requests", delete_requests, methods=["DELETE"]),
-        Route("/openapi/{api}", openapi, methods=["GET"]),
-        Route("/violations", get_violations, methods=["GET"]),
-        Route("/violations", delete_violations, methods=["DELETE"]),
-        Route("/record/flush", flush_record, methods=["POST"]),
-    ],
+    app=Router(
+        redirect_slashes=False,
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/reset", reset, methods=["POST"]),
+            Route("/state", get_state, methods=["GET"]),
+            Route("/state", put_state, methods=["PUT"]),
+            Route("/chaos", get_chaos, methods=["GET"]),
+            Route("/chaos", put_chaos, methods=["PUT"]),
+            Route("/requests", get_requests, methods=["GET"]),
+            Route("/requests", delete_requests, methods=["DELETE"]),
+            Route("/openapi/{api}", openapi, methods=["GET"]),
+            Route("/violations", get_violations, methods=["GET"]),
+            Route("/violations", delete_violations, methods=["DELETE"]),
+            Route("/record/flush", flush_record, methods=["POST"]),
+        ],
+    ),
 )

@@ -7,20 +7,24 @@ Every error the mock sends is `{"error": <short code>, "message": <what was wron
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 
 import orjson
 from starlette.responses import Response
 
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    500: "internal_error",
-}
+# Short codes clients and the README already rely on, where they differ from the standard phrase.
+_STABLE = {413: "payload_too_large", 500: "internal_error"}
+
+
+def short_code(status: int) -> str:
+    """`404` → `not_found`: the standard reason phrase in snake case."""
+    if status in _STABLE:
+        return _STABLE[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+    return phrase.lower().replace("-", "_").replace(" ", "_")
 
 
 class ApiError(Exception):
@@ -30,7 +34,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.code = code or _CODES.get(status, "error")
+        self.code = code or short_code(status)
         self.headers = dict(headers or {})
 
     def response(self) -> Response:

@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from specs.redact import redact_headers
 
+from .request import RequestInfo
+
 
 def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return redact_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
@@ -38,13 +40,13 @@ class Journal:
                 "query": query.decode("latin-1"),
                 "status": status,
                 "duration_ms": round(duration * 1000, 3),
-                "api": state.get("mock.api"),
-                "operationId": state.get("mock.operation"),
+                "api": info.api,
+                "operationId": info.operation,
                 "headers": _headers(headers),
-                "body": state.get("mock.body"),
-                "requestId": state.get("mock.request_id"),  # proxy mode: what violations refer to
+                "body": info.body,
+                "requestId": info.request_id,  # proxy mode: what violations refer to
             }
-            for at, method, path, query, status, duration, state, headers in list(self.entries)
+            for at, method, path, query, status, duration, info, headers in list(self.entries)
         ]
 
 
@@ -79,7 +81,7 @@ class JournalMiddleware:
                     scope["query_string"],
                     status,
                     time.perf_counter() - started,
-                    scope.setdefault("state", {}),
+                    RequestInfo.of(scope),
                     scope["headers"],
                 )
             )

@@ -2,22 +2,28 @@
 
 Saving is atomic (write a temporary file beside the target, fsync, rename, fsync the
 folder): a crash or kill -9 at any moment leaves either the previous or the next complete
-state. Saves are coalesced: a burst of writes costs one save, not one per request.
+state. Saves are coalesced: a burst of writes costs one save, not one per request. A failed save
+never turns saving off: it is logged, retried with back-off and reported by
+`GET /__mock__/health` until a save works again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from .seed import SeedError
-from .store import Store
+from .store import Store, format_timestamp
+
+logger = logging.getLogger("mockserver")
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -41,45 +47,97 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def read_state(path: Path) -> Any | None:
-    """The saved state, or None when there is no file yet."""
+    """The saved state, or None when there is no file yet. Anything else that is not a state
+    (invalid JSON, `null`, unreadable) stops the start: overwriting it would lose data."""
     try:
-        return orjson.loads(path.read_bytes())
+        data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
         return None
     except orjson.JSONDecodeError as exc:
         raise SeedError(f"state file {path} is not valid JSON ({exc}); move it away to start afresh") from None
     except OSError as exc:
         raise SeedError(f"cannot read state file {path}: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise SeedError(f"state file {path} does not hold a state object; move it away to start afresh")
+    return data
+
+
+def _cause(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
 
 
 class StateSaver:
-    def __init__(self, store: Store, path: Path, interval: float = 0.05) -> None:
+    """Saves the store when it changed. A failed save is logged with its cause and retried
+    with back-off (the latest state each time) until one works; `status()` shows it."""
+
+    def __init__(self, store: Store, path: Path, interval: float = 0.05, max_delay: float = 5.0) -> None:
         self.store = store
         self.path = path
         self.interval = interval
+        self.max_delay = max_delay
+        self.error: str | None = None
+        self.last_saved_at: str | None = None
+        self._failures = 0
         self._saved = store.changes
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    def status(self) -> dict[str, Any]:
+        return {"ok": self.error is None, "error": self.error, "lastSavedAt": self.last_saved_at}
 
     def start(self) -> None:
+        self._stopping = asyncio.Event()  # made on the loop that runs it
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def stop(self) -> None:
+    async def stop(self) -> bool:
+        """Stop the loop and make the final save; never raises (a failure is logged and returned)."""
+        # Not cancelled: a save under way finishes first, so it can never land after the final one.
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.save()
+            await self._task
+        saved = await self.save()
+        if saved:
+            logger.info("final state saved to %s", self.path)
+        else:
+            logger.error(
+                "final save to %s failed (%s): changes since %s are lost",
+                self.path,
+                self.error,
+                self.last_saved_at or "the start",
+            )
+        return saved
 
-    async def save(self) -> None:
-        if self.store.changes == self._saved:
-            return
+    async def save(self) -> bool:
+        """Write the latest state if it changed (or the last save failed); whether it is on disk."""
+        if self.store.changes == self._saved and self.error is None:
+            return True
         changes = self.store.changes
-        # Serialised on the event loop, between requests, so the snapshot is consistent.
-        snapshot = orjson.dumps(self.store.dump())
-        await asyncio.to_thread(write_atomic, self.path, snapshot)
+        try:
+            # Serialised on the event loop, between requests, so the snapshot is consistent.
+            snapshot = orjson.dumps(self.store.dump())
+            # A symlinked state file stays a symlink: the file it points to is replaced.
+            await asyncio.to_thread(write_atomic, Path(os.path.realpath(self.path)), snapshot)
+        except Exception as exc:  # any failure: keep serving, keep retrying, say so
+            self._failures += 1
+            self.error = _cause(exc)
+            logger.error("cannot save state to %s: %s (retrying in %.2f s)", self.path, self.error, self._delay())
+            return False
+        if self.error is not None:
+            logger.warning("state saved to %s again after %d failed attempts", self.path, self._failures)
         self._saved = changes
+        self.error = None
+        self._failures = 0
+        self.last_saved_at = format_timestamp(datetime.now(UTC))
+        return True
+
+    def _delay(self) -> float:
+        return self.interval if not self._failures else min(self.interval * 2**self._failures, self.max_delay)
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.save()
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._delay())
+            if not self._stopping.is_set():
+                await self.save()

@@ -35,6 +35,7 @@ from specs.redact import Redactor, redact_header, redact_query, redact_url
 from .config import MockConfig
 from .errors import ApiError
 from .record import Recorder
+from .request import RequestInfo
 from .runtime import Runtime
 from .traffic_check import Exchange, Finding, OperationChecks, media_type
 from .upstream_transport import StreamTransport
@@ -111,10 +112,10 @@ class ProxyEndpoint:
         proxy = self.proxy
         request_id = proxy.next_id()
         ops = self.checks.get(scope["method"])
-        state = scope.setdefault("state", {})
-        state["mock.api"] = self.api
-        state["mock.operation"] = ops.operation.operation_id if ops else None
-        state["mock.request_id"] = request_id
+        info = RequestInfo.of(scope)
+        info.api = self.api
+        info.operation = ops.operation.operation_id if ops else None
+        info.request_id = request_id
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if ops is not None:
             # Forced errors and delays as in mock mode; a forced success cannot rewrite what
@@ -129,7 +130,7 @@ class ProxyEndpoint:
         )
         if complete and body and media_type(headers) == "application/json":
             with contextlib.suppress(orjson.JSONDecodeError):
-                state["mock.body"] = orjson.loads(body)
+                info.body = orjson.loads(body)
         if ops is None:
             request_findings = [self._unknown(scope)]
         else:

@@ -1,12 +1,17 @@
-"""What a route handler receives: a request that has passed auth and validation."""
+"""What a route handler receives (a request past auth and validation), and what the mock
+learnt about a request on its way, for the journal."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.types import Scope
+
 from .auth import ApiKey
 from .store import Store
+
+_KEY = "mock.request"
 
 
 @dataclass(frozen=True)
@@ -15,11 +20,36 @@ class ValidatedRequest:
     key: ApiKey
     params: dict[str, Any]
     body: Any
-    base_url: str  # scheme://host[:port] as the client addressed us, for links
+    base_url: str  # the mock's public URL (--public-url, or the address the request arrived on)
 
     @property
     def tenant(self) -> str:
         return self.key.tenant
+
+
+@dataclass
+class RequestInfo:
+    """Filled in as a request is matched and parsed; the journal reads it afterwards."""
+
+    api: str | None = None
+    operation: str | None = None
+    body: Any = None
+    request_id: int | None = None  # proxy mode: what this request's violations refer to
+
+    @staticmethod
+    def of(scope: Scope) -> RequestInfo:
+        """The request's info, created on first use (one per request, in `scope["state"]`)."""
+        state = scope.setdefault("state", {})
+        info = state.get(_KEY)
+        if info is None:
+            info = state[_KEY] = RequestInfo()
+        return info  # type: ignore[no-any-return]
+
+
+def get(scope: Scope) -> RequestInfo | None:
+    """The request's info, or None when the request never reached an operation."""
+    info = scope.get("state", {}).get(_KEY)
+    return info if isinstance(info, RequestInfo) else None
 
 
 # A handler answers synchronously: no await between reading and writing the store, so each

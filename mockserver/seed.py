@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import secrets
 import uuid
 from pathlib import Path
@@ -19,9 +20,10 @@ import jsonschema_rs
 import yaml
 
 import specs
+from specs.text import shorten
 
 from .runtype_fields import runtype_fields
-from .store import Clock
+from .store import Clock, parse_timestamp
 from .validation import json_path
 
 DOCUMENTED_UUID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
@@ -53,8 +55,13 @@ def read_seed_file(path: Path) -> dict[str, Any]:
     return data  # type: ignore[no-any-return]
 
 
-def normalize(data: Any, clock: Clock) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Check seed/state data and fill in what entries may omit; raise SeedError naming the problem."""
+def normalize(data: Any, clock: Clock, max_depth: int = 64) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Check seed/state data and fill in what entries may omit; raise SeedError naming the problem.
+
+    Beyond the spec's schemas, entries must be what the mock can keep serving and saving:
+    plain JSON (string keys, 64-bit integers, finite numbers) nested at most `max_depth`
+    levels, as a request body must be, and timestamps the clock can run on from.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("tenants"), dict):
         raise SeedError(
             'seed data must be an object {"tenants": {"<api key>": {"runtype": [...], "systemprompt": [...]}}}'
@@ -76,14 +83,14 @@ def normalize(data: Any, clock: Clock) -> dict[str, dict[str, list[dict[str, Any
         result[tenant] = {
             "runtype": _unique(
                 [
-                    _runtype_entry(item, defaults, clock, runtype_schema, f"{where} runtype[{i}]")
+                    _runtype_entry(item, defaults, clock, runtype_schema, f"{where} runtype[{i}]", max_depth)
                     for i, item in enumerate(runtype)
                 ],
                 f"{where} runtype",
             ),
             "systemprompt": _unique(
                 [
-                    _systemprompt_entry(item, systemprompt_schema, f"{where} systemprompt[{i}]")
+                    _systemprompt_entry(item, systemprompt_schema, f"{where} systemprompt[{i}]", max_depth)
                     for i, item in enumerate(systemprompt)
                 ],
                 f"{where} systemprompt",
@@ -92,30 +99,80 @@ def normalize(data: Any, clock: Clock) -> dict[str, dict[str, list[dict[str, Any
     return result
 
 
-def _runtype_entry(item: Any, defaults: dict[str, Any], clock: Clock, schema: Any, where: str) -> dict[str, Any]:
+def _runtype_entry(
+    item: Any, defaults: dict[str, Any], clock: Clock, schema: Any, where: str, max_depth: int
+) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise SeedError(f"{where}: expected an object")
+    _plain(item, max_depth, where)
     # Omitted fields: null where the spec allows it, empty lists, the documented defaults.
     entry = {**copy.deepcopy(runtype_fields().seed_defaults), **defaults, **item}
     entry.setdefault("id", f"conv_{secrets.token_hex(12)}")
     entry.setdefault("createdAt", clock.now())
     entry.setdefault("updatedAt", entry["createdAt"])
     _check(schema, entry, where)
+    _timestamps(entry, where)
     for name in runtype_fields().hidden:
         if entry.get(name) is not None and not isinstance(entry[name], str):
             raise SeedError(f"{where}.{name}: must be a string")
     return entry
 
 
-def _systemprompt_entry(item: Any, schema: Any, where: str) -> dict[str, Any]:
+def _systemprompt_entry(item: Any, schema: Any, where: str, max_depth: int) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise SeedError(f"{where}: expected an object")
+    _plain(item, max_depth, where)
     entry = {"message": [], "metadata": {}, **item}
     entry.setdefault("id", str(uuid.uuid4()))
     entry.pop("_link", None)  # derived from the request's host when served
     _check(schema, {**entry, "_link": ""}, where)
     entry["id"] = str(uuid.UUID(entry["id"]))  # the canonical lower-case form the routes look up
     return entry
+
+
+_INT64 = (-(2**63), 2**64 - 1)  # orjson writes signed and unsigned 64-bit integers
+
+
+def _plain(entry: dict[str, Any], max_depth: int, where: str) -> None:
+    """Refuse what orjson could not write back (or the mock could not serve) later: non-JSON
+    values (YAML dates, sets), non-string keys, integers past 64 bits, NaN and infinities,
+    and nesting deeper than a request body may have."""
+    stack: list[tuple[Any, str, int]] = [(entry, "", 1)]
+    while stack:
+        value, path, level = stack.pop()
+        if isinstance(value, dict):
+            if level > max_depth:
+                raise SeedError(f"{where}{path}: nested more than {max_depth} levels deep")
+            for key, child in value.items():
+                if not isinstance(key, str):
+                    raise SeedError(f"{where}{path}: key {shorten(repr(key), 40)} is not a string")
+                stack.append((child, f"{path}.{key}", level + 1))
+        elif isinstance(value, list):
+            if level > max_depth:
+                raise SeedError(f"{where}{path}: nested more than {max_depth} levels deep")
+            stack.extend((child, f"{path}[{i}]", level + 1) for i, child in enumerate(value))
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        elif isinstance(value, int):
+            if not _INT64[0] <= value <= _INT64[1]:
+                raise SeedError(f"{where}{path}: integer out of the 64-bit range")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise SeedError(f"{where}{path}: {value} is not a JSON number")
+        else:
+            raise SeedError(f"{where}{path}: a {type(value).__name__} is not a JSON value (quote it)")
+
+
+def _timestamps(entry: dict[str, Any], where: str) -> None:
+    """The clock runs on from stored timestamps: each must parse, with an offset, before Clock.LATEST."""
+    # Message timestamps are the client's own text (PATCH may send any): only these two count.
+    for name in ("createdAt", "updatedAt"):
+        value = entry[name]
+        moment = parse_timestamp(value) if isinstance(value, str) else None
+        if moment is None:
+            raise SeedError(f"{where}.{name}: not an RFC 3339 date-time with a time zone")
+        if moment > Clock.LATEST:
+            raise SeedError(f"{where}.{name}: later than {Clock.LATEST.year}-12-31, past the mock's clock")
 
 
 def _check(schema: Any, entry: dict[str, Any], where: str) -> None:

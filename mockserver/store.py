@@ -21,7 +21,14 @@ from .runtype_fields import CREATED_SOURCE, check_store, runtype_fields
 
 
 class Clock:
-    """RFC 3339 UTC timestamps that strictly increase, so `updatedAt` always moves forward."""
+    """RFC 3339 UTC timestamps that strictly increase, so `updatedAt` always moves forward.
+
+    Stored data may lie in the future, and the clock then runs on from it; data past
+    `LATEST` is refused when it arrives (seed.py), and the clock never moves past `LATEST`
+    either, so it can never overflow `datetime`'s year 9999.
+    """
+
+    LATEST = datetime(9000, 12, 31, 23, 59, 59, tzinfo=UTC)
 
     def __init__(self) -> None:
         self._last = datetime(1970, 1, 1, tzinfo=UTC)
@@ -29,18 +36,25 @@ class Clock:
     def now(self) -> str:
         now = datetime.now(UTC)
         if now <= self._last:
-            now = self._last + timedelta(microseconds=1)
+            # At LATEST the time stands still rather than overflow (observe keeps _last <= LATEST).
+            now = min(self._last + timedelta(microseconds=1), self.LATEST)
         self._last = now
         return format_timestamp(now)
 
     def observe(self, timestamp: str) -> None:
         """Never hand out a time earlier than one already stored (seed data may be in the future)."""
-        try:
-            moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-        except ValueError:
-            return
-        if moment.tzinfo is not None and moment > self._last:
-            self._last = moment
+        moment = parse_timestamp(timestamp)
+        if moment is not None and moment > self._last:
+            self._last = min(moment, self.LATEST)
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An RFC 3339 timestamp with its offset, or None when `text` is not one."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -10,6 +10,7 @@ from specs import Operation
 from specs.auth import scheme_of
 
 from ..context import Context, body_json
+from ..target import Exchange
 from .fixtures import create_conversation, existing_systemprompt_id, item_path
 
 
@@ -55,44 +56,92 @@ def credentials_required(ctx: Context) -> None:
             ctx.expect_status(op, "credentials_required", exchange, ["401"], f"for {label}", f"{op.pointer}/security")
 
 
+def _plant_marker(ctx: Context, marker: str) -> str | None:
+    """A conversation of the main key that carries `marker` (None: none could be written)."""
+    if ctx.api == "runtype":
+        created = create_conversation(ctx, {"title": marker, "metadata": {"convo-contracts-marker": marker}})
+        return str(created["id"]) if created else None
+    found = existing_systemprompt_id(ctx)
+    if found is None:
+        return None
+    update = ctx.spec.operation("updateConversation")
+    exchange = ctx.send(update, item_path(ctx, "updateConversation", found), json={"metadata": {MARKER_KEY: marker}})
+    return found if exchange.response is not None and exchange.response.is_success else None
+
+
+MARKER_KEY = "convo-contracts-marker"
+
+
 def tenant_isolation(ctx: Context) -> None:
+    """Proof, not status codes: the main key writes a unique marker; the check fails only if
+    the other key sees the marker, changes what the main key sees, or deletes it. Another
+    key answered 200 for the same id with only its own data is a per-tenant id space: fine."""
     other = ctx.target.other_key
     ops = list(ctx.operations())
-    if other is None:
+    reason = "needs --other-key" if other is None else "needs writes to plant a marker (not with --read-only)"
+    if other is None or ctx.target.read_only:
         for op in ops:
-            ctx.skip(op, "tenant_isolation", "needs --other-key")
+            ctx.skip(op, "tenant_isolation", reason)
         return
-    item_id = _some_id(ctx)
+    marker = f"{ctx.run_tag}-isolation-{secrets.token_hex(4)}"
+    item_id = _plant_marker(ctx, marker)
     if item_id is None:
         for op in ops:
-            ctx.skip(op, "tenant_isolation", "no conversation of the main key to hide")
+            ctx.skip(op, "tenant_isolation", "could not write a marker as the main key")
         return
     get = ctx.spec.operation("getConversation")
-    before = body_json(ctx.send(get, item_path(ctx, "getConversation", item_id)))
-    for op in ops:
-        if "{" in op.path:
-            body = {"metadata": {"convo-contracts": "other tenant was here"}} if op.request_body else None
-            exchange = ctx.send(op, _concrete_path(ctx, op, item_id), key=other, json=body)
-            ctx.expect_status(
-                op,
-                "tenant_isolation",
-                exchange,
-                ["404"],
-                "for another tenant's conversation (rule 8: as if it did not exist)",
-            )
-        elif op.method == "GET":
-            exchange = ctx.send(op, key=other, params=_list_everything(op))
-            ctx.expect(
-                op,
-                "tenant_isolation",
-                item_id not in exchange.response.text if exchange.response else True,
-                f"another tenant's list not to show {item_id}",
-                exchange,
-            )
-    after = body_json(ctx.send(get, item_path(ctx, "getConversation", item_id)))
-    ctx.expect(
-        get, "tenant_isolation", before == after, "the conversation unchanged by the other tenant's requests", None
-    )
+    own_path = item_path(ctx, "getConversation", item_id)
+    before = body_json(ctx.send(get, own_path))
+    intruder = f"{ctx.run_tag}-intruder-{secrets.token_hex(4)}"
+    reads = [op for op in ops if op.method == "GET"]
+    writes = sorted((op for op in ops if op.method != "GET"), key=lambda op: op.method == "DELETE")
+    for op in reads:  # first look, then touch
+        params = {**_list_everything(op), **({"ownerId": ctx.run_tag} if op.parameter("ownerId") else {})}
+        path = _concrete_path(ctx, op, item_id)
+        exchange = ctx.send(op, path, key=other, params=params or None)
+        text = exchange.response.text if exchange.response is not None else ""
+        hidden = f"the other key not to see the main key's marker {marker}"
+        if ctx.expect(op, "tenant_isolation", marker not in text, hidden, exchange):
+            _note_shared_id(ctx, op, exchange)
+    for op in writes:
+        body = _intruding_body(op, intruder)
+        exchange = ctx.send(op, _concrete_path(ctx, op, item_id), key=other, json=body)
+        seen = ctx.send(get, own_path)
+        after = body_json(seen)
+        if op.method == "DELETE":
+            ok = seen.response is not None and seen.response.is_success
+            expected = "the main key's conversation to survive the other key's delete"
+        else:
+            ok = after == before
+            expected = "the main key's conversation unchanged by the other key's update"
+        answered = exchange.response.status_code if exchange.response is not None else exchange.error
+        proof = f"{expected} (the other key's {op.method} answered {answered})"
+        if ctx.expect(op, "tenant_isolation", ok, proof, seen):
+            _note_shared_id(ctx, op, exchange)
+
+
+def _intruding_body(op: Operation, intruder: str) -> dict[str, object] | None:
+    if not op.request_body:
+        return None
+    properties = (op.request_schema() or {}).get("properties", {})
+    body: dict[str, object] = {"metadata": {MARKER_KEY: intruder}}
+    if "title" in properties:
+        body["title"] = intruder
+    return body
+
+
+def _note_shared_id(ctx: Context, op: Operation, exchange: Exchange) -> None:
+    """The other key answered 2xx for this id without the marker: its own conversation of
+    the same id (rule 8's 404 is our mock's choice, not the documentation's)."""
+    response = exchange.response
+    if "{" in op.path and response is not None and response.is_success:
+        ctx.observe(
+            op,
+            "tenant_isolation",
+            f"the other key got {response.status_code} for the main key's id, without the main key's data"
+            " (each key its own id space; our mock answers 404, rule 8)",
+            exchange,
+        )
 
 
 def _list_everything(op: Operation) -> dict[str, int]:

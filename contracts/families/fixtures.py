@@ -3,8 +3,41 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
+
+from specs import Operation
 
 from ..context import Context, body_json
+from ..target import Exchange
+
+
+class UnaddressableId(ValueError):
+    """An id from the server that cannot be one path segment of a URL."""
+
+
+def fill_path(op: Operation, item_id: str) -> str:
+    """`op`'s path with `item_id` as its one path parameter, percent-encoded whole: an id such
+    as `../../x` stays one segment and never reaches `/x`."""
+    if item_id in ("", ".", ".."):
+        raise UnaddressableId(f"id {item_id!r} cannot be a path segment")
+    try:
+        segment = quote(item_id, safe="")
+    except UnicodeEncodeError as exc:  # e.g. a lone surrogate from "\ud800" in JSON
+        raise UnaddressableId(f"id {item_id!r} cannot be encoded in a URL") from exc
+    (param,) = [p["name"] for p in op.parameters if p["in"] == "path"]
+    return op.path.replace("{" + param + "}", segment)
+
+
+def addressable(ctx: Context, op: Operation, item_id: Any, exchange: Exchange | None) -> bool:
+    """Whether an id the server gave can address its conversation; if not, that is the
+    server's violation (its ids must work in its own paths), recorded under `id_addressable`."""
+    ok = isinstance(item_id, str)
+    if ok:
+        try:
+            fill_path(ctx.spec.operation("getConversation"), item_id)
+        except UnaddressableId:
+            ok = False
+    return ctx.expect(op, "id_addressable", ok, f"an id that can be put in a URL path (got {item_id!r})", exchange)
 
 
 def create_conversation(ctx: Context, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
@@ -14,21 +47,21 @@ def create_conversation(ctx: Context, body: dict[str, Any] | None = None) -> dic
     data = body_json(exchange)
     if exchange.response is None or not exchange.response.is_success or not isinstance(data, dict) or "id" not in data:
         return None
-    return data
+    return data if addressable(ctx, op, data["id"], exchange) else None
 
 
 def existing_systemprompt_id(ctx: Context, key: str | None = None) -> str | None:
     """`--systemprompt-id`, or the first conversation the key's list shows."""
     if ctx.target.systemprompt_id and key is None:
         return ctx.target.systemprompt_id
-    exchange = ctx.send(ctx.spec.operation("listConversations"), key=key or True)
+    listing = ctx.spec.operation("listConversations")
+    exchange = ctx.send(listing, key=key or True)
     data = body_json(exchange)
     if isinstance(data, list) and data and isinstance(data[0], dict) and "id" in data[0]:
-        return str(data[0]["id"])
+        found = data[0]["id"]
+        return str(found) if addressable(ctx, listing, found, exchange) else None
     return None
 
 
 def item_path(ctx: Context, operation_id: str, item_id: str) -> str:
-    op = ctx.spec.operation(operation_id)
-    (param,) = [p["name"] for p in op.parameters if p["in"] == "path"]
-    return op.path.replace("{" + param + "}", item_id)
+    return fill_path(ctx.spec.operation(operation_id), item_id)

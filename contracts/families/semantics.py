@@ -4,6 +4,8 @@ merged metadata. (Schemathesis never compares a later read with an earlier write
 
 from __future__ import annotations
 
+import itertools
+import time
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +14,7 @@ from ..values import valid_value
 from .fixtures import create_conversation, existing_systemprompt_id, item_path
 
 PAGES = 200  # walking a list never takes more pages than this
+RESOLUTION = 1.1  # seconds: coarser than any clock a server may stamp updatedAt with
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -117,19 +120,24 @@ def runtype_partial_update(ctx: Context) -> None:
         update, "timestamps", after.get("createdAt") == created.get("createdAt"), "createdAt never to change", second
     )
     start = _timestamp(created.get("updatedAt"))
-    moving = (
-        start is not None
-        and created_at is not None
-        and updated[0] is not None
-        and updated[1] is not None
-        and start < updated[0] < updated[1]
-    )
+    stamps = [start, *updated]
+    readable = None not in stamps and created_at is not None
+    moving = readable and all(a <= b for a, b in itertools.pairwise(stamps))  # type: ignore[operator]
+    last = second
+    if moving and not all(a < b for a, b in itertools.pairwise(stamps)):  # type: ignore[operator]
+        # Equal stamps may be a clock read to the second: wait past its resolution, then the
+        # next update must move it. Only a stamp that never moves is proof.
+        time.sleep(RESOLUTION)
+        last = ctx.send(update, path, json={"title": "partial-3"})
+        third = _timestamp(_field(body_json(last), "updatedAt"))
+        moving = third is not None and third > stamps[-1]  # type: ignore[operator]
+        stamps.append(third)
     ctx.expect(
         update,
         "timestamps",
-        moving,
-        f"updatedAt to move forward on every update ({created.get('updatedAt')} → {[str(u) for u in updated]})",
-        second,
+        bool(moving),
+        f"updatedAt to move forward on every update ({created.get('updatedAt')} → {[str(u) for u in stamps[1:]]})",
+        last,
     )
 
 
@@ -148,7 +156,9 @@ def runtype_delete(ctx: Context) -> None:
         "for a delete of an existing conversation",
     )
     gone = ctx.send(get, item_path(ctx, "getConversation", created["id"]))
-    ctx.expect_status(get, "delete_then_get", gone, ["404"], "for a get after delete")
+    if not ctx.expect_status(get, "delete_then_get", gone, ["404"], "for a get after delete"):
+        ctx.skip(delete, "delete_twice", "the first delete did not delete")
+        return
     again = ctx.send(delete, item_path(ctx, "deleteConversation", created["id"]))
     ctx.expect_status(delete, "delete_twice", again, ["404"], "for a second delete")
 
@@ -190,6 +200,67 @@ def runtype_list_and_pagination(ctx: Context) -> None:
         f"every created conversation listed (filtered by ownerId); missing {missing}",
         last,
     )
+
+
+PAGING = ("limit", "cursor", "page")
+
+
+def runtype_list_filters(ctx: Context) -> None:
+    """Each documented list filter filters: a conversation made to match is on the filtered
+    page and one made not to match is not; items that carry the filtered field all match.
+    (Create cannot set `source`, `surface_id` or `client_token_id`: for those, the one made
+    not to match is what proves the filter, and a value no conversation has.)"""
+    listing = ctx.spec.operation("listConversations")
+    filters = [p for p in listing.parameters if p["in"] == "query" and p["name"] not in PAGING]
+    if not filters:
+        return
+    match = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-match"})
+    # A second one of the same owner, so the one required on the page is not the newest:
+    # a list that drops its newest item is list_contains_created's finding, not this one's.
+    newer = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-match"})
+    other = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-other"})
+    if match is None or newer is None or other is None:
+        ctx.skip(listing, "list_filters", "create does not work")
+        return
+    limit = {"limit": 100} if listing.parameter("limit") else {}
+    for param in filters:
+        name, schema = param["name"], param["schema"]
+        if name in match and "enum" not in schema:
+            values = [(match[name], True)]  # the matching one is `match`, `other` must be left out
+        elif "enum" in schema:
+            values = [(v, v == match.get(name)) for v in schema["enum"]]
+        else:
+            values = [(f"{ctx.run_tag}-no-such-{name}", False)]
+        for value, holds_match in values:
+            exchange = ctx.send(listing, params={name: value, **limit})
+            page = body_json(exchange)
+            items = page.get("conversations") if isinstance(page, dict) else None
+            if not ctx.expect(listing, "list_filters", isinstance(items, list), f"a page for {name}={value}", exchange):
+                continue
+            assert isinstance(items, list)
+            ids = [i.get("id") for i in items if isinstance(i, dict)]
+            wrong = [i.get("id") for i in items if isinstance(i, dict) and name in i and i[name] != value]
+            # Made not to match: carries another value, or cannot carry this field at all.
+            leaked = any(c["id"] in ids and c.get(name, object()) != value for c in (match, other))
+            ctx.expect(
+                listing,
+                "list_filters",
+                not wrong and not leaked,
+                f"{name}={value} to list only conversations with {name} {value!r}"
+                + (f" (listed {wrong[:3]})" if wrong else "")
+                + (" (listed one made not to match)" if leaked else ""),
+                exchange,
+                f"{listing.pointer}/parameters",
+            )
+            if holds_match and name == "ownerId":  # a value unique to this run: the page is short
+                ctx.expect(
+                    listing,
+                    "list_filters",
+                    match["id"] in ids,
+                    f"{name}={value} to list the conversation made to match ({match['id']})",
+                    exchange,
+                    f"{listing.pointer}/parameters",
+                )
 
 
 PROBE, KEEP = "convo-contracts-probe", "convo-contracts-keep"
@@ -272,6 +343,7 @@ def checks_for(api: str) -> list[Any]:
             runtype_partial_update,
             runtype_delete,
             runtype_list_and_pagination,
+            runtype_list_filters,
             list_then_get_agree,
         ]
     return [systemprompt_update_visible, list_then_get_agree]

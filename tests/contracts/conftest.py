@@ -2,9 +2,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from corpus.broken import FAULTS, Fault, FaultyApp
 from mockserver.background import BackgroundServer
-
-from .broken import FAULTS, Fault, FaultyApp
 
 
 @pytest.fixture

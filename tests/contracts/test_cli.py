@@ -30,6 +30,8 @@ def test_full_run_against_the_real_mock_passes_and_reports(spawn_mock: Any, tmp_
             "--base-url",
             mock.base_url,
             *KEYS,
+            "--max-examples",
+            "5",
             "--junit-xml",
             str(junit),
             "--json",
@@ -75,31 +77,34 @@ def test_exit_2_when_it_cannot_run(spawn_mock: Any, capsys: Any) -> None:
     err = capsys.readouterr().err
     assert "401" in err and "wrong-key-123" not in err
     for args in (
-        ["--api-key", "k"],
+        ["--api-key", "k", "--base-url", ""],
         ["--base-url", "ftp://x", "--api-key", "k"],
         ["--base-url", mock.base_url, "--api-key", "k", "--only", "nonsense"],
     ):
-        try:
-            main(["run", *args])
-        except SystemExit as exc:
-            assert exc.code == 2
-        else:
-            raise AssertionError(f"{args} should exit 2")
+        assert main(["run", *args]) == 2, args
+        assert "convo-contracts: " in capsys.readouterr().err
 
 
-def test_keys_may_come_from_the_environment(spawn_mock: Any) -> None:
+def test_settings_may_come_from_the_environment(spawn_mock: Any, tmp_path: Path) -> None:
     mock = spawn_mock()
-    env = {"CONVO_BASE_URL": mock.base_url, "CONVO_API_KEY": "demo-alice", "PATH": "/usr/bin:/bin"}
+    report = tmp_path / "r.json"
+    env = {
+        "CONVO_BASE_URL": mock.base_url,
+        "CONVO_API_KEY": "demo-alice",
+        "CONVO_ONLY": "auth,semantics",
+        "CONVO_JSON": str(report),
+        "PATH": "/usr/bin:/bin",
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "contracts", "run", "--only", "auth,semantics"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+        [sys.executable, "-m", "contracts", "run"], capture_output=True, text=True, env=env, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "needs --other-key" not in result.stdout  # skips are counted, not printed as failures
-    assert "demo-alice" not in result.stdout
+    data = json.loads(report.read_text())
+    assert {r["family"] for r in data["results"]} == {"auth", "semantics"}
+    # Without an other key, isolation is skipped with the reason, not failed.
+    isolation = [r for r in data["results"] if r["check"] == "tenant_isolation"]
+    assert isolation and all(r["status"] == "skipped" and "--other-key" in r["note"] for r in isolation)
+    assert "demo-alice" not in result.stdout + result.stderr + report.read_text()
 
 
 def test_failure_report_names_expectation_spec_location_and_curl(spawn_mock: Any, capsys: Any) -> None:

@@ -1,21 +1,23 @@
-"""The suite catches every deliberately broken server, naming the right check, and passes the
-clean one."""
+"""The suite catches every deliberately broken server by the check named for it, and by no
+other check; it passes the clean mock. Asserted on the JSON report's data."""
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contracts.cli import main
-
-from .broken import FAULTS, Fault
+from corpus.broken import FAULTS, Fault
 
 KEYS = ["--api-key", "demo-alice", "--other-key", "demo-bob", "--readonly-key", "demo-readonly"]
 
 
-def run_cli(capsys: Any, *args: str) -> tuple[int, str]:
-    code = main(["run", *args])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+def run_report(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    path = tmp_path / "report.json"
+    code = main(["run", *args, "--json", str(path)])
+    text = path.read_text()
+    return code, json.loads(text), text
 
 
 def test_there_are_at_least_20_distinct_faults_across_all_families() -> None:
@@ -25,20 +27,23 @@ def test_there_are_at_least_20_distinct_faults_across_all_families() -> None:
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
-def test_fault_is_detected_and_named(serve: Any, capsys: Any, fault: Fault) -> None:
+def test_fault_is_caught_by_its_own_check_only(serve: Any, tmp_path: Path, fault: Fault) -> None:
     url = serve(fault)
     # The family that must catch it, so CI stays fast; benchmarks/detection.py runs everything.
-    code, out = run_cli(
-        capsys, "--api", fault.api, "--base-url", url, *KEYS, "--only", fault.family, "--max-examples", "10"
+    code, report, text = run_report(
+        tmp_path, "--api", fault.api, "--base-url", url, *KEYS, "--only", fault.family, "--max-examples", "10"
     )
-    assert code == 1, out
-    assert f"· {fault.family} · {fault.check}" in out, out
-    assert "reproduce: curl" in out or fault.check in ("defaults_applied",)
-    assert "demo-alice" not in out and "demo-bob" not in out and "demo-readonly" not in out
+    assert code == 1 and report["exitCode"] == 1
+    failed = {(r["family"], r["check"]) for r in report["results"] if r["status"] == "failed"}
+    assert failed == {(fault.family, fault.check)}, report["summary"]
+    proofs = [f for r in report["results"] for f in r["failures"]]
+    assert all(f["expected"] and f["actual"] and f["specPointer"] for f in proofs)
+    assert any(f["curl"] for f in proofs) or fault.check == "defaults_applied"
+    assert "demo-alice" not in text and "demo-bob" not in text and "demo-readonly" not in text
 
 
 @pytest.mark.parametrize("family", ["boundaries", "auth", "semantics"])
-def test_clean_mock_passes_each_of_our_families(serve: Any, capsys: Any, family: str) -> None:
-    code, out = run_cli(capsys, "--base-url", serve(None), *KEYS, "--only", family)
-    assert code == 0, out
-    assert "0 failed" in out.splitlines()[-1] or "conforming" in out.splitlines()[-1]
+def test_clean_mock_passes_each_of_our_families(serve: Any, tmp_path: Path, family: str) -> None:
+    code, report, _ = run_report(tmp_path, "--base-url", serve(None), *KEYS, "--only", family)
+    assert code == 0 and report["exitCode"] == 0
+    assert report["summary"]["failed"] == 0 and report["summary"]["passed"] > 0

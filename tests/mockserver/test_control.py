@@ -43,7 +43,8 @@ def test_state_round_trips_and_bad_state_changes_nothing(mock: MockProcess) -> N
         b'{"tenants": {"k": {"runtype": "no"}}}',
         b'{"tenants": {"k": {"runtype": [{"id": "a"}, {"id": "a"}]}}}',
     ):
-        assert httpx.put(mock.base_url + "/__mock__/state", content=bad).status_code == 400
+        json_type = {"Content-Type": "application/json"}
+        assert httpx.put(mock.base_url + "/__mock__/state", content=bad, headers=json_type).status_code == 400
     assert httpx.get(mock.base_url + "/__mock__/state").json() == state
 
 

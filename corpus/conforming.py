@@ -1,0 +1,210 @@
+"""Conforming servers that are not our mock: each makes another choice where the
+documentation leaves one open (the project's rules in README, the specs' `x-rule`s) or
+where a real deployment may legitimately differ. The suite must pass every one of them
+(exit 0): a red result has to mean a broken documented contract, nothing else.
+
+Each choice is the real mock with one rewrite, like the faults in `broken.py`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.store import Store
+
+from .broken import ALICE, BOB, Exchange, FaultyApp
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+METHODS = {
+    "/v1/conversations": {"GET", "POST"},
+    "/v1/conversations/{}": {"GET", "PUT", "DELETE"},
+    "/v1/conversation": {"GET"},
+    "/v1/conversation/{}": {"GET", "PUT"},
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str
+    description: str
+    rule: str  # which open point: a rule of docs/behaviour.md, or what the docs leave unsaid
+    apis: tuple[str, ...]
+    before: Callable[[Exchange, Store], None] | None = None
+    after: Callable[[Exchange, Store], None] | None = None
+    setup: Callable[[Store], None] | None = None
+    # Whether Schemathesis could be misled by it (its run costs time: only then is it run).
+    schemathesis: bool = False
+
+    def app(self) -> FaultyApp:
+        return FaultyApp(self, self.setup)
+
+
+def _is_item(e: Exchange) -> bool:
+    return e.path.count("/") == 3 and e.path.rstrip("/") not in ("/v1/conversations", "/v1/conversation")
+
+
+def create_200(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "POST" and e.status == 201:
+        e.status = 200
+
+
+def delete_204(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "DELETE" and e.status == 200:
+        e.status, e.response = 204, None
+
+
+def delete_echoes(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "DELETE" and e.status == 200:
+        e.response = {"id": e.path.rsplit("/", 1)[-1], "deleted": True}
+
+
+def malformed_uuid_other_status(e: Exchange, store: Store) -> None:
+    if e.systemprompt and _is_item(e) and not UUID.match(e.path.rsplit("/", 1)[-1]) and e.status in (400, 404):
+        e.status = 404 if e.status == 400 else 400
+
+
+def media_type_400(e: Exchange, store: Store) -> None:
+    if e.status == 415:
+        e.status = 400
+
+
+def problem_json(e: Exchange, store: Store) -> None:
+    if e.status >= 400 and isinstance(e.response, dict):
+        detail = {"type": "about:blank", "status": e.status, "detail": e.response.get("message", "")}
+        e.response = json.dumps(detail).encode()
+        e.response_headers = {**(e.response_headers or {}), "content-type": "application/problem+json"}
+
+
+def next_cursor_absent(e: Exchange, store: Store) -> None:
+    pagination = e.response.get("pagination") if isinstance(e.response, dict) else None
+    if isinstance(pagination, dict) and pagination.get("nextCursor") is None:
+        pagination.pop("nextCursor", None)
+
+
+def _query(e: Exchange) -> dict[str, str]:
+    return dict(p.split("=", 1) for p in e.query.split("&") if "=" in p)
+
+
+def stricter_ranges(e: Exchange, store: Store) -> None:
+    """limit at most 100 on both, and systemprompt.io's limit and page at least 1: bounds the
+    documentation neither sets nor forbids."""
+    if e.method != "GET" or _is_item(e):
+        return
+    for name, low, high in (("limit", 1, 100), ("page", 1, None)):
+        raw = _query(e).get(name)
+        if raw is None or not re.fullmatch(r"-?\d+", raw):
+            continue
+        value = int(raw)
+        if value < low or (high is not None and value > high):
+            e.answer(400, {"error": "bad_request", "message": f"{name} must be between {low} and {high or 'any'}"})
+
+
+def unknown_fields_rejected(e: Exchange, store: Store) -> None:
+    known = {"title", "modelId", "systemPrompt", "ownerId", "metadata", "messages"}
+    if e.runtype and e.method in ("POST", "PUT") and isinstance(e.body, dict) and set(e.body) - known:
+        unknown = sorted(set(e.body) - known)
+        e.answer(400, {"error": "bad_request", "message": f"unknown field(s): {', '.join(unknown)}"})
+
+
+def _whole_seconds(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", value):
+        return value.split(".")[0].rstrip("Z") + "+00:00"
+    return value
+
+
+def whole_second_timestamps(e: Exchange, store: Store) -> None:
+    """Timestamps to the second, with `+00:00` instead of `Z`: still RFC 3339."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("createdAt", "updatedAt"):
+                if key in node:
+                    node[key] = _whole_seconds(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(e.response)
+
+
+def extra_fields(e: Exchange, store: Store) -> None:
+    def tag(node: Any) -> None:
+        if isinstance(node, dict) and "id" in node:
+            node["object"] = "conversation"
+
+    if isinstance(e.response, dict) and isinstance(e.response.get("conversations"), list):
+        for item in e.response["conversations"]:
+            tag(item)
+    elif isinstance(e.response, list):
+        for item in e.response:
+            tag(item)
+    elif e.status < 300:
+        tag(e.response)
+
+
+def undeclared_method_404(e: Exchange, store: Store) -> None:
+    template = re.sub(r"^(/v1/conversations?/)[^/]+$", r"\1{}", e.path)
+    allowed = METHODS.get(template)
+    if allowed is not None and e.method not in allowed and e.method != "OPTIONS":
+        e.answer(404, {"error": "not_found", "message": f"no route for {e.method} {e.path}"})
+
+
+def shared_ids(store: Store) -> None:
+    """Each key its own id space, and both start from the same conversations (e.g. the
+    documentation's example): the other key's copy answers 200 for the same id."""
+    tenants = store.dump()["tenants"]
+    tenants[BOB] = copy.deepcopy(tenants[ALICE])
+    store.replace(tenants)
+
+
+CHOICES = [
+    Choice("create_200", "create answers 200, not 201", "rule 1", ("runtype",), after=create_200, schemathesis=True),
+    Choice("delete_204", "delete answers 204 without a body", "rule 2", ("runtype",), after=delete_204),
+    Choice("delete_echoes", "delete answers 200 with another JSON body", "rule 2", ("runtype",), after=delete_echoes),
+    Choice(
+        "malformed_uuid_other_status",
+        "a malformed uuid answers the other of 400/404",
+        "rule 9",
+        ("systemprompt",),
+        after=malformed_uuid_other_status,
+    ),
+    Choice(
+        "media_type_400", "a body of another media type answers 400, not 415", "rule 11", ("runtype", "systemprompt"),
+        after=media_type_400, schemathesis=True,
+    ),
+    Choice(
+        "problem_json", "errors are application/problem+json of another shape", "rule 6", ("runtype", "systemprompt"),
+        after=problem_json, schemathesis=True,
+    ),
+    Choice("next_cursor_absent", "nextCursor absent, not null, on the last page", "rule 10", ("runtype",),
+           after=next_cursor_absent),
+    Choice(
+        "stricter_ranges", "limit above 100, or systemprompt.io limit/page below 1, answer 400",
+        "query bounds the docs do not set", ("runtype", "systemprompt"), before=stricter_ranges, schemathesis=True,
+    ),
+    Choice(
+        "unknown_fields_rejected", "unknown request fields answer 400", "rule 4", ("runtype",),
+        before=unknown_fields_rejected, schemathesis=True,
+    ),
+    Choice(
+        "whole_second_timestamps", "timestamps to the second, +00:00 for Z", "timestamp precision and notation",
+        ("runtype",), after=whole_second_timestamps,
+    ),
+    Choice("extra_fields", "conversations carry a field the docs do not list", "fields beyond the documented ones",
+           ("runtype", "systemprompt"), after=extra_fields),
+    Choice(
+        "undeclared_method_404", "an undocumented method answers 404, not 405", "methods the docs do not list",
+        ("runtype", "systemprompt"), before=undeclared_method_404, schemathesis=True,
+    ),
+    Choice(
+        "shared_ids", "each key its own id space, both starting from the same conversations", "rule 8",
+        ("runtype", "systemprompt"), setup=shared_ids, schemathesis=True,
+    ),
+]  # fmt: skip

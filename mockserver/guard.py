@@ -1,0 +1,128 @@
+"""Who may talk to the mock: the rules that keep a web page from driving it.
+
+The control plane is unauthenticated by design (it serves the developer at the keyboard),
+so the browser is the attacker to keep out:
+
+- DNS rebinding points a hostile name at 127.0.0.1; the browser then sends that name as
+  `Host`. Every route (the APIs too) answers only Host values that are this mock's own
+  address: the loopback names, `--host`, and `--allowed-host` additions (else 421).
+- A cross-site page can send "simple" requests (form posts, text/plain, no preflight).
+  State-changing control requests need `Content-Type: application/json` (or no body at all)
+  and an allowed or absent `Origin` (else 403).
+- With `--control-token`, /__mock__/ also wants that token as a bearer credential.
+- The request head is bounded (431): the server has already read it, but nothing keeps it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from specs.auth import AuthScheme
+from specs.text import shorten
+
+from .config import DEFAULT_CORS, MockConfig
+from .errors import ApiError
+
+CONTROL_PREFIX = "/__mock__"
+CONTROL_AUTH = AuthScheme("controlToken", "bearer", "Authorization")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def host_name(value: str) -> str:
+    """`Example.COM:8000` → `example.com`; `[::1]:80` → `::1`."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    name, sep, port = value.rpartition(":")
+    return name if sep and port.isdigit() and ":" not in name else value
+
+
+class OriginPolicy:
+    """Browser origins allowed to call the mock: the same list CORS uses (`--cors-origin`)."""
+
+    def __init__(self, config: MockConfig) -> None:
+        origins = config.cors_origins
+        self.any = "*" in origins
+        self.exact = frozenset(o.rstrip("/").lower() for o in origins)
+        self.pattern = None if origins else re.compile(DEFAULT_CORS)
+
+    def allows(self, origin: str) -> bool:
+        if self.any:
+            return True
+        if self.pattern is not None:
+            return self.pattern.fullmatch(origin) is not None
+        return origin.rstrip("/").lower() in self.exact
+
+
+class Guard:
+    """Pure ASGI, outermost: a refused request never reaches CORS, the journal or a route."""
+
+    def __init__(self, app: ASGIApp, config: MockConfig) -> None:
+        self.app = app
+        self.hosts = config.host_names
+        self.origins = OriginPolicy(config)
+        self.token = config.control_token.encode() if config.control_token else None
+        self.max_header_bytes = config.max_header_bytes
+        self.max_headers = config.max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            error = self.check(scope)
+            if error is not None:
+                await error.response()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def check(self, scope: Scope) -> ApiError | None:
+        raw: list[tuple[bytes, bytes]] = scope["headers"]
+        if len(raw) > self.max_headers:
+            return ApiError(431, f"too many request headers ({len(raw)}); the limit is {self.max_headers}")
+        size = 0
+        host = None
+        for name, value in raw:
+            size += len(name) + len(value)
+            if name == b"host":
+                host = value
+        if size > self.max_header_bytes:
+            return ApiError(431, f"request headers are {size} bytes; the limit is {self.max_header_bytes} bytes")
+        if host is None:
+            return ApiError(400, "a Host header is required")
+        hostname = host_name(host.decode("latin-1"))
+        if hostname not in self.hosts:
+            return ApiError(
+                421,
+                f"this mock does not answer to Host {shorten(hostname, 80)!r}; "
+                f"allowed: {', '.join(sorted(self.hosts))} (add more with --allowed-host)",
+            )
+        path: str = scope["path"]
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            return self._check_control(scope, raw)
+        return None
+
+    def _check_control(self, scope: Scope, raw: list[tuple[bytes, bytes]]) -> ApiError | None:
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        if self.token is not None:
+            credential = CONTROL_AUTH.credential(headers)
+            if credential.token is None or not hmac.compare_digest(credential.token.encode(), self.token):
+                return ApiError(
+                    401,
+                    "the control plane needs the --control-token: send "
+                    + CONTROL_AUTH.usage().replace("api key", "control token"),
+                )
+        if scope["method"] in _SAFE_METHODS:
+            return None
+        origin = headers.get("origin")
+        if origin is not None and not self.origins.allows(origin):
+            return ApiError(403, f"requests from origin {shorten(origin, 80)!r} may not change the mock's state")
+        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        if media_type != "application/json" and (media_type or has_body):
+            return ApiError(
+                403,
+                "control requests that change state must be sent as Content-Type: application/json "
+                f"(got {shorten(media_type, 60) or 'none'}); a web form cannot send that",
+            )
+        return None

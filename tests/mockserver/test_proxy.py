@@ -384,3 +384,12 @@ def test_bodies_past_the_buffer_limits_stream_through_unchecked(serve: Any) -> N
     assert len(answer.content) > 64 and answer.json()["title"] == "t" * 400
     # Neither body was held, so neither was checked: the missing updatedAt goes unreported.
     assert answer.headers["x-convo-violations"] == "0" and violations(proxy) == []
+
+
+def test_the_host_guard_protects_proxy_mode_too(serve: Any) -> None:
+    tap = Tap(create_app(MockConfig()))
+    upstream = serve(tap)
+    proxy = serve(create_app(proxy_config(upstream.base_url)))
+    answer = httpx.get(proxy.base_url + "/v1/conversations", headers={**RT, "Host": "rebind.example"})
+    assert answer.status_code == 421 and answer.json()["error"]
+    assert tap.seen == []

@@ -11,6 +11,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from corpus.broken import FAULTS, FaultyApp
+from corpus.conforming import CHOICES
 from mockserver import create_app
 from mockserver.background import BackgroundServer
 
@@ -216,3 +217,13 @@ def test_what_the_run_could_not_delete_fails_a_visible_item(pytester: pytest.Pyt
     assert failure is not None and "could not delete what it created" in (failure.text or failure.get("message", ""))
     assert "delete answered 500" in (failure.text or "")
     assert not any(s in result.stdout.str() for s in SECRETS)
+
+
+def test_observations_are_shown_and_fail_items_only_under_contract_strict(pytester: pytest.Pytester) -> None:
+    choice = next(c for c in CHOICES if c.name == "problem_json")
+    with BackgroundServer(choice.app()) as server:
+        args = ["--contract-url", server.base_url, "--contract-api-key", "demo-alice", "--contract-api", "runtype"]
+        lenient = pytester.runpytest_subprocess(*args, "-m", "contract_auth", "-rA")
+        strict = pytester.runpytest_subprocess(*args, "-m", "contract_auth", "--contract-strict")
+    assert lenient.ret == 0 and "observations" in lenient.stdout.str()
+    assert strict.ret == 1 and strict.parseoutcomes()["failed"] >= 1

@@ -9,6 +9,7 @@ where the documentation leaves the point open (`ruling`), it is an observation."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -16,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from specs import Operation
 
 from ..context import Context
 from ..errors import CannotRun
@@ -31,6 +34,7 @@ from ..upstream_ruling import Verdict, judge
 THREAD_SAFE_AST = sys.version_info >= (3, 13)
 # How long a terminated child may take to stop before it is killed.
 _GRACE = 5.0
+_STEP = 0.2
 
 
 def workers(requested: int) -> int:
@@ -107,9 +111,15 @@ def _run_once(ctx: Context, workdir: Path) -> tuple[Run, str]:
         )
         timed_out = False
         try:
-            child.wait(timeout=_time_left(ctx))
-        except subprocess.TimeoutExpired:
-            timed_out = True  # the run-wide deadline: stop it and read what it found so far
+            # Waited for in short steps: a signal's exception (Interrupted, KeyboardInterrupt)
+            # gets its turn between them, and the run-wide deadline is kept.
+            while child.poll() is None:
+                left = _time_left(ctx)
+                if left is not None and left <= 0:
+                    timed_out = True  # stop it and read what it found so far
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=min(_STEP, left) if left is not None else _STEP)
         finally:
             # Also on Interrupted/KeyboardInterrupt: no orphan keeps sending requests.
             _stop(child)
@@ -148,12 +158,20 @@ def schemathesis_checks(ctx: Context) -> None:
 
 def _record(ctx: Context, run: Run) -> None:
     by_label = {f"{op.method} {op.path}": op for op in ctx.spec.operations}
+    by_path: dict[str, Operation] = {}
+    for each in ctx.spec.operations:
+        by_path.setdefault(each.path, each)
     redact = ctx.target.redactor
     for case in run.cases:
-        op = by_label.get(case.label)
-        if op is None:
-            continue  # an undeclared method or path: Schemathesis' own probes
-        ctx.samples.append(case.sample(ctx.api, op.operation_id, redact))
+        declared = by_label.get(case.label)
+        # An undeclared method on a spec path (Schemathesis' method probes) is judged too,
+        # under the path's first operation: a 500 there is still a 500.
+        found = declared or by_path.get(case.path)
+        if found is None:
+            continue
+        op = found
+        if declared is not None:
+            ctx.samples.append(case.sample(ctx.api, op.operation_id, redact))
         for check in case.checks:
             if check.status == "skip":
                 if ctx.outcome(op, check.name).cases == 0:

@@ -14,6 +14,8 @@ import pytest
 
 from contracts.cli import main
 from contracts.settings import FAMILIES
+from corpus.conforming import CHOICES
+from mockserver.background import BackgroundServer
 
 ALICE, BOB, READONLY = "demo-alice", "demo-bob", "demo-readonly"
 DEMO_RUNTYPE = ["conv_demo1_1", "conv_demo1_2", "conv_demo1_3"]
@@ -101,3 +103,19 @@ def test_per_api_settings_come_from_the_environment_too(
     monkeypatch.setenv("CONVO_RUNTYPE_KEY", "rt-main")
     data = _run(["--api", "runtype", "--only", "auth,semantics"], tmp_path / "r.json", capsys)
     assert {r["api"] for r in data["results"]} == {"runtype"}
+
+
+def test_strict_turns_observations_into_a_failing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Errors of another JSON shape: allowed (the docs leave the shape open), so observed.
+    choice = next(c for c in CHOICES if c.name == "problem_json")
+    report = tmp_path / "r.json"
+    with BackgroundServer(choice.app()) as server:
+        args = ["run", "--api", "runtype", "--base-url", server.base_url, "--api-key", ALICE, "--only", "auth"]
+        lenient = main([*args, "--json", str(report)])
+        observed = json.loads(report.read_text())
+        strict = main([*args, "--strict", "--json", str(report)])
+        failed = json.loads(report.read_text())
+    capsys.readouterr()
+    assert lenient == 0 and observed["exitCode"] == 0 and observed["summary"]["failed"] == 0
+    assert any(r["status"] == "observed" for r in observed["results"])
+    assert strict == 1 and failed["exitCode"] == 1 and failed["strict"] is True

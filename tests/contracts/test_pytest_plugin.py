@@ -11,6 +11,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from corpus.broken import FAULTS, FaultyApp
+from corpus.conforming import CHOICES
 from mockserver import create_app
 from mockserver.background import BackgroundServer
 
@@ -160,3 +161,13 @@ def test_conformance_items_run_with_the_mock_plugin_disabled(pytester: pytest.Py
     fixtures = pytester.runpytest_subprocess("-p", "no:convo_mock", "test_uses_fixture.py")
     fixtures.assert_outcomes(errors=1)
     fixtures.stdout.fnmatch_lines(["*fixture 'convo_mock' not found*"])
+
+
+def test_observations_are_shown_and_fail_items_only_under_contract_strict(pytester: pytest.Pytester) -> None:
+    choice = next(c for c in CHOICES if c.name == "problem_json")
+    with BackgroundServer(choice.app()) as server:
+        args = ["--contract-url", server.base_url, "--contract-api-key", "demo-alice", "--contract-api", "runtype"]
+        lenient = pytester.runpytest_subprocess(*args, "-m", "contract_auth", "-rA")
+        strict = pytester.runpytest_subprocess(*args, "-m", "contract_auth", "--contract-strict")
+    assert lenient.ret == 0 and "observations" in lenient.stdout.str()
+    assert strict.ret == 1 and strict.parseoutcomes()["failed"] >= 1

@@ -98,7 +98,7 @@ def test_keys_may_come_from_the_environment(spawn_mock: Any) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "needs --other-key" not in result.stdout  # skips are counted, not printed as failures
+    assert "8 skipped: needs --other-key" in result.stdout  # skips are counted by reason, not failures
     assert "demo-alice" not in result.stdout
 
 

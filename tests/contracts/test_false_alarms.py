@@ -71,3 +71,10 @@ def test_shared_ids_with_one_key_and_strict_observations(tmp_path: Path) -> None
     observed = [o["what"] for r in both["results"] if r["check"] == "tenant_isolation" for o in r["observations"]]
     assert both["exitCode"] == 0 and observed, both["results"]
     assert any("own id space" in what for what in observed)
+
+
+@pytest.mark.parametrize("choice", CHOICES, ids=[c.name for c in CHOICES])
+def test_read_only_with_one_key_passes_each_choice(tmp_path: Path, choice: Choice) -> None:
+    report = run_report(choice, "all", tmp_path, "--api-key", "demo-alice", "--read-only", "--only", OURS)
+    assert failures_of(report) == []
+    assert report["exitCode"] == 0

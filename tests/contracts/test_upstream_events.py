@@ -9,6 +9,7 @@ from typing import Any
 import specs
 from contracts.upstream_events import read_events
 from contracts.upstream_ruling import Verdict, judge
+from specs.redact import Redactor
 
 
 def b64(text: str) -> dict[str, str]:
@@ -84,3 +85,16 @@ def test_rulings_where_the_documentation_is_silent(tmp_path: Path) -> None:
     ruling = judge(create, runtype_status.checks[0], runtype_status)
     assert ruling is not None and ruling.kind is Verdict.FAILURE and "status_code_conformance" in ruling.why
     assert judge(create, crash.checks[0], crash) is None  # a 5xx is not_a_server_error's alone
+
+
+def test_each_case_is_a_coverage_sample_with_its_query_and_bodies(tmp_path: Path) -> None:
+    run = read_events(write(tmp_path, scenario("GET", "/v1/conversation", 400, [], "?limit=-5&page=2")))
+    (case,) = run.cases
+    sample = case.sample("systemprompt", "listConversations", Redactor(["sk-secret-value"]))
+    assert (sample.path, sample.query, sample.status, sample.response) == (
+        "/v1/conversation",
+        {"limit": "-5", "page": "2"},
+        400,
+        {"e": 1},
+    )
+    assert sample.source == "schemathesis" and sample.curl is not None and "api-key: [REDACTED]" in sample.curl

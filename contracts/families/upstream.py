@@ -25,7 +25,7 @@ from ..errors import CannotRun
 from ..results import Failure, Observation, Status
 from ..target import auth_headers
 from ..upstream_events import Run, read_events
-from ..upstream_hooks import CREATED_FILE_ENV
+from ..upstream_hooks import CREATED_FILE_ENV, RUN_TAG_ENV
 from ..upstream_ruling import Verdict, judge
 
 # CPython before 3.13 can die with `SystemError: AST constructor recursion depth mismatch`
@@ -104,7 +104,12 @@ def _run_once(ctx: Context, workdir: Path) -> tuple[Run, str]:
     """One Schemathesis run: its events, and the tail of its console output for errors."""
     events, console = workdir / "events.ndjson", workdir / "console.txt"
     created = workdir / "created.txt"
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "contracts.upstream_hooks", CREATED_FILE_ENV: str(created)}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "contracts.upstream_hooks",
+        CREATED_FILE_ENV: str(created),
+        RUN_TAG_ENV: ctx.run_tag,
+    }
     with console.open("w", encoding="utf-8") as out:
         child = subprocess.Popen(
             _command(ctx, workdir, events), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir

@@ -234,7 +234,8 @@ def _undocumented(op: Operation, seen: list[Sample]) -> list[Undocumented]:
             op.path,
             status,
             len(group),
-            next((s.curl for s in group if s.curl), None),
+            # The shortest command is the easiest to read and paste.
+            min((s.curl for s in group if s.curl), key=len, default=None),
         )
         for status, group in sorted(found.items())
     ]

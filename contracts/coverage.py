@@ -66,8 +66,8 @@ class Scope:
             apis=tuple(apis),
             families=tuple(families),
             read_only=bool(target.read_only),
-            has_other_key=target.other_key is not None,
-            has_readonly_key=target.readonly_key is not None,
+            has_other_key=bool(target.other_key),
+            has_readonly_key=bool(target.readonly_key),
         )
 
 
@@ -503,6 +503,8 @@ def _status_reason(op: Operation, status: str, seen: list[int | None], scope: Sc
             return "403 needs --readonly-key"
         if "auth" not in scope.families:
             return "403 is provoked by the auth family, which was not run"
+        if op.method in ("GET", "HEAD"):
+            return "a read-only key may read: only its writes are provoked to 403"
     if status == "401" and "auth" not in scope.families:
         return "401 is provoked by the auth family, which was not run"
     if status == "500":

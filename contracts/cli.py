@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import specs
 
 from . import report
+from .coverage import coverage_dict
+from .coverage_reports import ReportPaths, finish
 from .json_report import write_json
 from .junit import write_junit
 from .runner import FAMILIES, CannotRun, run
@@ -76,6 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_parser.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report (schema in README)")
     run_parser.add_argument(
+        "--html", type=Path, metavar="PATH", help="write a self-contained HTML report (works offline)"
+    )
+    run_parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help="write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)",
+    )
+    run_parser.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="PCT",
+        help="exit 1 when overall spec coverage is below PCT percent, naming what was not covered",
+    )
+    run_parser.add_argument(
         "--timeout", type=float, default=10.0, metavar="S", help="per-request timeout in seconds (default 10)"
     )
     run_parser.add_argument(
@@ -106,6 +123,8 @@ def parse(argv: Sequence[str] | None = None) -> tuple[Target, list[str], list[st
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
+    if args.fail_under is not None and not 0 <= args.fail_under <= 100:
+        parser.error(f"--fail-under must be a percentage from 0 to 100, got {args.fail_under:g}")
     target = Target(
         base_url=args.base_url.rstrip("/"),
         api_key=args.api_key,
@@ -132,11 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"convo-contracts: could not run: {target.redactor(str(exc))}\n")
         return 2
     report.write(result, families, out)
+    paths = ReportPaths(args.html, args.markdown)
+    coverage, exit_code = finish(result, target, apis, families, paths, args.fail_under, out, os.environ)
     if args.junit_xml:
         write_junit(result, args.junit_xml, target.redactor)
     if args.json:
-        write_json(result, target, apis, families, args.json)
-    return result.exit_code
+        gated = {**coverage_dict(coverage), "failUnder": args.fail_under}
+        write_json(result, target, apis, families, args.json, coverage=gated, exit_code=exit_code)
+    return exit_code
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 import specs
 
 from . import report
+from .coverage_reports import ReportPaths, console_block, coverage_of, gate, write_reports
 from .results import RunResult, Status
 from .runner import FAMILIES, CannotRun, run
 from .target import Target, auth_headers
@@ -50,9 +52,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--contract-read-only", action="store_true", default=False, help="only checks that cannot change data"
     )
+    group.addoption("--contract-html", default=None, metavar="PATH", help="write the run's HTML report to PATH")
+    group.addoption(
+        "--contract-fail-under",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="fail the session when overall spec coverage is below PCT percent",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Under xdist each worker runs the suite on its share of the items: coverage would be
+    # partial and every worker would write the same file. Say so rather than gate on a part.
+    reports = config.getoption("contract_html", None) or config.getoption("contract_fail_under", None) is not None
+    if reports and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("--contract-html and --contract-fail-under need a single process: drop -n")
     config.addinivalue_line(
         "markers",
         "convo_mock(api='runtype'|'systemprompt', empty=False, latency_ms=0, error_rate=0, code=None, "
@@ -221,6 +236,8 @@ class CannotRunItem(RuntimeError):
 
 
 _RUN_KEY = pytest.StashKey[Any]()
+_RUN_OF_KEY = pytest.StashKey[tuple[Target, list[str], list[str]]]()
+_COVERAGE_KEY = pytest.StashKey[tuple[str, str | None]]()
 
 
 def _shared_run(item: ContractItem) -> RunResult:
@@ -240,6 +257,7 @@ def _shared_run(item: ContractItem) -> RunResult:
             max_examples=config.getoption("contract_max_examples") or 25,
             seed=config.getoption("contract_seed"),
         )
+        stash[_RUN_OF_KEY] = (target, apis, families)
         try:
             stash[_RUN_KEY] = run(target, apis, families)
         except CannotRun as exc:
@@ -262,3 +280,32 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         )
     suite = ContractSuite.from_parent(session, name="convo-contracts", nodeid="convo-contracts")
     items.extend(suite.collect())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Coverage of the contract run, its HTML report and the --contract-fail-under gate."""
+    found = session.stash.get(_RUN_KEY, None)
+    if not isinstance(found, RunResult):
+        return
+    config = session.config
+    target, apis, families = session.stash[_RUN_OF_KEY]
+    coverage = coverage_of(found, target, apis, families)
+    html = config.getoption("contract_html")
+    write_reports(found, coverage, target, families, ReportPaths(html=Path(html) if html else None), {})
+    message = gate(coverage, config.getoption("contract_fail_under"))
+    if message and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    config.stash[_COVERAGE_KEY] = (target.redactor(console_block(coverage)), target.redactor(message or "") or None)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    found = config.stash.get(_COVERAGE_KEY, None)
+    if found is None:
+        return
+    block, message = found
+    terminalreporter.section("convo-contracts coverage")
+    for line in block.splitlines():
+        terminalreporter.write_line(line)
+    if message:
+        for line in message.splitlines():
+            terminalreporter.write_line(line, red=True)

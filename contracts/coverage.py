@@ -37,6 +37,7 @@ import specs
 from specs import Operation
 
 from .samples import Sample
+from .target import Target
 from .values import nullable, types_of
 
 SCHEMA_VERSION = 1
@@ -60,8 +61,8 @@ class Scope:
     operations: frozenset[str] | None = None  # operationIds to count; None: all of them
 
     @classmethod
-    def of(cls, target: Any, apis: Sequence[str], families: Sequence[str]) -> Scope:
-        """The scope of a run against `target` (a `contracts.target.Target`)."""
+    def of(cls, target: Target, apis: Sequence[str], families: Sequence[str]) -> Scope:
+        """The scope of a run against `target`."""
         return cls(
             apis=tuple(apis),
             families=tuple(families),

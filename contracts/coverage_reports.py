@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from .coverage import Coverage, Scope, compute, samples_of
 from .html_report import write_html
 from .markdown_report import append_step_summary, render, write_markdown
 from .results import RunResult
+from .target import Target
 
 NOT_COVERED_SHOWN = 15
 
@@ -23,7 +24,7 @@ class ReportPaths:
     markdown: Path | None = None
 
 
-def coverage_of(result: RunResult, target: Any, apis: Sequence[str], families: Sequence[str]) -> Coverage:
+def coverage_of(result: RunResult, target: Target, apis: Sequence[str], families: Sequence[str]) -> Coverage:
     return compute(samples_of(result), Scope.of(target, apis, families))
 
 
@@ -60,7 +61,7 @@ def gate(coverage: Coverage, fail_under: float | None) -> str | None:
 def write_reports(
     result: RunResult,
     coverage: Coverage,
-    target: Any,
+    target: Target,
     families: Sequence[str],
     paths: ReportPaths,
     environ: Mapping[str, str],
@@ -77,7 +78,7 @@ def write_reports(
 
 def finish(
     result: RunResult,
-    target: Any,
+    target: Target,
     apis: Sequence[str],
     families: Sequence[str],
     paths: ReportPaths,

@@ -18,6 +18,7 @@ from specs.redact import Redactor, redact_url
 
 from .coverage import Coverage, Kind, OperationCoverage
 from .results import Outcome, RunResult
+from .target import Target
 
 _CSS = """
 :root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--mute:#57606a;--line:#d0d7de;--bg:#f6f8fa}
@@ -113,8 +114,8 @@ def render(
     return redactor("".join(parts))
 
 
-def write_html(result: RunResult, coverage: Coverage, target: Any, families: Sequence[str], path: Path) -> None:
-    """Write the report for a run against `target` (a `contracts.target.Target`)."""
+def write_html(result: RunResult, coverage: Coverage, target: Target, families: Sequence[str], path: Path) -> None:
+    """Write the report for a run against `target`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = render(result, coverage, base_url=target.base_url, families=families, redactor=target.redactor)
     path.write_text(text, encoding="utf-8")

@@ -18,6 +18,7 @@ from specs.redact import Redactor, redact_url
 
 from .coverage import Coverage
 from .results import Outcome, RunResult
+from .target import Target
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 TOP_FAILURES = 10
@@ -73,8 +74,8 @@ def render(
     return redactor("\n".join(lines) + "\n")
 
 
-def write_markdown(result: RunResult, coverage: Coverage, target: Any, families: Sequence[str], path: Path) -> str:
-    """Write the summary for a run against `target` (a `contracts.target.Target`); return it."""
+def write_markdown(result: RunResult, coverage: Coverage, target: Target, families: Sequence[str], path: Path) -> str:
+    """Write the summary for a run against `target`; return it."""
     text = render(result, coverage, base_url=target.base_url, families=families, redactor=target.redactor)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

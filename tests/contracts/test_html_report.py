@@ -136,6 +136,10 @@ def test_browser_filters_hide_passed_results_and_other_apis(page: Any) -> None:
     assert not page.locator("section[data-cov-api=runtype]").is_visible()
     assert page.locator("section[data-cov-api=systemprompt]").is_visible()
     page.locator("#f-api").select_option("")
+    page.locator("#f-family").select_option("auth")
+    boundaries = page.locator("[data-family=boundaries]")
+    assert boundaries.count() > 0 and all(not boundaries.nth(i).is_visible() for i in range(boundaries.count()))
+    page.locator("#f-family").select_option("")
     page.locator("input[name=f-status][value=passed]").check()
     assert passed.first.is_visible()
 
@@ -151,3 +155,21 @@ def test_a_passing_status_is_shown_as_passed() -> None:
         redactor=Redactor([]),
     )
     assert "id=verdict class='verdict pass'>PASSED" in text
+
+
+def test_observations_are_shown_apart_from_failures() -> None:
+    outcome = Outcome("runtype", "listConversations", "GET", "/v1/conversations", "semantics", "list_order")
+    # Observations arrive with the #9 rework as `Outcome.observations`: evidence like a failure's.
+    outcome.observations = [  # type: ignore[attr-defined]
+        Failure("newest first (the docs are silent)", "oldest first", "runtype.yaml#/paths", "curl -X GET 'u'")
+    ]
+    text = render(
+        RunResult([outcome]),
+        compute([], Scope(("runtype",), ("semantics",))),
+        base_url="http://h",
+        families=["semantics"],
+        redactor=Redactor([]),
+    )
+    assert "<h2>Observations (1)</h2>" in text
+    assert "class='card observed' data-api='runtype' data-family='semantics' data-status='observed'" in text
+    assert "<h2>Failures (0)</h2>" in text and "verdict pass" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,8 @@ from types import FrameType
 from typing import Any, NoReturn, TextIO
 
 from . import report
+from .coverage import coverage_dict
+from .coverage_reports import ReportPaths, finish
 from .errors import CannotRun, Interrupted
 from .json_report import write_json
 from .junit import write_junit
@@ -85,12 +88,26 @@ def _header(settings: RunSettings) -> str:
     return f"{PROG}: {where}{' (read-only)' if settings.first.read_only else ''}\n"
 
 
-def _write_reports(settings: RunSettings, result: RunResult) -> None:
+def _write_reports(
+    settings: RunSettings, result: RunResult, exit_code: int, coverage: dict[str, Any] | None = None
+) -> None:
     target = settings.first
     if settings.junit_xml:
         write_junit(result, settings.junit_xml, target.redactor)
     if settings.json:
-        write_json(result, target, list(settings.apis), list(settings.families), settings.json)
+        apis, families = list(settings.apis), list(settings.families)
+        write_json(result, target, apis, families, settings.json, coverage=coverage, exit_code=exit_code)
+
+
+def _finish(settings: RunSettings, result: RunResult, out: TextIO) -> int:
+    """Console report, coverage and its gate, the report files; the exit code."""
+    report.write(result, list(settings.families), out)
+    paths = ReportPaths(settings.html, settings.markdown)
+    apis, families = list(settings.apis), list(settings.families)
+    coverage, exit_code = finish(result, settings.first, apis, families, paths, settings.fail_under, out, os.environ)
+    gated = {**coverage_dict(coverage), "failUnder": settings.fail_under}
+    _write_reports(settings, result, exit_code, gated)
+    return exit_code
 
 
 def _left_behind(result: RunResult) -> str:
@@ -114,7 +131,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             run(settings.targets, settings.apis, settings.families, progress=report.Progress(out), result=result)
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
-        _write_reports(settings, result)
+        _write_reports(settings, result, exc.exit_code)
         failed = len(result.failed)
         sys.stderr.write(
             f"{PROG}: stopped by {name} after {result.duration:.1f}s: {len(result.outcomes)} checks done, "
@@ -123,15 +140,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return exc.exit_code
     except CannotRun as exc:
         if result.outcomes:
-            _write_reports(settings, result)
+            _write_reports(settings, result, 2)
         sys.stderr.write(f"{PROG}: could not run: {redact(str(exc))}{_left_behind(result)}\n")
         return 2
     except Exception as exc:  # the suite's own bug: one line, exit 2, never a traceback
         sys.stderr.write(f"{PROG}: could not run (internal error): {redact(f'{type(exc).__name__}: {exc}')}\n")
         return 2
-    report.write(result, list(settings.families), out)
-    _write_reports(settings, result)
-    return result.exit_code
+    return _finish(settings, result, out)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,19 @@ from .target import Target
 SCHEMA_VERSION = 1
 
 
-def as_dict(result: RunResult, target: Target, apis: list[str], families: list[str]) -> dict[str, Any]:
-    return {
+def as_dict(
+    result: RunResult,
+    target: Target,
+    apis: list[str],
+    families: list[str],
+    coverage: dict[str, Any] | None = None,
+    exit_code: int | None = None,
+) -> dict[str, Any]:
+    data = {
         "version": SCHEMA_VERSION,
         "target": {"baseUrl": target.base_url, "apis": apis, "families": families, "readOnly": target.read_only},
-        "exitCode": result.exit_code,
+        # The process's exit code: the run's verdict, or 1 from --fail-under, 2 or 130/143 when it stopped.
+        "exitCode": result.exit_code if exit_code is None else exit_code,
         "strict": result.strict,
         "durationSeconds": round(result.duration, 3),
         "summary": {s.value: result.count(s) for s in Status},
@@ -58,9 +66,20 @@ def as_dict(result: RunResult, target: Target, apis: list[str], families: list[s
         ],
         "leftovers": result.leftovers,
     }
+    if coverage is not None:
+        data["coverage"] = coverage  # contracts.coverage.coverage_dict, versioned on its own
+    return data
 
 
-def write_json(result: RunResult, target: Target, apis: list[str], families: list[str], path: Path) -> None:
+def write_json(
+    result: RunResult,
+    target: Target,
+    apis: list[str],
+    families: list[str],
+    path: Path,
+    coverage: dict[str, Any] | None = None,
+    exit_code: int | None = None,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(as_dict(result, target, apis, families), indent=2, ensure_ascii=False)
+    text = json.dumps(as_dict(result, target, apis, families, coverage, exit_code), indent=2, ensure_ascii=False)
     path.write_text(target.redactor(text), encoding="utf-8")

@@ -19,10 +19,11 @@ import pytest
 import specs
 
 from . import report
+from .coverage_reports import ReportPaths, console_block, coverage_of, gate, write_reports
 from .errors import CannotRun
 from .results import RunResult, Status
 from .runner import run
-from .settings import FAMILIES, SETTINGS, RunSettings, SettingError, resolve
+from .settings import BY_NAME, FAMILIES, SETTINGS, RunSettings, SettingError, resolve
 
 GROUP = "convo-contracts"
 
@@ -44,6 +45,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Under xdist each worker sees its share of the items: every worker would write the same
+    # report and gate on a part of the coverage. Say so rather than gate on a part.
+    reports = config.getoption(BY_NAME["html"].pytest_dest) or config.getoption(BY_NAME["fail_under"].pytest_dest)
+    if reports and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError(
+            f"{BY_NAME['html'].pytest_option} and {BY_NAME['fail_under'].pytest_option} need a single process: drop -n"
+        )
     config.addinivalue_line("markers", "contract: a conformance-suite item (also contract_<family>)")
     for family in FAMILIES:
         config.addinivalue_line("markers", f"contract_{family}: conformance items of the {family} family")
@@ -239,3 +247,34 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     suite = ContractSuite.from_parent(session, name="convo-contracts", nodeid="convo-contracts")
     items.extend(suite.collect())
+
+
+_COVERAGE_KEY = pytest.StashKey[tuple[str, str | None]]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Coverage of the contract run, its HTML/Markdown reports and the fail-under gate."""
+    found = session.stash.get(_RUN_KEY, None)
+    if not isinstance(found, RunResult):
+        return
+    settings = _resolve(session.config)
+    target, apis, families = settings.first, list(settings.apis), list(settings.families)
+    coverage = coverage_of(found, target, apis, families)
+    write_reports(found, coverage, target, families, ReportPaths(settings.html, settings.markdown), {})
+    message = gate(coverage, settings.fail_under)
+    if message and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    redact = target.redactor
+    session.config.stash[_COVERAGE_KEY] = (redact(console_block(coverage)), redact(message or "") or None)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    found = config.stash.get(_COVERAGE_KEY, None)
+    if found is None:
+        return
+    block, message = found
+    terminalreporter.section("convo-contracts coverage")
+    for line in block.splitlines():
+        terminalreporter.write_line(line)
+    for line in (message or "").splitlines():
+        terminalreporter.write_line(line, red=True)

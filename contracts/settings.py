@@ -164,6 +164,16 @@ def _report_path(raw: str, label: str) -> Path:
     return path
 
 
+def _percent(raw: str, label: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingError(f"{label} must be a percentage, got {raw!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        raise SettingError(f"{label} must be a percentage from 0 to 100, got {raw!r}")
+    return value
+
+
 def _bool(raw: str, label: str) -> bool:
     text = raw.strip().lower()
     if text in ("1", "true", "yes", "on"):
@@ -203,6 +213,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("systemprompt_id", "the systemprompt.io conversation uuid to work on (default: the first listed)"),
     Setting("junit_xml", "write JUnit XML here", parse=_report_path, pytest=False),
     Setting("json", "write the JSON report here", parse=_report_path, pytest=False),
+    Setting("html", "write a self-contained HTML report here (works offline)", parse=_report_path),
+    Setting("markdown", "write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY)", parse=_report_path),
+    Setting("fail_under", "exit 1 when overall spec coverage is below this percentage", parse=_percent),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -216,6 +229,9 @@ class RunSettings:
     targets: Mapping[str, Target]
     junit_xml: Path | None = None
     json: Path | None = None
+    html: Path | None = None
+    markdown: Path | None = None
+    fail_under: float | None = None
 
     @property
     def strict(self) -> bool:
@@ -303,4 +319,6 @@ def resolve(raw: Mapping[str, Any], *, pytest: bool = False, now: float | None =
         )
         for api, chosen in per_api.items()
     }
-    return RunSettings(apis, tuple(v["only"]), targets, v["junit_xml"], v["json"])
+    return RunSettings(
+        apis, tuple(v["only"]), targets, v["junit_xml"], v["json"], v["html"], v["markdown"], v["fail_under"]
+    )

@@ -153,13 +153,19 @@ def normalise_url(raw: str, label: str) -> str:
 
 
 def _report_path(raw: str, label: str) -> Path:
+    """A file the run can write: missing folders are made when the report is written, so the
+    nearest existing one must be a writable directory."""
     path = Path(raw)
     if path.is_dir():
         raise SettingError(f"{label} {raw} is a directory; name a file")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise SettingError(f"{label} {raw}: the directory {parent} does not exist")
-    if (path.exists() and not os.access(path, os.W_OK)) or not os.access(parent, os.W_OK):
+    if path.exists() and not os.access(path, os.W_OK):
+        raise SettingError(f"{label} {raw} is not writable")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise SettingError(f"{label} {raw}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK):
         raise SettingError(f"{label} {raw} is not writable")
     return path
 

@@ -37,7 +37,7 @@ def _assert_one_clear_line(err: str, *secrets: str) -> None:
 # Caught before any request: the mock's journal stays empty.
 BAD_ARGUMENTS = {
     "json report path is a directory": (["--json", "{tmp}"], "is a directory"),
-    "junit report in a missing directory": (["--junit-xml", "{tmp}/nope/r.xml"], "does not exist"),
+    "junit report under a file": (["--junit-xml", "{tmp}/file/r.xml"], "is not a directory"),
     "timeout nan": (["--timeout", "nan"], "finite number of seconds"),
     "timeout inf": (["--timeout", "inf"], "finite number of seconds"),
     "timeout negative": (["--timeout", "-1"], "finite number of seconds"),
@@ -59,6 +59,7 @@ def test_bad_arguments_exit_2_before_any_request(
 ) -> None:
     extra, message = BAD_ARGUMENTS[case]
     extra = [a.replace("{tmp}", str(tmp_path)).replace("{url}", mock.base_url) for a in extra]
+    (tmp_path / "file").write_text("a file where a folder would go")
     args = ["--base-url", mock.base_url, "--api-key", KEY, *extra]
     code, err = _exit(args, capsys)
     assert code == 2

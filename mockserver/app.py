@@ -28,8 +28,10 @@ from specs.auth import scheme_of
 from . import control, runtype, systemprompt
 from .auth import ApiKey
 from .body import read_json_body
+from .chaos import example, parse_prefer
 from .config import DEFAULT_CORS, MockConfig
 from .errors import ApiError, json_response
+from .faults import FORCED_HEADER, Fault, deliver
 from .journal import JournalMiddleware
 from .request import Result, ValidatedRequest
 from .runtime import Runtime
@@ -67,10 +69,14 @@ class OperationEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A raw ASGI endpoint, so that every method reaches us and the 405 is ours.
-        response = await self.handle(Request(scope, receive))
-        await response(scope, receive, send)
+        response, broken = await self.handle(Request(scope, receive))
+        if broken is not None:
+            await deliver(broken, response, scope, receive, send)
+        else:
+            await response(scope, receive, send)
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> tuple[Response, Fault | None]:
+        """The response, and the transport fault (reset, truncate, slow-body) to deliver it with."""
         bound = self.operations.get(request.method)
         if bound is None:
             raise ApiError(
@@ -80,7 +86,8 @@ class OperationEndpoint:
         state["mock.api"] = bound.api
         state["mock.operation"] = bound.operation.operation_id
         runtime = self.runtime
-        forced = await runtime.chaos.before(bound.operation, request.headers.get("prefer"))
+        prefer = parse_prefer(request.headers.getlist("prefer"))
+        fault = await runtime.chaos.before(bound.operation, prefer, lambda: self._tenant_label(bound, request))
         key = self._authenticate(bound, request)
         query = request.query_params if bound.validator.takes_query else {}
         params = bound.validator.parameters(request.path_params, query)
@@ -96,9 +103,18 @@ class OperationEndpoint:
             bound.validator.body(body)
         base_url = f"{request.scope['scheme']}://{request.headers.get('host', 'localhost')}"
         status, payload = bound.handler(ValidatedRequest(runtime.store, key, params, body, base_url))
-        if forced is not None:
-            status = forced
-        return json_response(status, payload)
+        headers: dict[str, str] = {}
+        if fault is not None and fault.status is not None:
+            headers = fault.headers()
+            status = fault.status
+        if prefer.example is not None:
+            payload = example(bound.operation, status, prefer.example)
+        broken = fault if fault is not None and fault.transport is not None else None
+        return json_response(status, payload, headers=headers), broken
+
+    def _tenant_label(self, bound: _Bound, request: Request) -> str | None:
+        key = self.runtime.keys.identify(bound.auth, request.headers)
+        return key.label if key is not None else None
 
     def _authenticate(self, bound: _Bound, request: Request) -> ApiKey:
         key = self.runtime.keys.authenticate(bound.auth, request.headers)
@@ -158,7 +174,14 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     app = Starlette(
         routes=_routes(runtime),
         middleware=[
-            Middleware(CORSMiddleware, allow_methods=["*"], allow_headers=["*"], max_age=600, **cors),
+            Middleware(
+                CORSMiddleware,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["Retry-After", FORCED_HEADER],
+                max_age=600,
+                **cors,
+            ),
             Middleware(JournalMiddleware, journal=runtime.journal),
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},

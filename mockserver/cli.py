@@ -31,9 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--key",
         action="append",
-        metavar="KEY[:readonly]",
-        help="accept this API key, its own tenant; ':readonly' makes writes answer 403 (repeatable). "
-        f"Default: {', '.join(DEFAULT_KEYS)}",
+        metavar="[NAME=]KEY[:readonly]",
+        help="accept this API key, its own tenant; ':readonly' makes writes answer 403; NAME labels it in the "
+        f"journal and dashboard (repeatable). Default: {', '.join(DEFAULT_KEYS)}",
     )
     data = parser.add_mutually_exclusive_group()
     data.add_argument(
@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--error-rate", type=float, default=0.0, metavar="P", help="answer 500 to this fraction of requests"
     )
     parser.add_argument("--random-seed", type=int, metavar="N", help="seed for --error-rate, for reproducible chaos")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        metavar="RULE",
+        help="a fault rule, e.g. 'status=503,times=2,operation=createConversation' or 'fault=reset,rate=0.1' "
+        "(repeatable; fields as in PUT /__mock__/chaos, see README)",
+    )
     parser.add_argument(
         "--cors-origin",
         action="append",
@@ -78,6 +85,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         error_rate=args.error_rate,
         random_seed=args.random_seed,
         cors_origins=tuple(args.cors_origin or ()),
+        faults=tuple(args.fault or ()),
     )
 
 
@@ -91,7 +99,8 @@ def banner(url: str, config: MockConfig, keys: Sequence[tuple[str, bool]], sampl
     if "systemprompt" in config.apis:
         uuid = sample_ids.get("systemprompt") or DOCUMENTED_UUID
         lines.append(f"  curl -H 'api-key: {first}' {url}/v1/conversation/{uuid}")
-    lines += ["", f"Control plane: {url}/__mock__/health, /__mock__/requests, /__mock__/state (see README)"]
+    lines += ["", f"Dashboard: {url}/__mock__/ (live requests, state, chaos)"]
+    lines += [f"Control plane: {url}/__mock__/health, /__mock__/requests, /__mock__/state (see README)"]
     return "\n".join(lines)
 
 
@@ -117,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sample = None
     if first is not None and first.tenant in runtime.store.tenants:
         sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
-    print(banner(url, config, [(k.key, k.readonly) for k in runtime.keys], {"systemprompt": sample}), flush=True)
+    shown = [(k.key if k.name is None else f"<{k.name}'s key>", k.readonly) for k in runtime.keys]
+    print(banner(url, config, shown, {"systemprompt": sample}), flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on"))
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])

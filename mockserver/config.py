@@ -27,3 +27,4 @@ class MockConfig:
     random_seed: int | None = None
     cors_origins: tuple[str, ...] = ()  # empty: localhost and 127.0.0.1 on any port
     journal_size: int = 500
+    faults: tuple[str, ...] = ()  # --fault rules as given, e.g. "status=503,times=2"

@@ -215,22 +215,39 @@ def with_source(fault: Fault, source: Source) -> Fault:
     return replace(fault, source=source)
 
 
-def _transport(receive: Receive) -> Any:
-    # uvicorn's receive is a bound method of its request cycle, which holds the connection.
-    return getattr(getattr(receive, "__self__", None), "transport", None)
+def _transport(receive: Any) -> Any:
+    # uvicorn's receive is a bound method of its request cycle, which holds the connection;
+    # middleware that wraps receive points at what it wrapped with `__wrapped__`.
+    for _ in range(10):
+        transport = getattr(getattr(receive, "__self__", None), "transport", None)
+        if transport is not None or not hasattr(receive, "__wrapped__"):
+            return transport
+        receive = receive.__wrapped__
+    return None
 
 
-def _abort(receive: Receive) -> bool:
-    """Close the client's connection at once with a TCP reset; False when not on uvicorn."""
+def _hang_up(receive: Receive, *, reset: bool) -> bool:
+    """Close the client's connection: at once with a TCP reset, or after what was sent so far
+    (a body cut short). False when the server is not uvicorn."""
     transport = _transport(receive)
     if transport is None:
         return False
+    if not reset:
+        transport.close()
+        return True
     sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
     return True
+
+
+async def _let_server_notice() -> None:
+    # The loop reports the closed connection to uvicorn on its next turns; returning before
+    # that makes uvicorn log "ASGI callable returned without ... response" as an error.
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 async def deliver(fault: Fault, response: Response, scope: Scope, receive: Receive, send: Send) -> None:
@@ -240,14 +257,16 @@ async def deliver(fault: Fault, response: Response, scope: Scope, receive: Recei
     start = {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}
     start["headers"] = [*response.raw_headers, (FORCED_HEADER.lower().encode(), fault.source.value.encode())]
     if fault.transport == "reset":
-        if not _abort(receive):
+        if not _hang_up(receive, reset=True):
             raise ConnectionResetError("fault=reset")
+        await _let_server_notice()
         return
     if fault.transport == "truncate":
         await send(start)
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-        if not _abort(receive):
+        if not _hang_up(receive, reset=False):
             raise ConnectionResetError("fault=truncate")
+        await _let_server_notice()
         return
     # slow-body: the whole body, in up to 10 pieces spread over body_ms.
     await send(start)

@@ -184,6 +184,11 @@ class Journal:
     def next_id(self) -> int:
         return next(self._ids)
 
+    def label_now(self, entry: Entry, headers: Mapping[str, str]) -> None:
+        entry.labelled = True
+        if self._labeler is not None:
+            entry.tenant = self._labeler(entry.api, headers)
+
     def _label(self, entry: Entry) -> str | None:
         if not entry.labelled:
             entry.labelled = True
@@ -253,6 +258,9 @@ class JournalMiddleware:
                 request.add(message.get("body", b""))
             return message
 
+        # What faults.py follows to reach the server's connection (functools' convention).
+        receive_wrapper.__wrapped__ = receive  # type: ignore[attr-defined]
+
         async def send_wrapper(message: Message) -> None:
             nonlocal status, fault
             if message["type"] == FAULT_MESSAGE:
@@ -270,22 +278,24 @@ class JournalMiddleware:
             await self.app(scope, receive_wrapper, send_wrapper)
         finally:
             state = scope.get("state") or {}
-            self.journal.entries.append(
-                Entry(
-                    id=self.journal.next_id(),
-                    time=time.time(),
-                    method=scope["method"],
-                    path=scope["path"],
-                    query=scope["query_string"][:BODY_CAP],
-                    status=status,
-                    duration=time.perf_counter() - started,
-                    api=state.get("mock.api"),
-                    operation=state.get("mock.operation"),
-                    request=request,
-                    response=response,
-                    fault=fault,
-                )
+            entry = Entry(
+                id=self.journal.next_id(),
+                time=time.time(),
+                method=scope["method"],
+                path=scope["path"],
+                query=scope["query_string"][:BODY_CAP],
+                status=status,
+                duration=time.perf_counter() - started,
+                api=state.get("mock.api"),
+                operation=state.get("mock.operation"),
+                request=request,
+                response=response,
+                fault=fault,
             )
+            if isinstance(request.headers, dict):
+                # The raw headers were too big to keep: label the tenant now, while we have them.
+                self.journal.label_now(entry, _plain_headers(scope["headers"]))
+            self.journal.entries.append(entry)
 
 
 __all__ = ["BODY_CAP", "HEADERS_CAP", "REDACTED", "Entry", "Journal", "JournalMiddleware", "Query"]

@@ -25,7 +25,7 @@ import specs
 from specs import Operation
 from specs.auth import scheme_of
 
-from . import control, runtype, systemprompt
+from . import control, dashboard, runtype, systemprompt
 from .auth import ApiKey
 from .body import read_json_body
 from .chaos import example, parse_prefer
@@ -132,7 +132,7 @@ def _routes(runtime: Runtime) -> list[BaseRoute]:
         for path, operations in by_path.items():
             endpoint = OperationEndpoint(runtime, api, operations)
             routes.append(Route(path, endpoint, include_in_schema=False))
-    return [*routes, control.MOUNT]
+    return [*routes, Route("/", dashboard.root, methods=["GET"]), control.MOUNT]
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 
 import specs
 
+from . import dashboard
 from .errors import ApiError, json_response
 from .journal import Query
 from .runtime import Runtime
@@ -116,5 +117,6 @@ MOUNT = Mount(
         Route("/requests/count", count_requests, methods=["GET"]),
         Route("/requests", delete_requests, methods=["DELETE"]),
         Route("/openapi/{api}", openapi, methods=["GET"]),
+        *dashboard.ROUTES,
     ],
 )

@@ -11,6 +11,7 @@ marked). Parsed bodies are never kept: a rejected 1 MB body costs the journal 4 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections import deque
@@ -21,7 +22,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from specs.redact import REDACTED, Redactor, redact_headers, redact_query
+from specs.redact import REDACTED, Redactor, is_secret_name, redact_header, redact_headers, redact_query
 from specs.text import shorten
 
 BODY_CAP = 4096  # bytes kept of each request and response body
@@ -57,10 +58,19 @@ def _capped_headers(raw: RawHeaders) -> RawHeaders | dict[str, str]:
     return {name[:128]: shorten(value, per_value) for name, value in shaped.items()}
 
 
+# Header names repeat across requests: decide once per name whether it may hold a secret.
+_secret_name = functools.lru_cache(maxsize=4096)(is_secret_name)
+
+
 def _header_dict(headers: RawHeaders | dict[str, str]) -> dict[str, str]:
+    """Lower-case names, credential values redacted (as `redact_headers`, names memoised)."""
     if isinstance(headers, dict):
         return headers
-    return redact_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in headers)
+    shaped: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        shaped[name] = redact_header(name, value) if _secret_name(name) else value
+    return shaped
 
 
 def _plain_headers(headers: RawHeaders | dict[str, str]) -> dict[str, str]:

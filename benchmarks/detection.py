@@ -1,5 +1,5 @@
 """Detection power: our suite and plain Schemathesis against every deliberately broken server
-of tests/contracts/broken.py, side by side, and the wall time of a full run against the mock.
+of corpus/broken.py, side by side, and the wall time of a full run against the mock.
 
 Our suite runs as users run it (`convo-contracts run`, defaults, every family). Schemathesis
 runs with its strongest ordinary settings: every check, every phase, 100 examples per
@@ -15,6 +15,7 @@ import contextlib
 import io
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from contracts.cli import main as contracts_main  # noqa: E402
+from corpus.broken import FAULTS, FaultyApp  # noqa: E402
 from mockserver import create_app  # noqa: E402
 from mockserver.background import BackgroundServer  # noqa: E402
-from tests.contracts.broken import FAULTS, FaultyApp  # noqa: E402
+from specs.auth import scheme_of  # noqa: E402
 
 KEYS = ["--api-key", "demo-alice", "--other-key", "demo-bob", "--readonly-key", "demo-readonly"]
 
@@ -38,15 +40,19 @@ def ours(url: str, api: str) -> tuple[bool, float, str]:
 
 
 def plain_schemathesis(url: str, api: str, examples: int) -> tuple[bool, float]:
-    header = "Authorization: Bearer demo-alice" if api == "runtype" else "api-key: demo-alice"
+    headers = [
+        arg for name, value in scheme_of(api).headers("demo-alice").items() for arg in ("-H", f"{name}: {value}")
+    ]
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()", "run",
-         str(ROOT / "specs" / f"{api}.yaml"), "--url", url, "-H", header, "--checks", "all",
-         "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", str(examples),
-         "--seed", "1", "--workers", "2", "--generation-database", "none", "--no-color"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    # In a temp folder: Schemathesis writes its crash cache (.schemathesis/) into its cwd.
+    with tempfile.TemporaryDirectory(prefix="convo-detection-") as workdir:
+        result = subprocess.run(
+            [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()", "run",
+             str(ROOT / "specs" / f"{api}.yaml"), "--url", url, *headers, "--checks", "all",
+             "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", str(examples),
+             "--seed", "1", "--workers", "2", "--generation-database", "none", "--no-color"],
+            capture_output=True, text=True, cwd=workdir,
+        )  # fmt: skip
     return result.returncode == 1, time.perf_counter() - started
 
 

@@ -1,21 +1,14 @@
-"""pytest plugin (registered through the `pytest11` entry point; no conftest needed).
-
-1. Fixtures for testing client code against the mock: `convo_mock` (a real uvicorn server on
-   a free 127.0.0.1 port, one per session and per xdist worker, reset before each test).
-   `@pytest.mark.convo_mock(api=..., empty=..., latency_ms=..., error_rate=..., code=...)`
-   sets a test's starting data and chaos.
-2. The conformance suite as test items: `pytest --contract-url URL --contract-api-key KEY`
-   collects one item per API × operation × family, run by the same runner as the CLI.
+"""pytest plugin `convo_contracts` (registered through the `pytest11` entry point; no
+conftest needed): the conformance suite as test items. `pytest --contract-url URL
+--contract-api-key KEY` collects one item per API × operation × family, run by the same
+runner as the CLI. The mock's fixtures are the separate plugin `mockserver.pytest_plugin`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
 
 import specs
@@ -23,7 +16,7 @@ import specs
 from . import report
 from .results import RunResult, Status
 from .runner import FAMILIES, CannotRun, run
-from .target import Target, auth_headers
+from .target import Target
 
 GROUP = "convo-contracts"
 _SETTINGS = {
@@ -53,11 +46,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "convo_mock(api='runtype'|'systemprompt', empty=False, latency_ms=0, error_rate=0, code=None, "
-        "random_seed=None): starting data and chaos for the convo_mock fixture",
-    )
     config.addinivalue_line("markers", "contract: a conformance-suite item (also contract_<family>)")
     for family in FAMILIES:
         config.addinivalue_line("markers", f"contract_{family}: conformance items of the {family} family")
@@ -67,95 +55,6 @@ def _setting(config: pytest.Config, name: str) -> str | None:
     ini, env, _ = _SETTINGS[name]
     value = config.getoption(name) or config.getini(ini) or os.environ.get(env)
     return str(value) if value else None
-
-
-# --- the mock as fixtures ---------------------------------------------------------------
-
-
-@dataclass
-class ConvoMock:
-    """The running mock, as a test sees it."""
-
-    base_url: str
-    api_key: str = "demo-alice"
-    other_key: str = "demo-bob"
-    readonly_key: str = "demo-readonly"
-    api: str = "runtype"
-    _http: httpx.Client = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._http = httpx.Client(base_url=self.base_url, timeout=10)
-
-    def headers(self, key: str | None = None, api: str | None = None) -> dict[str, str]:
-        """The auth headers of `api` (default: this test's API) for `key` (default: api_key)."""
-        return auth_headers(api or self.api, key or self.api_key)
-
-    def reset(self) -> None:
-        self._http.post("/__mock__/reset").raise_for_status()
-
-    def seed(self, data: dict[str, Any]) -> None:
-        """Replace all data (the seed file format); raises on data the spec forbids."""
-        response = self._http.put("/__mock__/state", json=data)
-        if response.status_code != 200:
-            raise ValueError(response.json()["message"])
-
-    def state(self) -> dict[str, Any]:
-        data: dict[str, Any] = self._http.get("/__mock__/state").json()
-        return data
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """The journal: what the client under test sent (keys redacted), oldest first."""
-        entries: list[dict[str, Any]] = self._http.get("/__mock__/requests").json()["requests"]
-        return entries
-
-    def clear_requests(self) -> None:
-        self._http.delete("/__mock__/requests").raise_for_status()
-
-    def chaos(
-        self, *, latency_ms: int = 0, error_rate: float = 0.0, code: int | None = None, random_seed: int | None = None
-    ) -> None:
-        """Force a status on every request (where the operation documents it), add latency or errors."""
-        settings = {"latency_ms": latency_ms, "error_rate": error_rate, "code": code, "random_seed": random_seed}
-        response = self._http.put("/__mock__/chaos", json=settings)
-        if response.status_code != 200:
-            raise ValueError(response.json()["message"])
-
-    def close(self) -> None:
-        self._http.close()
-
-
-@pytest.fixture(scope="session")
-def _convo_mock_server() -> Iterator[str]:
-    # Imported here: collecting conformance items alone need not load the mock.
-    from mockserver import create_app
-    from mockserver.background import BackgroundServer
-
-    server = BackgroundServer(create_app()).start()
-    yield server.base_url
-    server.stop()
-
-
-@pytest.fixture
-def convo_mock(request: pytest.FixtureRequest, _convo_mock_server: str) -> Iterator[ConvoMock]:
-    """The mock server: demo data, no chaos, empty journal at the start of every test."""
-    marker = request.node.get_closest_marker("convo_mock")
-    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    unknown = set(options) - {"api", "empty", "latency_ms", "error_rate", "code", "random_seed"}
-    if unknown:
-        raise pytest.UsageError(f"convo_mock marker: unknown option(s) {', '.join(sorted(unknown))}")
-    api = options.pop("api", "runtype")
-    if api not in specs.API_NAMES:
-        raise pytest.UsageError(f"convo_mock marker: api must be one of {', '.join(specs.API_NAMES)}")
-    mock = ConvoMock(_convo_mock_server, api=api)
-    mock.reset()
-    if options.pop("empty", False):
-        mock.seed({"tenants": {}})
-    mock.chaos(**options)
-    mock.clear_requests()
-    yield mock
-    mock.chaos()
-    mock.close()
 
 
 # --- the conformance suite as test items ------------------------------------------------

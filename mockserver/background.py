@@ -3,13 +3,32 @@ free 127.0.0.1 port: what the pytest fixtures and the suite's own tests use."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+T = TypeVar("T")
+
+
+class _LoopCapture:
+    """The app, unchanged, but the server's event loop noted from the lifespan call (the
+    first one uvicorn makes): `BackgroundServer.call` schedules work on it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            self.loop = asyncio.get_running_loop()
+        await self.app(scope, receive, send)
 
 
 class BackgroundServer:
@@ -19,10 +38,23 @@ class BackgroundServer:
         self._sock.bind((host, 0))
         self.port: int = self._sock.getsockname()[1]
         self.base_url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self._app = _LoopCapture(app)
+        config = uvicorn.Config(self._app, log_level="warning", access_log=False, lifespan="on")
         # Off the main thread uvicorn leaves signals alone: this server is stopped by `stop()`.
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+
+    def call(self, function: Callable[[], T], timeout: float = 10.0) -> T:
+        """Run `function` on the server's event loop and return its result: between two
+        requests, never in the middle of one (handlers are synchronous between awaits)."""
+        loop = self._app.loop
+        if loop is None or not self._thread.is_alive():
+            raise RuntimeError("the server is not running")
+
+        async def on_loop() -> T:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), loop).result(timeout)
 
     def start(self, timeout: float = 15.0) -> BackgroundServer:
         self._thread.start()

@@ -7,11 +7,9 @@ from typing import Any
 
 from .errors import ApiError
 from .request import Result, ValidatedRequest
+from .runtype_fields import runtype_fields
 from .seed import runtype_create_defaults
 
-DEFAULT_LIMIT = 20
-# Not documented; a page larger than this is cut to it and `pagination.limit` says so.
-MAX_LIMIT = 100
 # Every other query parameter the spec declares on list is a filter on the field of that name.
 _PAGING = frozenset({"limit", "cursor"})
 
@@ -23,7 +21,10 @@ def _not_found(conversation_id: str) -> ApiError:
 
 def list_conversations(request: ValidatedRequest) -> Result:
     params = request.params
-    limit = min(params.get("limit", DEFAULT_LIMIT), MAX_LIMIT)
+    # Default and cap are the mock's choices, declared in the spec (docs/behaviour.md rule 13);
+    # a larger page is cut to the cap and `pagination.limit` says so.
+    fields = runtype_fields()
+    limit = min(params.get("limit", fields.default_limit), fields.max_limit)
     filters = {name: value for name, value in params.items() if name not in _PAGING}
     page = request.store.runtype_page(request.tenant, limit, params.get("cursor"), filters)
     pagination: dict[str, Any] = {"limit": limit, "hasMore": page.has_more, "nextCursor": page.next_cursor}

@@ -8,7 +8,7 @@ the spec's response schemas, so the mock can never serve data its own spec forbi
 
 from __future__ import annotations
 
-import functools
+import copy
 import json
 import secrets
 import uuid
@@ -20,7 +20,8 @@ import yaml
 
 import specs
 
-from .store import RUNTYPE_HIDDEN, Clock
+from .runtype_fields import runtype_fields
+from .store import Clock
 from .validation import json_path
 
 DOCUMENTED_UUID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
@@ -31,11 +32,9 @@ class SeedError(ValueError):
     """Seed data that does not fit the format; the message names the entry and field."""
 
 
-@functools.cache
 def runtype_create_defaults() -> dict[str, Any]:
     """The documented defaults of create, read from the spec. Shared: copy before mutating."""
-    schema = specs.load("runtype").operation("createConversation").request_schema() or {}
-    return {name: prop["default"] for name, prop in schema.get("properties", {}).items() if "default" in prop}
+    return runtype_fields().create_defaults
 
 
 def read_seed_file(path: Path) -> dict[str, Any]:
@@ -96,20 +95,13 @@ def normalize(data: Any, clock: Clock) -> dict[str, dict[str, list[dict[str, Any
 def _runtype_entry(item: Any, defaults: dict[str, Any], clock: Clock, schema: Any, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise SeedError(f"{where}: expected an object")
-    entry = {
-        "modelId": None,
-        "systemPrompt": None,
-        "ownerId": None,
-        "messages": [],
-        "source": "app",
-        **defaults,
-        **item,
-    }
+    # Omitted fields: null where the spec allows it, empty lists, the documented defaults.
+    entry = {**copy.deepcopy(runtype_fields().seed_defaults), **defaults, **item}
     entry.setdefault("id", f"conv_{secrets.token_hex(12)}")
     entry.setdefault("createdAt", clock.now())
     entry.setdefault("updatedAt", entry["createdAt"])
     _check(schema, entry, where)
-    for name in RUNTYPE_HIDDEN:
+    for name in runtype_fields().hidden:
         if entry.get(name) is not None and not isinstance(entry[name], str):
             raise SeedError(f"{where}.{name}: must be a string")
     return entry

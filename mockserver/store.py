@@ -10,15 +10,14 @@ import base64
 import binascii
 import bisect
 import copy
+import functools
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-RUNTYPE_FIELDS = ("title", "modelId", "systemPrompt", "ownerId", "metadata")
-# Not part of the documented conversation object, but filters of the documented list.
-RUNTYPE_HIDDEN = ("surface_id", "client_token_id")
+from .runtype_fields import CREATED_SOURCE, check_store, runtype_fields
 
 
 class Clock:
@@ -50,6 +49,7 @@ def format_timestamp(moment: datetime) -> str:
 
 
 class RuntypeConversation:
+    # Written out for speed; `check_against_spec` compares them with the spec at start-up.
     __slots__ = (
         "client_token_id",
         "createdAt",
@@ -109,10 +109,24 @@ class RuntypeConversation:
 
     def dump(self) -> dict[str, Any]:
         data = self.to_json()
-        for name in RUNTYPE_HIDDEN:
+        # Not part of the documented conversation object, but filters of the documented list.
+        for name in runtype_fields().hidden:
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         return data
+
+
+@functools.cache
+def check_against_spec() -> None:
+    """Raise `SpecMismatch` if RuntypeConversation's fields and shapes are not the spec's."""
+    sample = RuntypeConversation(0, {"id": "", "title": "", "source": CREATED_SOURCE, "createdAt": "", "updatedAt": ""})
+    check_store(
+        runtype_fields(),
+        slots=RuntypeConversation.__slots__,
+        to_json=sample.to_json(),
+        summary=sample.summary(),
+        hidden=(name for name in RuntypeConversation.__slots__ if name not in sample.to_json() and name != "seq"),
+    )
 
 
 @dataclass
@@ -228,6 +242,7 @@ class Store:
     """All tenants' data. `changes` counts mutations so that persistence knows when to save."""
 
     def __init__(self) -> None:
+        check_against_spec()
         self.tenants: dict[str, Tenant] = {}
         self.clock = Clock()
         self.changes = 0
@@ -247,8 +262,12 @@ class Store:
 
     def runtype_create(self, tenant: str, fields: dict[str, Any], defaults: dict[str, Any]) -> RuntypeConversation:
         now = self.clock.now()
-        data: dict[str, Any] = {name: fields.get(name, copy.deepcopy(defaults.get(name))) for name in RUNTYPE_FIELDS}
-        data.update(id=f"conv_{secrets.token_hex(12)}", source="app", messages=[], createdAt=now, updatedAt=now)
+        data: dict[str, Any] = {
+            name: fields.get(name, copy.deepcopy(defaults.get(name))) for name in runtype_fields().create
+        }
+        data.update(
+            id=f"conv_{secrets.token_hex(12)}", source=CREATED_SOURCE, messages=[], createdAt=now, updatedAt=now
+        )
         if data["metadata"] is None:
             data["metadata"] = {}
         conversation = RuntypeConversation(self._next_seq(), data)
@@ -264,7 +283,7 @@ class Store:
         conversation = self.runtype_get(tenant, conversation_id)
         if conversation is None:
             return None
-        for name in (*RUNTYPE_FIELDS, "messages"):
+        for name in runtype_fields().update:
             if name in fields:
                 setattr(conversation, name, fields[name])
         conversation.updatedAt = self.clock.now()

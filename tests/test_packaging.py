@@ -1,24 +1,48 @@
-"""A non-editable install ships the specs inside the wheel and finds them at run time."""
+"""A non-editable install ships the specs and the licence inside the wheel, built with the
+oldest setuptools the project declares, and finds the specs at run time."""
 
+import os
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _declared_minimum_setuptools() -> str:
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    (minimum,) = [m.group(1) for r in requires if (m := re.fullmatch(r"setuptools>=([\d.]+)", r))]
+    return minimum
+
+
 def test_wheel_ships_specs_and_loads_them_outside_the_source_tree(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
+    minimum = _declared_minimum_setuptools()
+    # The build gets exactly the declared minimum, not the newest setuptools. pip 25.3+ reads
+    # build constraints from PIP_BUILD_CONSTRAINT; older pips pass PIP_CONSTRAINT on to the
+    # isolated build environment. Set both, so the test holds with whichever pip CI has.
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(f"setuptools=={minimum}\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-q", "-w", str(dist), str(ROOT)],
         check=True,
         timeout=300,
+        env={**os.environ, "PIP_CONSTRAINT": str(constraints), "PIP_BUILD_CONSTRAINT": str(constraints)},
     )
     (wheel,) = dist.glob("convo_contracts-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
     assert {"specs/runtype.yaml", "specs/systemprompt.yaml", "contracts/families/upstream.py"} <= set(names)
     assert any(n.endswith("entry_points.txt") for n in names)
+    (generator,) = [n for n in names if n.endswith(".dist-info/WHEEL")]
+    assert f"Generator: setuptools ({minimum})" in archive.read(generator).decode()
+    (licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    assert archive.read(licence) == (ROOT / "LICENSE").read_bytes()
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    assert "License-Expression: MIT" in archive.read(metadata).decode().splitlines()
 
     target = tmp_path / "site"
     subprocess.run(

@@ -1,8 +1,6 @@
-"""The pytest plugin, through pytest's own pytester: fixtures for client tests, conformance
-items, xdist, and no key in any output."""
+"""The conformance plugin, through pytest's own pytester: conformance items, options, no key
+in any output, and independence from the mock's fixture plugin."""
 
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,78 +9,7 @@ from mockserver.background import BackgroundServer
 
 from .broken import FAULTS, FaultyApp
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ("demo-alice", "demo-bob", "demo-readonly")
-
-CLIENT_TESTS = """
-import httpx
-import pytest
-
-
-def test_journal_sees_what_the_client_sent(convo_mock):
-    with httpx.Client(base_url=convo_mock.base_url, headers=convo_mock.headers()) as client:
-        created = client.post("/v1/conversations", json={"title": "from my client"})
-    assert created.status_code == 201
-    (entry,) = convo_mock.requests
-    assert entry["method"] == "POST" and entry["body"] == {"title": "from my client"}
-    assert entry["headers"]["authorization"] == "Bearer [REDACTED]"
-
-
-def test_state_is_reset_between_tests(convo_mock):
-    listed = httpx.get(convo_mock.base_url + "/v1/conversations", headers=convo_mock.headers()).json()
-    titles = [c["title"] for c in listed["conversations"]]
-    assert "from my client" not in titles and len(titles) == 3
-
-
-@pytest.mark.convo_mock(code=500)
-def test_forced_error(convo_mock):
-    assert httpx.get(convo_mock.base_url + "/v1/conversations", headers=convo_mock.headers()).status_code == 500
-
-
-@pytest.mark.convo_mock(api="systemprompt", empty=True)
-def test_systemprompt_empty(convo_mock):
-    assert httpx.get(convo_mock.base_url + "/v1/conversation", headers=convo_mock.headers()).json() == []
-
-
-def test_seed_and_state(convo_mock):
-    convo_mock.seed({"tenants": {"demo-alice": {"runtype": [{"id": "conv_x", "title": "seeded"}]}}})
-    assert [c["id"] for c in convo_mock.state()["tenants"]["demo-alice"]["runtype"]] == ["conv_x"]
-
-
-@pytest.mark.anyio
-async def test_async_client(convo_mock):
-    async with httpx.AsyncClient(base_url=convo_mock.base_url, headers=convo_mock.headers()) as client:
-        response = await client.get("/v1/conversations/conv_demo1_1")
-    assert response.json()["title"] == "Help with Python"
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-"""
-
-
-def test_client_test_suite_using_convo_mock_passes(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_client=CLIENT_TESTS)
-    result = pytester.runpytest_subprocess("-q")
-    result.assert_outcomes(passed=6)
-    assert not any(s in result.stdout.str() for s in SECRETS)
-
-
-def test_works_under_xdist_with_two_workers(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_client=CLIENT_TESTS)
-    result = pytester.runpytest_subprocess("-q", "-n", "2")
-    result.assert_outcomes(passed=6)
-
-
-def test_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Use in your pytest suite", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert code is not None
-    assert len(code.group(1).strip().splitlines()) <= 15
-    pytester.makepyfile(test_readme=code.group(1))
-    pytester.runpytest_subprocess("-q").assert_outcomes(passed=2)
 
 
 def test_options_are_listed_in_their_own_group(pytester: pytest.Pytester) -> None:
@@ -139,3 +66,17 @@ def test_conformance_items_error_clearly_when_the_key_is_refused(pytester: pytes
     text = result.stdout.str()
     assert "could not run" in text and "401" in text and "not-a-key" not in text
     assert result.ret == 1
+
+
+def test_conformance_items_run_with_the_mock_plugin_disabled(pytester: pytest.Pytester, spawn_mock: Any) -> None:
+    mock = spawn_mock()
+    pytester.makepyfile(test_uses_fixture="def test_needs_mock(convo_mock):\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:convo_mock", *_contract_args(mock.base_url), "--contract-api", "systemprompt", "-m", "contract_auth"
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 1 and outcomes.get("failed", 0) == 0, result.stdout.str()
+    # The fixture is gone with its plugin; the file that asks for it was deselected by -m.
+    fixtures = pytester.runpytest_subprocess("-p", "no:convo_mock", "test_uses_fixture.py")
+    fixtures.assert_outcomes(errors=1)
+    fixtures.stdout.fnmatch_lines(["*fixture 'convo_mock' not found*"])

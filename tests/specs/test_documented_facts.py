@@ -160,8 +160,14 @@ FACTS: list[tuple[str, Callable[[], Any], Any]] = [
     ("Runtype list: ownerId string", lambda: param(RT, "listConversations", "ownerId")["schema"], {"type": "string"}),
     (
         "Runtype list: limit integer >= 1",
-        lambda: param(RT, "listConversations", "limit")["schema"],
+        lambda: {k: v for k, v in param(RT, "listConversations", "limit")["schema"].items() if k != "default"},
         {"type": "integer", "minimum": 1},
+    ),
+    (
+        # Not documented: the spec's default (and cap) are the mock's, so they carry an x-rule.
+        "Runtype list: limit has no documented default",
+        lambda: "x-rule" in param(RT, "listConversations", "limit"),
+        True,
     ),
     ("Runtype list: cursor string", lambda: param(RT, "listConversations", "cursor")["schema"], {"type": "string"}),
     (

@@ -128,14 +128,14 @@ class Chaos:
     def as_json(self) -> dict[str, Any]:
         return {**self.settings.as_json(), "faults": [rule.as_json() for rule in self.rules.rules]}
 
-    def update(self, data: Any) -> None:
-        """`PUT /__mock__/chaos`: fields absent keep their value; all checked before any applies."""
+    def update(self, data: Any, source: Source = Source.CONTROL) -> None:
+        """`PUT /__mock__/chaos` (and the pytest plugin, which names itself as `source`):
+        fields absent keep their value; all are checked before any applies."""
         if not isinstance(data, dict):
             raise ValueError("expected a JSON object")
         unknown = set(data) - set(SETTINGS)
         if unknown:
             raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(SETTINGS)}")
-        source = Source.CONTROL
         if "source" in data:
             if data["source"] not in (Source.CONTROL.value, Source.MARKER.value):
                 raise ValueError(f"source must be {Source.CONTROL.value!r} or {Source.MARKER.value!r}")

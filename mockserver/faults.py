@@ -44,6 +44,7 @@ class Source(StrEnum):
     CONTROL = "control-plane"
     FLAG = "cli-flag"
     MARKER = "pytest-marker"
+    FIXTURE = "pytest-fixture"
 
     @property
     def described(self) -> str:
@@ -52,6 +53,7 @@ class Source(StrEnum):
             Source.CONTROL: "a fault rule set through PUT /__mock__/chaos",
             Source.FLAG: "a start-up flag (--fault, --error-rate)",
             Source.MARKER: "a convo_mock pytest marker",
+            Source.FIXTURE: "convo_mock.chaos() in a test",
         }[self]
 
 

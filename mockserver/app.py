@@ -15,7 +15,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -30,6 +29,7 @@ from .auth import ApiKey
 from .body import read_json_body
 from .chaos import example, parse_prefer
 from .config import DEFAULT_CORS, MockConfig
+from .cors import PathCORSMiddleware
 from .errors import ApiError, json_response
 from .faults import FORCED_HEADER, Fault, deliver
 from .journal import JournalMiddleware
@@ -175,7 +175,8 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         routes=_routes(runtime),
         middleware=[
             Middleware(
-                CORSMiddleware,
+                PathCORSMiddleware,
+                operations=runtime.operations,
                 allow_methods=["*"],
                 allow_headers=["*"],
                 expose_headers=["Retry-After", FORCED_HEADER],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +114,7 @@ class Settings:
 class Chaos:
     def __init__(
         self,
-        operations: Mapping[str, Operation],
+        operations: Sequence[Operation],
         latency_ms: int = 0,
         error_rate: float = 0.0,
         random_seed: int | None = None,
@@ -147,7 +147,7 @@ class Chaos:
         seed = None if seed is None else integer_within("random_seed", seed, 0, MAX_SEED)
         code = data.get("code", old.code)
         if code is not None:
-            check_status(integer_within("code", code, 100, 599), self.operations.values())
+            check_status(integer_within("code", code, 100, 599), self.operations)
         rules = self.rules.rules
         if "faults" in data:
             if not isinstance(data["faults"], list) or len(data["faults"]) > MAX_RULES:

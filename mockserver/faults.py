@@ -15,7 +15,7 @@ import contextlib
 import random
 import socket
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -133,7 +133,7 @@ def check_status(status: int, operations: Iterable[Operation]) -> None:
         raise ValueError(f"status {status} is neither documented here nor a gateway status; allowed: {allowed}")
 
 
-def parse_rule(data: Any, source: Source, operations: Mapping[str, Operation]) -> FaultRule:
+def parse_rule(data: Any, source: Source, operations: Sequence[Operation]) -> FaultRule:
     """A rule from JSON (control plane, pytest marker) or a parsed --fault flag; ValueError names the field."""
     if not isinstance(data, Mapping):
         raise ValueError("a fault rule must be an object")
@@ -147,12 +147,13 @@ def parse_rule(data: Any, source: Source, operations: Mapping[str, Operation]) -
     if (status is None) == (transport is None):
         raise ValueError('a fault rule needs exactly one of "status" and "fault"')
     operation = None if data.get("operation") is None else _text("operation", data["operation"])
-    if operation is not None and operation not in operations:
-        raise ValueError(f"operation {operation[:60]!r} is not served; known: {', '.join(sorted(operations))}")
+    # Both APIs have e.g. a getConversation: an operationId scopes a rule to it in each.
+    scoped = [op for op in operations if operation is None or op.operation_id == operation]
+    if not scoped:
+        known = ", ".join(sorted({op.operation_id for op in operations}))
+        raise ValueError(f"operation {str(operation)[:60]!r} is not served; known: {known}")
     if status is not None:
-        check_status(
-            integer_within("status", status, 100, 599), [operations[operation]] if operation else operations.values()
-        )
+        check_status(integer_within("status", status, 100, 599), scoped)
     if transport is not None and transport not in TRANSPORT_FAULTS:
         raise ValueError(f"fault must be one of {', '.join(TRANSPORT_FAULTS)}")
     fault = Fault(

@@ -24,7 +24,7 @@ class Runtime:
         self.store = Store()
         self.keys = Keyring(config.keys)
         self.journal = Journal(config.journal_size, labeler=self.tenant_label, secrets=self._secrets)
-        self.operations = {op.operation_id: op for api in config.apis for op in specs.load(api).operations}
+        self.operations = [op for api in config.apis for op in specs.load(api).operations]
         rules = [parse_rule(parse_flag(text), Source.FLAG, self.operations) for text in config.faults]
         self.chaos = Chaos(self.operations, config.latency_ms, config.error_rate, config.random_seed, rules)
         self.seed = self._initial_seed()

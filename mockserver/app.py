@@ -103,7 +103,7 @@ class OperationEndpoint:
             bound.validator.body(body)
         base_url = f"{request.scope['scheme']}://{request.headers.get('host', 'localhost')}"
         status, payload = bound.handler(ValidatedRequest(runtime.store, key, params, body, base_url))
-        headers: dict[str, str] = {}
+        headers: dict[str, str] | None = None
         if fault is not None and fault.status is not None:
             headers = fault.headers()
             status = fault.status

@@ -63,10 +63,15 @@ def _number(name: str, raw: str, high: int) -> int:
     return int(raw)
 
 
+NO_PREFERENCES = Preferences()
+
+
 def parse_prefer(values: Iterable[str]) -> Preferences:
     """`code=404, delay=300` (from any number of Prefer headers) → Preferences.
 
     Unknown preferences are ignored, as RFC 7240 asks."""
+    if not values:
+        return NO_PREFERENCES
     found: dict[str, Any] = {}
     for value in values:
         for part in value.replace(";", ",").split(","):

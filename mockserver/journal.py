@@ -50,7 +50,7 @@ class _Side:
 
 
 def _capped_headers(raw: RawHeaders) -> RawHeaders | dict[str, str]:
-    if sum(len(name) + len(value) for name, value in raw) <= HEADERS_CAP:
+    if sum(map(len, itertools.chain.from_iterable(raw))) <= HEADERS_CAP:  # all in C: the hot path
         return raw
     # Oversized: keep a redacted, shortened copy, never the raw megabytes.
     per_value = max(HEADERS_CAP // max(len(raw), 1), 64)
@@ -256,10 +256,12 @@ class JournalMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/__mock__") or scope["path"] == "/":
             await self.app(scope, receive, send)
             return
+        # The hot path: references and appends only; capping headers and shaping wait until the end.
         started = time.perf_counter()
-        request = _Side(_capped_headers(scope["headers"]), bytearray(), 0)
-        response = _Side([], bytearray(), 0)
-        status = 0
+        request = _Side(scope["headers"], bytearray(), 0)
+        response_body = bytearray()
+        response_total = 0
+        start: Message | None = None
         fault: str | None = None
 
         async def receive_wrapper() -> Message:
@@ -272,35 +274,41 @@ class JournalMiddleware:
         receive_wrapper.__wrapped__ = receive  # type: ignore[attr-defined]
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, fault
-            if message["type"] == FAULT_MESSAGE:
+            nonlocal start, fault, response_total
+            kind = message["type"]
+            if kind == "http.response.body":
+                chunk = message.get("body", b"")
+                response_total += len(chunk)
+                if len(response_body) < BODY_CAP:
+                    response_body.extend(chunk[: BODY_CAP - len(response_body)])
+            elif kind == "http.response.start":
+                start = message
+            elif kind == FAULT_MESSAGE:
                 # faults.py tells the journal what it did; not an ASGI message, not forwarded.
                 fault = message["fault"]
                 return
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response.headers = _capped_headers(list(message.get("headers", [])))
-            elif message["type"] == "http.response.body":
-                response.add(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive_wrapper, send_wrapper)
         finally:
             state = scope.get("state") or {}
+            request.headers = _capped_headers(scope["headers"])
+            # The app's own headers (small), or a fault's: capped all the same.
+            response_headers = _capped_headers(start.get("headers") or []) if start is not None else []
             entry = Entry(
-                id=self.journal.next_id(),
-                time=time.time(),
-                method=scope["method"],
-                path=scope["path"],
-                query=scope["query_string"][:BODY_CAP],
-                status=status,
-                duration=time.perf_counter() - started,
-                api=state.get("mock.api"),
-                operation=state.get("mock.operation"),
-                request=request,
-                response=response,
-                fault=fault,
+                self.journal.next_id(),
+                time.time(),
+                scope["method"],
+                scope["path"],
+                scope["query_string"][:BODY_CAP],
+                0 if start is None else start["status"],
+                time.perf_counter() - started,
+                state.get("mock.api"),
+                state.get("mock.operation"),
+                request,
+                _Side(response_headers, response_body, response_total),
+                fault,
             )
             if isinstance(request.headers, dict):
                 # The raw headers were too big to keep: label the tenant now, while we have them.

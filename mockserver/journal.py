@@ -39,13 +39,13 @@ class _Side:
     """One side of an exchange as captured: raw and capped, shaped only when read."""
 
     headers: RawHeaders | dict[str, str]  # raw, or already redacted and cut when oversized
-    body: bytearray
+    body: bytearray | bytes
     total: int  # bytes the body really had
 
     def add(self, chunk: bytes) -> None:
         self.total += len(chunk)
         room = BODY_CAP - len(self.body)
-        if room > 0:
+        if room > 0 and isinstance(self.body, bytearray):
             self.body += chunk[:room]
 
 
@@ -259,8 +259,7 @@ class JournalMiddleware:
         # The hot path: references and appends only; capping headers and shaping wait until the end.
         started = time.perf_counter()
         request = _Side(scope["headers"], bytearray(), 0)
-        response_body = bytearray()
-        response_total = 0
+        chunks: list[bytes] = []  # references while the response is sent; cut at the end
         start: Message | None = None
         fault: str | None = None
 
@@ -274,13 +273,10 @@ class JournalMiddleware:
         receive_wrapper.__wrapped__ = receive  # type: ignore[attr-defined]
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal start, fault, response_total
+            nonlocal start, fault
             kind = message["type"]
             if kind == "http.response.body":
-                chunk = message.get("body", b"")
-                response_total += len(chunk)
-                if len(response_body) < BODY_CAP:
-                    response_body.extend(chunk[: BODY_CAP - len(response_body)])
+                chunks.append(message.get("body", b""))
             elif kind == "http.response.start":
                 start = message
             elif kind == FAULT_MESSAGE:
@@ -294,8 +290,9 @@ class JournalMiddleware:
         finally:
             state = scope.get("state") or {}
             request.headers = _capped_headers(scope["headers"])
-            # The app's own headers (small), or a fault's: capped all the same.
-            response_headers = _capped_headers(start.get("headers") or []) if start is not None else []
+            # The app's own headers: a handful, never the client's.
+            response_headers = start.get("headers") or [] if start is not None else []
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             entry = Entry(
                 self.journal.next_id(),
                 time.time(),
@@ -307,7 +304,7 @@ class JournalMiddleware:
                 state.get("mock.api"),
                 state.get("mock.operation"),
                 request,
-                _Side(response_headers, response_body, response_total),
+                _Side(response_headers, body[:BODY_CAP], len(body)),
                 fault,
             )
             if isinstance(request.headers, dict):

@@ -49,7 +49,7 @@ def main() -> None:
             times = []
             for _ in range(args.rounds):
                 page.goto(base + "/__mock__/")
-                page.wait_for_function("window.renderedAt !== undefined")
+                page.locator("#requests tbody tr").nth(499).wait_for()
                 times.append(page.evaluate("window.renderedAt"))
             print(
                 f"dashboard, 500 journal entries, 10,000 conversations: rows on screen after "

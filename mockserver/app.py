@@ -17,7 +17,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -27,11 +26,14 @@ import specs
 from specs import Operation
 from specs.auth import scheme_of
 
-from . import control, proxy, runtype, systemprompt
+from . import control, dashboard, proxy, runtype, systemprompt
 from .auth import ApiKey
 from .body import read_json_body
+from .chaos import example, parse_prefer
 from .config import DEFAULT_CORS, MockConfig
+from .cors import PathCORSMiddleware
 from .errors import ApiError, json_response
+from .faults import FORCED_HEADER, Fault, deliver
 from .guard import Guard
 from .journal import JournalMiddleware
 from .request import RequestInfo, Result, ValidatedRequest
@@ -70,10 +72,14 @@ class OperationEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A raw ASGI endpoint, so that every method reaches us and the 405 is ours.
-        response = await self.handle(Request(scope, receive))
-        await response(scope, receive, send)
+        response, broken = await self.handle(Request(scope, receive))
+        if broken is not None:
+            await deliver(broken, response, scope, receive, send)
+        else:
+            await response(scope, receive, send)
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> tuple[Response, Fault | None]:
+        """The response, and the transport fault (reset, truncate, slow-body) to deliver it with."""
         bound = self.operations.get(request.method)
         if bound is None:
             raise ApiError(
@@ -83,7 +89,8 @@ class OperationEndpoint:
         info.api = bound.api
         info.operation = bound.operation.operation_id
         runtime = self.runtime
-        forced = await runtime.chaos.before(bound.operation, request.headers.get("prefer"))
+        prefer = parse_prefer(request.headers.getlist("prefer"))
+        fault = await runtime.chaos.before(bound.operation, prefer, lambda: self._tenant_label(bound, request))
         key = self._authenticate(bound, request)
         query = request.query_params if bound.validator.takes_query else {}
         params = bound.validator.parameters(request.path_params, query)
@@ -103,9 +110,18 @@ class OperationEndpoint:
                 bound.validator.body(body)
         base_url = runtime.public_url(request.scope)
         status, payload = bound.handler(ValidatedRequest(runtime.store, key, params, body, base_url))
-        if forced is not None:
-            status = forced
-        return json_response(status, payload)
+        headers: dict[str, str] | None = None
+        if fault is not None and fault.status is not None:
+            headers = fault.headers()
+            status = fault.status
+        if prefer.example is not None:
+            payload = example(bound.operation, status, prefer.example)
+        broken = fault if fault is not None and fault.transport is not None else None
+        return json_response(status, payload, headers=headers), broken
+
+    def _tenant_label(self, bound: _Bound, request: Request) -> str | None:
+        key = self.runtime.keys.identify(bound.auth, request.headers)
+        return key.label if key is not None else None
 
     def _authenticate(self, bound: _Bound, request: Request) -> ApiKey:
         key = self.runtime.keys.authenticate(bound.auth, request.headers)
@@ -129,7 +145,7 @@ def _routes(runtime: Runtime, proxy_state: proxy.ProxyState | None = None) -> li
             routes.append(Route(path, endpoint, include_in_schema=False))
     # In proxy mode, paths no spec declares pass through (and are counted as unknown operations).
     passthrough = [Route("/{rest:path}", proxy.UnknownPaths(unknown), include_in_schema=False)] if unknown else []
-    return [*routes, control.MOUNT, *passthrough]
+    return [*routes, Route("/", dashboard.root, methods=["GET"]), control.MOUNT, *passthrough]
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -181,7 +197,15 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         routes=_routes(runtime, proxy_state),
         middleware=[
             Middleware(Guard, config=config),
-            Middleware(CORSMiddleware, allow_methods=["*"], allow_headers=["*"], max_age=600, **cors),
+            Middleware(
+                PathCORSMiddleware,
+                operations=runtime.operations,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["Retry-After", FORCED_HEADER],
+                max_age=600,
+                **cors,
+            ),
             Middleware(JournalMiddleware, journal=runtime.journal),
         ],
         exception_handlers={

@@ -6,6 +6,7 @@ app's configuration needs no change), so nothing here puts a key into a message.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -20,18 +21,36 @@ DEFAULT_KEYS = ("demo-alice", "demo-bob", "demo-readonly:readonly")
 class ApiKey:
     key: str
     readonly: bool = False
+    # The name given with `--key NAME=SECRET`: how journals and the dashboard show the tenant.
+    name: str | None = None
 
     @property
     def tenant(self) -> str:
         return self.key
 
+    @property
+    def label(self) -> str:
+        """Identifies the key without revealing it: its name, else a short stable hash."""
+        return self.name or label_of(self.key)
+
+
+def label_of(secret: str) -> str:
+    """`key-` and 8 hex digits of the key's SHA-256: stable across runs, not reversible."""
+    return "key-" + hashlib.sha256(secret.encode()).hexdigest()[:8]
+
 
 def parse_key(spec: str) -> ApiKey:
-    """`NAME` or `NAME:readonly`, as given to `--key`."""
-    name, sep, flag = spec.rpartition(":")
-    key = ApiKey(name, readonly=True) if sep and flag == "readonly" else ApiKey(spec)
+    """`KEY`, `KEY:readonly`, `NAME=KEY` or `NAME=KEY:readonly`, as given to `--key`."""
+    body, sep, flag = spec.rpartition(":")
+    readonly = bool(sep) and flag == "readonly"
+    if not readonly:
+        body = spec
+    name, eq, secret = body.partition("=")
+    key = ApiKey(secret, readonly=readonly, name=name) if eq else ApiKey(body, readonly=readonly)
     if not key.key or any(c.isspace() for c in key.key) or not key.key.isprintable():
         raise ValueError("an API key must be non-empty printable text without spaces")
+    if eq and (not name or not name.isprintable() or any(c.isspace() for c in name)):
+        raise ValueError("a key's name (NAME=KEY) must be non-empty printable text without spaces")
     return key
 
 
@@ -58,6 +77,15 @@ class Keyring:
         if credential.token is None:
             raise ApiError(401, f"malformed {scheme.header} header: expected {scheme.usage()}")
         return self._lookup(credential.token)
+
+    def identify(self, scheme: AuthScheme, headers: Mapping[str, str]) -> ApiKey | None:
+        """The known key a request carries, or None: never raises (faults scoped to a tenant)."""
+        token = scheme.credential(headers).token
+        return None if token is None else self._keys.get(token)
+
+    def label(self, token: str) -> str:
+        key = self._keys.get(token)
+        return key.label if key is not None else label_of(token)
 
     def _lookup(self, token: str) -> ApiKey:
         key = self._keys.get(token)

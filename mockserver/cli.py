@@ -41,9 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--key",
         action="append",
-        metavar="KEY[:readonly]",
-        help="accept this API key, its own tenant; ':readonly' makes writes answer 403 (repeatable). "
-        f"Default: {', '.join(DEFAULT_KEYS)}",
+        metavar="[NAME=]KEY[:readonly]",
+        help="accept this API key, its own tenant; ':readonly' makes writes answer 403; NAME labels it in the "
+        f"journal and dashboard (repeatable). Default: {', '.join(DEFAULT_KEYS)}",
     )
     data = parser.add_mutually_exclusive_group()
     data.add_argument(
@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--error-rate", type=float, default=0.0, metavar="P", help="answer 500 to this fraction of requests"
     )
     parser.add_argument("--random-seed", type=int, metavar="N", help="seed for --error-rate, for reproducible chaos")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        metavar="RULE",
+        help="a fault rule, e.g. 'status=503,times=2,operation=createConversation' or 'fault=reset,rate=0.1' "
+        "(repeatable; fields as in PUT /__mock__/chaos, see README)",
+    )
     parser.add_argument(
         "--cors-origin",
         action="append",
@@ -154,6 +161,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         upstream_timeout=args.upstream_timeout,
         record_file=args.record,
         record_keys=tuple(parse_record_key(k) for k in args.record_key or ()),
+        faults=tuple(args.fault or ()),
     )
 
 
@@ -186,7 +194,8 @@ def banner(url: str, config: MockConfig, keys: Sequence[tuple[str, bool]], sampl
     if "systemprompt" in config.apis:
         uuid = sample_ids.get("systemprompt") or DOCUMENTED_UUID
         lines.append(f"  curl -H 'api-key: {first}' {url}/v1/conversation/{uuid}")
-    lines += ["", f"Control plane: {url}/__mock__/health, /__mock__/requests, /__mock__/state (see README)"]
+    lines += ["", f"Dashboard: {url}/__mock__/ (live requests, state, chaos)"]
+    lines += [f"Control plane: {url}/__mock__/health, /__mock__/requests, /__mock__/state (see README)"]
     return "\n".join(lines)
 
 
@@ -212,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sample = None
     if first is not None and first.tenant in runtime.store.tenants:
         sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
-    print(banner(url, config, [(k.key, k.readonly) for k in runtime.keys], {"systemprompt": sample}), flush=True)
+    shown = [(k.key if k.name is None else f"<{k.name}'s key>", k.readonly) for k in runtime.keys]
+    print(banner(url, config, shown, {"systemprompt": sample}), flush=True)
     proxy = app.state.proxy
     if proxy is not None:
         # uvicorn re-raises the signal that stopped it once it is done; a default SIGTERM

@@ -60,3 +60,4 @@ class MockConfig:
     proxy_buffer: int = 8 * 1024 * 1024
     record_file: Path | None = None
     record_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # API key → tenant name
+    faults: tuple[str, ...] = ()  # --fault rules as given, e.g. "status=503,times=2"

@@ -16,8 +16,10 @@ from starlette.routing import Mount, Route, Router
 
 import specs
 
+from . import dashboard
 from .body import parse_json, read_capped
 from .errors import ApiError, json_response
+from .journal import Query
 from .proxy import ProxyState
 from .runtime import Runtime
 from .seed import SeedError
@@ -65,7 +67,7 @@ async def put_state(request: Request) -> Response:
 
 
 async def get_chaos(request: Request) -> Response:
-    return json_response(200, _runtime(request).chaos.settings())
+    return json_response(200, _runtime(request).chaos.as_json())
 
 
 async def put_chaos(request: Request) -> Response:
@@ -74,23 +76,27 @@ async def put_chaos(request: Request) -> Response:
         data = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"chaos settings are not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or set(data) - {"latency_ms", "error_rate", "random_seed", "code"}:
-        raise ApiError(400, 'expected an object with some of "latency_ms", "error_rate", "random_seed", "code"')
-    merged = {**chaos.settings(), **data}
     try:
-        chaos.configure(
-            latency_ms=int(merged["latency_ms"]),
-            error_rate=float(merged["error_rate"]),
-            random_seed=None if merged["random_seed"] is None else int(merged["random_seed"]),
-            code=None if merged["code"] is None else int(merged["code"]),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ApiError(400, f"chaos settings rejected: {exc}") from None
-    return json_response(200, chaos.settings())
+        chaos.update(data)
+    except ValueError as exc:
+        raise ApiError(400, f"chaos settings rejected, nothing changed: {exc}") from None
+    return json_response(200, chaos.as_json())
+
+
+def _query(request: Request) -> Query:
+    try:
+        return Query.parse(request.query_params.multi_items())
+    except ValueError as exc:
+        raise ApiError(400, f"journal query rejected: {exc}") from None
 
 
 async def get_requests(request: Request) -> Response:
-    return json_response(200, {"requests": _runtime(request).journal.read()})
+    journal = _runtime(request).journal
+    return json_response(200, {"requests": journal.read(_query(request))})
+
+
+async def count_requests(request: Request) -> Response:
+    return json_response(200, {"count": len(_runtime(request).journal.select(_query(request)))})
 
 
 async def delete_requests(request: Request) -> Response:
@@ -146,11 +152,13 @@ MOUNT = Mount(
             Route("/chaos", get_chaos, methods=["GET"]),
             Route("/chaos", put_chaos, methods=["PUT"]),
             Route("/requests", get_requests, methods=["GET"]),
+            Route("/requests/count", count_requests, methods=["GET"]),
             Route("/requests", delete_requests, methods=["DELETE"]),
             Route("/openapi/{api}", openapi, methods=["GET"]),
             Route("/violations", get_violations, methods=["GET"]),
             Route("/violations", delete_violations, methods=["DELETE"]),
             Route("/record/flush", flush_record, methods=["POST"]),
+            *dashboard.ROUTES,
         ],
     ),
 )

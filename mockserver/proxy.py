@@ -32,6 +32,7 @@ from specs import Operation
 from specs.auth import scheme_of
 from specs.redact import Redactor, redact_header, redact_query, redact_url
 
+from .chaos import parse_prefer
 from .config import MockConfig
 from .errors import ApiError
 from .record import Recorder
@@ -120,7 +121,9 @@ class ProxyEndpoint:
         if ops is not None:
             # Forced errors and delays as in mock mode; a forced success cannot rewrite what
             # the real service answered, so it is not applied.
-            await proxy.runtime.chaos.before(ops.operation, headers.get("prefer"))
+            prefer = parse_prefer([v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"prefer"])
+            runtime = proxy.runtime
+            await runtime.chaos.before(ops.operation, prefer, lambda: runtime.tenant_label(self.api, headers))
         body, complete = await _read_body(receive, proxy.max_request)
         exchange = Exchange(
             scope.get("path_params", {}),

@@ -3,10 +3,11 @@ as fixtures for testing client code.
 
 `convo_mock` is a real uvicorn server on a free 127.0.0.1 port, one per session and per
 xdist worker, reset before each test. `@pytest.mark.convo_mock(api=..., empty=...,
-latency_ms=..., error_rate=..., code=..., random_seed=...)` sets a test's starting data and
-chaos. `upstream="http://..."` on the marker (or the `convo_mock_upstream` ini option) puts
-the mock in proxy mode in front of that service: `convo_mock.violations` then lists what broke
-the spec, both ways. The server runs in this process, so resets and reads go straight to its `Runtime`
+latency_ms=..., error_rate=..., code=..., random_seed=..., faults=[...])` sets a test's
+starting data, chaos and fault rules; `convo_mock.calls(...)` and `convo_mock.assert_called(...)`
+query the journal. `upstream="http://..."` on the marker (or the `convo_mock_upstream` ini
+option) puts the mock in proxy mode in front of that service: `convo_mock.violations` then
+lists what broke the spec, both ways. The server runs in this process, so resets and reads go straight to its `Runtime`
 (on the server's event loop, between requests) instead of through the control plane.
 
 Independent of the conformance suite's plugin (`contracts.pytest_plugin`): either can be
@@ -15,7 +16,7 @@ disabled with `-p no:convo_mock` / `-p no:convo_contracts` and the other keeps w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,6 +28,8 @@ from specs.auth import scheme_of
 
 from .background import BackgroundServer
 from .config import MockConfig
+from .faults import Source
+from .journal import Query
 from .proxy import ProxyState
 from .runtime import Runtime
 from .upstream_args import parse_upstreams
@@ -34,7 +37,7 @@ from .upstream_args import parse_upstreams
 T = TypeVar("T")
 
 MARKER = "convo_mock"
-_MARKER_OPTIONS = frozenset({"api", "empty", "latency_ms", "error_rate", "code", "random_seed", "upstream"})
+_MARKER_OPTIONS = frozenset({"api", "empty", "latency_ms", "error_rate", "code", "random_seed", "upstream", "faults"})
 UPSTREAM_INI = "convo_mock_upstream"
 
 
@@ -51,8 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(api='runtype'|'systemprompt', empty=False, latency_ms=0, error_rate=0, code=None, "
-        "random_seed=None, upstream=None): starting data and chaos for the convo_mock fixture; "
-        "upstream='http://...' (or a list of 'api=URL') for proxy mode",
+        "random_seed=None, faults=[{'status': 503, 'times': 2, ...}], upstream=None): starting data, chaos "
+        "and fault rules for the convo_mock fixture; upstream='http://...' (or a list of 'api=URL') for proxy mode",
     )
 
 
@@ -81,6 +84,53 @@ def _copy(data: T) -> T:
     # What the control plane would answer: plain JSON, detached from the live state.
     copied: T = orjson.loads(orjson.dumps(data))
     return copied
+
+
+@dataclass(frozen=True)
+class Call:
+    """One journal entry, as `convo_mock.calls()` returns it (keys redacted, bodies capped)."""
+
+    id: int
+    method: str
+    path: str
+    query: str
+    status: int  # 0: the connection was closed without a response (a reset fault)
+    api: str | None
+    operation: str | None
+    tenant: str | None
+    headers: dict[str, str]
+    body: Any
+    response_headers: dict[str, str]
+    response_body: Any
+    fault: str | None
+    duration_ms: float
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> Call:
+        return cls(
+            id=entry["id"],
+            method=entry["method"],
+            path=entry["path"],
+            query=entry["query"],
+            status=entry["status"],
+            api=entry["api"],
+            operation=entry["operationId"],
+            tenant=entry["tenant"],
+            headers=entry["headers"],
+            body=entry["body"],
+            response_headers=entry["response"]["headers"],
+            response_body=entry["response"]["body"],
+            fault=entry["fault"],
+            duration_ms=entry["duration_ms"],
+        )
+
+    def __str__(self) -> str:
+        where = f"{self.path}?{self.query}" if self.query else self.path
+        return f"{self.method} {where} -> {self.status or 'no response'} ({self.operation or 'no operation'})"
+
+
+def _describe(filters: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in filters.items() if value is not None) or "any call"
 
 
 @dataclass
@@ -132,16 +182,79 @@ class ConvoMock:
     def clear_requests(self) -> None:
         self._call(lambda runtime: runtime.journal.clear())
 
-    def chaos(
-        self, *, latency_ms: int = 0, error_rate: float = 0.0, code: int | None = None, random_seed: int | None = None
-    ) -> None:
-        """Force a status on every request (where the operation documents it), add latency or
-        errors; raises ValueError on settings out of range."""
-        self._call(
-            lambda runtime: runtime.chaos.configure(
-                latency_ms=latency_ms, error_rate=error_rate, random_seed=random_seed, code=code
+    def calls(
+        self,
+        operation: str | None = None,
+        method: str | None = None,
+        status: int | str | None = None,
+        tenant: str | None = None,
+        path: str | None = None,
+        api: str | None = None,
+    ) -> list[Call]:
+        """Journal entries matching every given filter, oldest first. `status` is a code or a
+        class (`"4xx"`); `tenant` a key (this fixture's `api_key`, ...) or its label; `path` a
+        path, or a prefix ending in `*`. ValueError on a malformed filter."""
+
+        def read(runtime: Runtime) -> list[dict[str, Any]]:
+            label = runtime.keys.label(tenant) if tenant is not None and tenant in runtime.keys else tenant
+            query = Query(
+                api=api,
+                method=method.upper() if method else None,
+                path=path,
+                operation=operation,
+                status=None if status is None else str(status).lower(),
+                tenant=label,
             )
+            return _copy(runtime.journal.read(query))
+
+        if status is not None:
+            Query.parse([("status", str(status))])  # the same check the control plane makes
+        return [Call.from_entry(entry) for entry in self._call(read)]
+
+    def assert_called(
+        self,
+        operation: str | None = None,
+        method: str | None = None,
+        status: int | str | None = None,
+        tenant: str | None = None,
+        path: str | None = None,
+        api: str | None = None,
+        *,
+        times: int | None = None,
+    ) -> list[Call]:
+        """The matching calls; AssertionError listing every call made when there is none (or
+        not exactly `times`)."""
+        found = self.calls(operation=operation, method=method, status=status, tenant=tenant, path=path, api=api)
+        if (times is None and found) or (times is not None and len(found) == times):
+            return found
+        wanted = _describe(
+            {"operation": operation, "method": method, "status": status, "tenant": tenant, "path": path, "api": api}
         )
+        made = self.calls()
+        listed = "\n".join(f"  {call}" for call in made) or "  (none)"
+        expected = "at least once" if times is None else f"{times} time(s)"
+        raise AssertionError(f"expected a call matching {wanted} {expected}, found {len(found)}; calls made:\n{listed}")
+
+    def chaos(
+        self,
+        *,
+        latency_ms: int = 0,
+        error_rate: float = 0.0,
+        code: int | None = None,
+        random_seed: int | None = None,
+        faults: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Force a status on every request (where the operation documents it, or a gateway
+        status anywhere), add latency, errors or fault rules (the `PUT /__mock__/chaos`
+        format); raises ValueError on settings out of range, and then nothing changes."""
+        settings = {
+            "latency_ms": latency_ms,
+            "error_rate": error_rate,
+            "code": code,
+            "random_seed": random_seed,
+            "faults": list(faults),
+        }
+        self._call(lambda runtime: runtime.chaos.update(settings, Source.FIXTURE))
 
     def close(self) -> None:
         """Kept for callers of the HTTP-based fixture; nothing to release."""
@@ -204,12 +317,14 @@ def convo_mock(
         runtime.reset()
         if empty:
             runtime.load({"tenants": {}})
-        runtime.chaos.configure(
-            latency_ms=options.get("latency_ms", 0),
-            error_rate=options.get("error_rate", 0.0),
-            random_seed=options.get("random_seed"),
-            code=options.get("code"),
-        )
+        settings = {
+            "latency_ms": options.get("latency_ms", 0),
+            "error_rate": options.get("error_rate", 0.0),
+            "random_seed": options.get("random_seed"),
+            "code": options.get("code"),
+            "faults": list(options.get("faults", ())),
+        }
+        runtime.chaos.update(settings, Source.MARKER)
         runtime.journal.clear()
         if proxy is not None:
             proxy.violations.clear()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from starlette.types import Scope
 
+import specs
+from specs.auth import scheme_of
+
 from .auth import ApiKey, Keyring
 from .chaos import Chaos
 from .config import MockConfig
+from .faults import Source, parse_flag, parse_rule
 from .journal import Journal
 from .persistence import StateSaver, read_state
 from .seed import SeedError, demo_data, normalize, read_seed_file
@@ -20,8 +25,10 @@ class Runtime:
         self.config = config
         self.store = Store()
         self.keys = Keyring(config.keys)
-        self.journal = Journal(config.journal_size)
-        self.chaos = Chaos(config.latency_ms, config.error_rate, config.random_seed)
+        self.journal = Journal(config.journal_size, labeler=self.tenant_label, secrets=self._secrets)
+        self.operations = [op for api in config.apis for op in specs.load(api).operations]
+        rules = [parse_rule(parse_flag(text), Source.FLAG, self.operations) for text in config.faults]
+        self.chaos = Chaos(self.operations, config.latency_ms, config.error_rate, config.random_seed, rules)
         self.seed = self._initial_seed()
         saved = read_state(config.state_file) if config.state_file else None
         if saved is None:
@@ -55,6 +62,17 @@ class Runtime:
                 keys.add(ApiKey(name))
         self.store.replace(tenants)
         self.keys = keys
+
+    def tenant_label(self, api: str | None, headers: Mapping[str, str]) -> str | None:
+        """The label of the key a request carried (by its API's scheme, else any served API's)."""
+        for name in (api,) if api else self.config.apis:
+            token = scheme_of(name).credential(headers).token
+            if token is not None:
+                return self.keys.label(token)
+        return None
+
+    def _secrets(self) -> Iterator[str]:
+        return (key.key for key in self.keys)
 
     def reset(self) -> None:
         self.load(self.seed)

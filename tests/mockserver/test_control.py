@@ -102,9 +102,15 @@ def test_only_one_api(spawn_mock: Any) -> None:
 
 def test_chaos_endpoint_forces_statuses_and_validates_settings(mock: MockProcess) -> None:
     try:
-        assert httpx.put(mock.base_url + "/__mock__/chaos", json={"code": 503}).status_code == 200
-        # 503 is documented nowhere: operations keep answering normally.
+        # 404 is documented for a get, not for the list: only the get is forced.
+        assert httpx.put(mock.base_url + "/__mock__/chaos", json={"code": 404}).status_code == 200
         assert httpx.get(mock.base_url + "/v1/conversations", headers=AUTH).status_code == 200
+        forced = httpx.get(mock.base_url + "/v1/conversations/conv_demo1_1", headers=AUTH)
+        assert forced.status_code == 404 and forced.headers["x-mock-forced"] == "control-plane"
+        assert "PUT /__mock__/chaos" in forced.json()["message"]
+        # A status no operation documents and no gateway sends is refused, naming the allowed ones.
+        refused = httpx.put(mock.base_url + "/__mock__/chaos", json={"code": 418})
+        assert refused.status_code == 400 and "allowed: " in refused.json()["message"]
         assert httpx.put(mock.base_url + "/__mock__/chaos", json={"code": 500}).json()["code"] == 500
         assert httpx.get(mock.base_url + "/v1/conversations", headers=AUTH).status_code == 500
         # A request's own Prefer header still wins.

@@ -108,3 +108,21 @@ def test_unknown_path_and_trailing_slash_are_json_404(mock: MockProcess) -> None
     for path in ("/nope", "/v1/conversations/", "/v2/conversations", "/v1/conversations/a/b"):
         response = httpx.get(mock.base_url + path, headers=AUTH)
         assert response.status_code == 404 and response.json()["error"] == "not_found", path
+
+
+def test_preflights_advertise_what_the_path_allows(mock: MockProcess) -> None:
+    """HEAD and OPTIONS agree with CORS preflights: a path's preflight lists exactly the methods
+    its 405 `Allow` header lists, and refuses a method the path does not have."""
+    for path in ("/v1/conversations", "/v1/conversations/x", "/v1/conversation/497f6eca-6276-4993-bfeb-53cbbbba6f08"):
+        allow = httpx.request("HEAD", mock.base_url + path, headers=AUTH).headers["allow"]
+        preflight = httpx.options(
+            mock.base_url + path,
+            headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": allow.split(", ")[0]},
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-methods"] == allow
+        refused = httpx.options(
+            mock.base_url + path,
+            headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "HEAD"},
+        )
+        assert refused.status_code == 400 and "allowed: " + allow in refused.text

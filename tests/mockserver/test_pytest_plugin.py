@@ -96,6 +96,73 @@ def test_unknown_marker_option(convo_mock):
 """
 
 
+# Journal queries and faults from a client test's point of view.
+JOURNAL_AND_FAULT_TESTS = """
+import httpx
+import pytest
+
+
+@pytest.mark.convo_mock(faults=[{"status": 503, "operation": "createConversation", "times": 2, "retry_after": 4}])
+def test_marker_faults_then_recovery(convo_mock):
+    with httpx.Client(base_url=convo_mock.base_url, headers=convo_mock.headers()) as client:
+        assert client.get("/v1/conversations").status_code == 200
+        codes = [client.post("/v1/conversations", json={}).status_code for _ in range(3)]
+    assert codes == [503, 503, 201]
+    first = convo_mock.calls(operation="createConversation")[0]
+    assert first.status == 503 and first.response_headers["retry-after"] == "4"
+    assert first.response_headers["x-mock-forced"] == "pytest-marker"
+    assert "pytest marker" in first.response_body["message"]
+
+
+@pytest.mark.convo_mock(code=429)
+def test_marker_gateway_status(convo_mock):
+    response = httpx.get(convo_mock.base_url + "/v1/conversations", headers=convo_mock.headers())
+    assert response.status_code == 429 and response.headers["retry-after"] == "1"
+
+
+def test_calls_are_typed_and_filtered(convo_mock):
+    with httpx.Client(base_url=convo_mock.base_url) as client:
+        client.post("/v1/conversations", json={"title": "t"}, headers=convo_mock.headers())
+        client.get("/v1/conversations/conv_missing", headers=convo_mock.headers())
+        client.get("/v1/conversations", headers=convo_mock.headers(convo_mock.other_key))
+    assert [c.operation for c in convo_mock.calls(method="post")] == ["createConversation"]
+    assert convo_mock.calls(method="POST")[0].body == {"title": "t"}
+    assert [c.status for c in convo_mock.calls(status="4xx")] == [404]
+    assert [c.path for c in convo_mock.calls(tenant=convo_mock.other_key)] == ["/v1/conversations"]
+    assert len(convo_mock.assert_called(operation="getConversation", status=404, times=1)) == 1
+
+
+def test_assert_called_lists_what_was_called_instead(convo_mock):
+    httpx.get(convo_mock.base_url + "/v1/conversations", headers=convo_mock.headers())
+    with pytest.raises(AssertionError) as failure:
+        convo_mock.assert_called(operation="deleteConversation")
+    message = str(failure.value)
+    assert "operation='deleteConversation'" in message and "found 0" in message
+    assert "GET /v1/conversations -> 200 (listConversations)" in message
+
+
+def test_fixture_chaos_with_a_reset_fault(convo_mock):
+    convo_mock.chaos(faults=[{"fault": "reset", "times": 1}])
+    url = convo_mock.base_url + "/v1/conversations"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url, headers=convo_mock.headers())
+    assert httpx.get(url, headers=convo_mock.headers()).status_code == 200
+    assert [c.fault for c in convo_mock.calls()] == ["fault=reset by pytest-fixture", None]
+
+
+@pytest.mark.convo_mock(faults=[{"status": 418}])
+def test_a_status_nobody_documents_is_a_usage_error(convo_mock):
+    pass
+"""
+
+
+def test_journal_queries_and_faults_in_client_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_faults=JOURNAL_AND_FAULT_TESTS)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:randomly")
+    result.assert_outcomes(passed=5, errors=1)
+    result.stdout.fnmatch_lines(["*convo_mock marker: faults[[]0[]]: status 418 is neither documented*"])
+
+
 def test_client_test_suite_using_convo_mock_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_client=CLIENT_TESTS)
     result = pytester.runpytest_subprocess("-q", "--strict-markers")

@@ -1,0 +1,341 @@
+// The convo-mock dashboard: plain JS, no build step. Every action goes through the same
+// control-plane endpoints a script uses (/__mock__/requests, /state, /chaos, /reset).
+// Data from requests is only ever put into the page as text (textContent), never as HTML.
+"use strict";
+
+const POLL_MS = 1000;
+const KEEP = 500; // entries kept in the page: the journal's own default size
+const entries = new Map(); // id -> entry
+let lastId = 0;
+let selected = null;
+let chaos = null;
+
+const $ = (selector) => document.querySelector(selector);
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === "dataset") Object.assign(node.dataset, value);
+    else if (name in node) node[name] = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : String(child ?? ""));
+  return node;
+}
+
+async function call(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const data = response.status === 204 ? null : await response.json();
+  if (!response.ok) throw new Error((data && data.message) || `${method} ${path}: ${response.status}`);
+  return data;
+}
+
+function say(text, bad = false) {
+  const node = $("#chaos-message");
+  node.textContent = text;
+  node.classList.toggle("bad", bad);
+}
+
+// ---- requests ----------------------------------------------------------------------------
+
+function statusClass(status) {
+  return status === 0 ? "s0" : `s${String(status)[0]}`;
+}
+
+function filters() {
+  const form = new FormData($("#filters"));
+  return Object.fromEntries([...form.entries()].map(([k, v]) => [k, String(v).trim()]));
+}
+
+function matches(entry, f) {
+  if (f.api && entry.api !== f.api) return false;
+  if (f.method && entry.method !== f.method) return false;
+  if (f.status && String(entry.status)[0] !== f.status) return false;
+  if (f.operation && entry.operationId !== f.operation) return false;
+  if (f.tenant && entry.tenant !== f.tenant) return false;
+  if (f.text && !entry._text.includes(f.text.toLowerCase())) return false;
+  return true;
+}
+
+function row(entry) {
+  const time = new Date(entry.time * 1000).toLocaleTimeString();
+  const path = entry.query ? `${entry.path}?${entry.query}` : entry.path;
+  const tr = el(
+    "tr",
+    { dataset: { id: entry.id }, className: entry.id === selected ? "selected" : "" },
+    el("td", {}, entry.id),
+    el("td", {}, time),
+    el("td", {}, entry.method),
+    el("td", { className: "path", title: path }, path),
+    el("td", {}, entry.operationId || ""),
+    el("td", {}, entry.tenant || ""),
+    el("td", { className: statusClass(entry.status) }, entry.status || (entry.fault ? "reset" : "—")),
+    el("td", { className: "num" }, entry.duration_ms.toFixed(1)),
+  );
+  tr.addEventListener("click", () => show(entry.id));
+  return tr;
+}
+
+function render() {
+  const f = filters();
+  const body = $("#requests tbody");
+  const rows = [];
+  for (const entry of [...entries.values()].reverse()) if (matches(entry, f)) rows.push(row(entry));
+  body.replaceChildren(...rows);
+  $("#shown").textContent = `${rows.length} of ${entries.size} shown`;
+}
+
+function addOption(select, value) {
+  if (!value || [...select.options].some((o) => o.value === value)) return;
+  select.append(el("option", { value }, value));
+}
+
+function remember(entry) {
+  entry._text = [entry.path, entry.query, JSON.stringify(entry.body), JSON.stringify(entry.response.body)]
+    .join(" ")
+    .toLowerCase();
+  entries.set(entry.id, entry);
+  lastId = Math.max(lastId, entry.id);
+  addOption($("#filters [name=api]"), entry.api);
+  addOption($("#filters [name=operation]"), entry.operationId);
+  addOption($("#filters [name=tenant]"), entry.tenant);
+}
+
+async function poll() {
+  try {
+    const data = await call("GET", `/__mock__/requests?since=${lastId}&limit=${KEEP}`);
+    if (data.requests.length > 50) {
+      // A backlog (first load, a burst): one render beats hundreds of single inserts.
+      for (const entry of data.requests) remember(entry);
+      while (entries.size > KEEP) entries.delete(entries.keys().next().value);
+      render();
+      // When the backlog was on screen (ms since navigation): what the load benchmark reads.
+      window.renderedAt = window.renderedAt || Math.round(performance.now());
+    } else if (data.requests.length) {
+      const f = filters();
+      const body = $("#requests tbody");
+      for (const entry of data.requests) {
+        remember(entry);
+        if (matches(entry, f)) body.prepend(row(entry));
+      }
+      while (entries.size > KEEP) {
+        const oldest = entries.keys().next().value;
+        entries.delete(oldest);
+        body.querySelector(`tr[data-id="${oldest}"]`)?.remove();
+      }
+      $("#shown").textContent = `${body.rows.length} of ${entries.size} shown`;
+    }
+    $("#status").textContent = `live · ${entries.size} requests`;
+    $("#status").classList.remove("bad");
+  } catch (error) {
+    $("#status").textContent = `mock unreachable (${error.message})`;
+    $("#status").classList.add("bad");
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+function block(title, headers, body, size) {
+  const lines = Object.entries(headers || {}).map(([k, v]) => `${k}: ${v}`).join("\n");
+  const text = body === null || body === undefined ? "(no body)" : typeof body === "string" ? body : JSON.stringify(body, null, 2);
+  return el(
+    "section",
+    {},
+    el("h3", {}, title, el("span", { className: "muted" }, size ? ` · ${size} bytes` : "")),
+    el("pre", { className: "headers" }, lines || "(no headers)"),
+    el("pre", { className: "body" }, text),
+  );
+}
+
+function show(id) {
+  const entry = entries.get(id);
+  if (!entry) return;
+  selected = id;
+  for (const tr of document.querySelectorAll("#requests tr.selected")) tr.classList.remove("selected");
+  document.querySelector(`#requests tr[data-id="${id}"]`)?.classList.add("selected");
+  const where = entry.query ? `${entry.path}?${entry.query}` : entry.path;
+  $("#detail").replaceChildren(
+    el("h2", {}, `${entry.method} ${where}`),
+    el(
+      "p",
+      { className: "muted" },
+      `#${entry.id} · ${entry.api || "no API"} · ${entry.operationId || "no operation"} · tenant ${entry.tenant || "none"}` +
+        (entry.fault ? ` · ${entry.fault}` : ""),
+    ),
+    block("Request", entry.headers, entry.body, entry.bodyBytes),
+    block(`Response ${entry.response.status || "(none: connection closed)"}`, entry.response.headers, entry.response.body, entry.response.bodyBytes),
+  );
+}
+
+// ---- state browser -------------------------------------------------------------------------
+
+async function loadTenants() {
+  const data = await call("GET", "/__mock__/tenants");
+  const rows = data.tenants.map((t) =>
+    el(
+      "tr",
+      {},
+      el("td", {}, t.tenant + (t.readonly ? " (read-only)" : "")),
+      ...["runtype", "systemprompt"].map((api) => {
+        const link = el("a", { href: "#", dataset: { tenant: t.tenant, api } }, t[api]);
+        link.addEventListener("click", (event) => {
+          event.preventDefault();
+          browse(t.tenant, api, 0);
+        });
+        return el("td", {}, link);
+      }),
+    ),
+  );
+  $("#tenants tbody").replaceChildren(...rows);
+  for (const name of ["#filters [name=tenant]", "#fault [name=tenant]"])
+    for (const t of data.tenants) addOption($(name), t.tenant);
+}
+
+async function browse(tenant, api, offset) {
+  const base = `/__mock__/tenants/${encodeURIComponent(tenant)}/${api}`;
+  const page = await call("GET", `${base}?offset=${offset}&limit=50`);
+  const items = page.items.map((item) => {
+    const link = el("a", { href: "#" }, item.id);
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const full = await call("GET", `${base}/${encodeURIComponent(item.id)}`);
+      $("#state-detail").replaceChildren(el("h2", {}, item.id), el("pre", { className: "body" }, JSON.stringify(full, null, 2)));
+    });
+    return el("li", {}, link, " ", el("span", { className: "muted" }, item.title ?? `${item.messageCount} messages`));
+  });
+  const nav = el("p", {});
+  if (offset > 0) nav.append(pager("← previous", () => browse(tenant, api, Math.max(0, offset - 50))));
+  nav.append(` ${offset + 1}–${offset + page.items.length} of ${page.total} `);
+  if (offset + page.items.length < page.total) nav.append(pager("next →", () => browse(tenant, api, offset + 50)));
+  $("#conversations").replaceChildren(el("h2", {}, `${tenant} · ${api}`), nav, el("ol", { start: offset + 1 }, ...items));
+}
+
+function pager(text, action) {
+  const button = el("button", { type: "button" }, text);
+  button.addEventListener("click", action);
+  return button;
+}
+
+// ---- chaos and faults ------------------------------------------------------------------------
+
+function describe(rule) {
+  return rule.status ? String(rule.status) : rule.fault;
+}
+
+function renderChaos(data) {
+  chaos = data;
+  const form = $("#chaos");
+  form.latency_ms.value = data.latency_ms;
+  form.error_rate.value = data.error_rate;
+  form.code.value = data.code ?? "";
+  const rows = data.faults.map((rule, index) => {
+    const remove = el("button", { type: "button" }, "remove");
+    remove.addEventListener("click", () => putFaults(chaos.faults.filter((_, i) => i !== index)));
+    return el(
+      "tr",
+      {},
+      el("td", {}, describe(rule)),
+      el("td", {}, rule.operation || "all"),
+      el("td", {}, rule.tenant || "all"),
+      el("td", {}, rule.rate),
+      el("td", {}, rule.remaining ?? "∞"),
+      el("td", {}, rule.source),
+      el("td", {}, remove),
+    );
+  });
+  $("#rules tbody").replaceChildren(...rows);
+}
+
+function asRule(rule) {
+  const { remaining, source, ...kept } = rule;
+  if (remaining !== null && remaining !== undefined) kept.times = remaining;
+  for (const [k, v] of Object.entries(kept)) if (v === null) delete kept[k];
+  return kept;
+}
+
+async function putFaults(rules) {
+  try {
+    renderChaos(await call("PUT", "/__mock__/chaos", { faults: rules.map(asRule) }));
+    say("fault rules updated");
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+async function loadOperations() {
+  const ops = $("#fault [name=operation]");
+  const health = await call("GET", "/__mock__/health");
+  for (const api of health.apis) {
+    const spec = await call("GET", `/__mock__/openapi/${api}`);
+    for (const path of Object.values(spec.paths))
+      for (const op of Object.values(path)) if (op && op.operationId) addOption(ops, op.operationId);
+  }
+}
+
+function wire() {
+  for (const tab of document.querySelectorAll("button.tab"))
+    tab.addEventListener("click", () => {
+      for (const other of document.querySelectorAll("button.tab")) other.classList.toggle("active", other === tab);
+      for (const pane of document.querySelectorAll(".pane")) pane.hidden = pane.id !== `tab-${tab.dataset.tab}`;
+      if (tab.dataset.tab === "state") loadTenants().catch((e) => say(e.message, true));
+      if (tab.dataset.tab === "chaos") {
+        call("GET", "/__mock__/chaos").then(renderChaos).catch((e) => say(e.message, true));
+        if ($("#fault [name=operation]").options.length === 1) loadOperations().catch((e) => say(e.message, true));
+      }
+    });
+  $("#filters").addEventListener("input", render);
+  $("#filters").addEventListener("submit", (event) => event.preventDefault());
+  $("#clear-journal").addEventListener("click", async () => {
+    await call("DELETE", "/__mock__/requests");
+    entries.clear();
+    selected = null;
+    render();
+  });
+  $("#reset").addEventListener("click", async () => {
+    const button = $("#reset");
+    try {
+      const result = await call("POST", "/__mock__/reset", {});
+      button.textContent = `Reset done (${result.tenants} tenants)`;
+      if (!$("#tab-state").hidden) await loadTenants();
+    } catch (error) {
+      button.textContent = `Reset failed: ${error.message}`;
+    }
+    setTimeout(() => (button.textContent = "Reset to seed"), 2000);
+  });
+  $("#chaos").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const settings = {
+      latency_ms: Number(form.latency_ms.value || 0),
+      error_rate: Number(form.error_rate.value || 0),
+      code: form.code.value ? Number(form.code.value) : null,
+    };
+    try {
+      renderChaos(await call("PUT", "/__mock__/chaos", settings));
+      say("chaos settings applied");
+    } catch (error) {
+      say(error.message, true);
+    }
+  });
+  $("#fault").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const [kind, value] = form.what.value.split(":");
+    const rule = { [kind === "status" ? "status" : "fault"]: kind === "status" ? Number(value) : value };
+    if (form.operation.value) rule.operation = form.operation.value;
+    if (form.tenant.value) rule.tenant = form.tenant.value;
+    if (form.times.value) rule.times = Number(form.times.value);
+    rule.rate = Number(form.rate.value || 1);
+    rule.retry_after = Number(form.retry_after.value || 1);
+    rule.body_ms = Number(form.body_ms.value || 2000);
+    putFaults([...(chaos ? chaos.faults : []), rule]);
+  });
+}
+
+wire();
+poll();
+loadTenants().catch(() => {});

@@ -245,13 +245,13 @@ def readonly_writes(e: Exchange, store: Store) -> None:
         e.headers["authorization"] = f"Bearer {ALICE}"
 
 
-def _tenant(e: Exchange) -> str:
+def tenant_of(e: Exchange) -> str:
     return e.headers.get("authorization", "").removeprefix("Bearer ") or e.headers.get("api-key", "")
 
 
 def update_not_persisted(e: Exchange, store: Store) -> None:
     if e.runtype and e.method == "PUT" and isinstance(e.body, dict):
-        current = store.runtype_get(_tenant(e), e.path.rsplit("/", 1)[1])
+        current = store.runtype_get(tenant_of(e), e.path.rsplit("/", 1)[1])
         if current is not None:
             answer = {
                 **current.to_json(),
@@ -268,19 +268,19 @@ def reset_omitted_fields(e: Exchange, store: Store) -> None:
 
 def append_messages(e: Exchange, store: Store) -> None:
     if e.runtype and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("messages"), list):
-        current = store.runtype_get(_tenant(e), e.path.rsplit("/", 1)[1])
+        current = store.runtype_get(tenant_of(e), e.path.rsplit("/", 1)[1])
         if current is not None and isinstance(current.messages, list):
             e.body["messages"] = [*current.messages, *e.body["messages"]]
 
 
 def delete_does_nothing(e: Exchange, store: Store) -> None:
-    if e.runtype and e.method == "DELETE" and store.runtype_get(_tenant(e), e.path.rsplit("/", 1)[1]) is not None:
+    if e.runtype and e.method == "DELETE" and store.runtype_get(tenant_of(e), e.path.rsplit("/", 1)[1]) is not None:
         e.answer(200, {"success": True})
 
 
 def freeze_updated_at(e: Exchange, store: Store) -> None:
     if e.runtype and e.method == "PUT" and e.status == 200 and isinstance(e.response, dict):
-        conversation = store.runtype_get(_tenant(e), e.response["id"])
+        conversation = store.runtype_get(tenant_of(e), e.response["id"])
         if conversation is not None:
             conversation.updatedAt = conversation.createdAt
             e.response["updatedAt"] = conversation.createdAt
@@ -288,7 +288,7 @@ def freeze_updated_at(e: Exchange, store: Store) -> None:
 
 def move_created_at(e: Exchange, store: Store) -> None:
     if e.runtype and e.method == "PUT" and e.status == 200 and isinstance(e.response, dict):
-        conversation = store.runtype_get(_tenant(e), e.response["id"])
+        conversation = store.runtype_get(tenant_of(e), e.response["id"])
         if conversation is not None:
             conversation.createdAt = conversation.updatedAt
             e.response["createdAt"] = conversation.updatedAt
@@ -336,16 +336,9 @@ def crash_on_nesting(e: Exchange, store: Store) -> None:
         e.answer(500, b"RecursionError", "text/plain")
 
 
-def replace_metadata(e: Exchange, store: Store) -> None:
-    if e.systemprompt and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("metadata"), dict):
-        conversation = store.systemprompt_get(_tenant(e), e.path.rsplit("/", 1)[1].lower())
-        if conversation is not None:
-            conversation.metadata = {}
-
-
 def systemprompt_not_persisted(e: Exchange, store: Store) -> None:
     if e.systemprompt and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("metadata"), dict):
-        conversation = store.systemprompt_get(_tenant(e), e.path.rsplit("/", 1)[1].lower())
+        conversation = store.systemprompt_get(tenant_of(e), e.path.rsplit("/", 1)[1].lower())
         if conversation is not None:
             answer = conversation.to_json(f"http://{e.headers.get('host', 'localhost')}")
             answer["metadata"] = {**answer["metadata"], **e.body["metadata"]}
@@ -552,14 +545,6 @@ FAULTS = [
         "schemathesis",
         "not_a_server_error",
         before=crash_on_nesting,
-    ),
-    Fault(
-        "metadata_replaced_not_merged",
-        "systemprompt.io update replaces metadata instead of merging",
-        "systemprompt",
-        "semantics",
-        "metadata_merged",
-        before=replace_metadata,
     ),
     Fault(
         "systemprompt_update_not_persisted",

@@ -17,7 +17,7 @@ from typing import Any
 
 from mockserver.store import Store
 
-from .broken import ALICE, BOB, Exchange, FaultyApp
+from .broken import ALICE, BOB, Exchange, FaultyApp, tenant_of
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 METHODS = {
@@ -46,6 +46,14 @@ class Choice:
 
 def _is_item(e: Exchange) -> bool:
     return e.path.count("/") == 3 and e.path.rstrip("/") not in ("/v1/conversations", "/v1/conversation")
+
+
+def metadata_replaced(e: Exchange, store: Store) -> None:
+    """The sent `metadata` becomes the whole metadata: the stored keys are dropped first."""
+    if e.systemprompt and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("metadata"), dict):
+        conversation = store.systemprompt_get(tenant_of(e), e.path.rsplit("/", 1)[1].lower())
+        if conversation is not None:
+            conversation.metadata = {}
 
 
 def create_200(e: Exchange, store: Store) -> None:
@@ -202,6 +210,10 @@ CHOICES = [
     Choice(
         "undeclared_method_404", "an undocumented method answers 404, not 405", "methods the docs do not list",
         ("runtype", "systemprompt"), before=undeclared_method_404, schemathesis=True,
+    ),
+    Choice(
+        "metadata_replaced", "systemprompt.io update replaces metadata whole instead of merging it", "rule 17",
+        ("systemprompt",), before=metadata_replaced,
     ),
     Choice(
         "shared_ids", "each key its own id space, both starting from the same conversations", "rule 8",

@@ -291,13 +291,17 @@ def systemprompt_update_visible(ctx: Context) -> None:
         return
     assert isinstance(metadata, dict)
     kept = (before.get("metadata") or {}) if isinstance(before, dict) else {}
-    ctx.expect(
-        update,
-        "metadata_merged",
-        metadata.get(KEEP) == ctx.run_tag and all(metadata.get(k) == v for k, v in kept.items() if k != PROBE),
-        f"metadata keys absent from the update (e.g. {KEEP!r}, written just before) to be kept: merged, rule 3",
-        exchange,
-    )
+    merged = metadata.get(KEEP) == ctx.run_tag and all(metadata.get(k) == v for k, v in kept.items() if k != PROBE)
+    ctx.outcome(update, "metadata_merged")
+    if not merged:
+        # Rule 3 keeps absent *fields*; whether `metadata` is merged key by key or replaced
+        # whole is the mock's choice (rule 17): another answer is an observation, not a failure.
+        ctx.observe(
+            update,
+            "metadata_merged",
+            f"metadata replaced whole, not merged key by key (rule 17): {KEEP!r}, written just before, is gone",
+            exchange,
+        )
     ctx.expect(
         update,
         "partial_update",

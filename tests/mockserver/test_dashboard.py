@@ -144,7 +144,12 @@ def test_state_browser_pages_through_10000_conversations(page: tuple[Any, MockPr
     tab, mock = page
     many = [{"id": f"conv_{i:05d}", "title": f"chat {i}"} for i in range(10_000)]
     state = {"tenants": {"big-tenant": {"runtype": many}}}
-    loaded = httpx.put(mock.base_url + "/__mock__/state", content=json.dumps(state), timeout=60)
+    loaded = httpx.put(
+        mock.base_url + "/__mock__/state",
+        content=json.dumps(state),
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
     assert loaded.status_code == 200, loaded.text
     tab.click("button.tab[data-tab=state]")
     big = label_of("big-tenant")

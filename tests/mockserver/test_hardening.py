@@ -212,7 +212,7 @@ def test_a_cross_site_form_post_cannot_change_state(mock: Any) -> None:
 
 
 def test_no_redirects_on_the_control_plane(mock: Any) -> None:
-    for path in ("/__mock__/health/", "/__mock__/state/", "/__mock__/"):
+    for path in ("/__mock__/health/", "/__mock__/state/", "/__mock__/requests/"):
         response = httpx.get(mock.base_url + path, headers={"Host": "localhost"})
         assert response.status_code == 404, path
         assert "location" not in response.headers and response.json()["error"] == "not_found"

@@ -211,6 +211,15 @@ def test_a_cross_site_form_post_cannot_change_state(mock: Any) -> None:
     assert httpx.post(mock.base_url + "/__mock__/reset").status_code == 200  # curl -X POST, no body
 
 
+def test_the_mocks_own_pages_may_change_state_whatever_cors_allows(spawn_mock: Any) -> None:
+    # The dashboard's buttons are same-origin requests: a narrow --cors-origin must not break them.
+    mock = spawn_mock("--cors-origin", "http://localhost:3000")
+    own = {"Origin": mock.base_url, **JSON}
+    assert httpx.post(mock.base_url + "/__mock__/reset", headers=own).status_code == 200
+    other = {"Origin": "http://localhost:4000", **JSON}
+    assert httpx.post(mock.base_url + "/__mock__/reset", headers=other).status_code == 403
+
+
 def test_no_redirects_on_the_control_plane(mock: Any) -> None:
     for path in ("/__mock__/health/", "/__mock__/state/", "/__mock__/requests/"):
         response = httpx.get(mock.base_url + path, headers={"Host": "localhost"})

@@ -55,7 +55,7 @@ def seed(n: int) -> dict[str, object]:
     return {"tenants": {KEY: {"runtype": conversations, "systemprompt": []}}}
 
 
-def latencies(client: httpx.Client, params: dict[str, object], count: int) -> tuple[float, float]:
+def latencies(client: httpx.Client, params: dict[str, str | int], count: int) -> tuple[float, float]:
     samples = []
     for _ in range(count):
         started = time.perf_counter()
@@ -66,7 +66,7 @@ def latencies(client: httpx.Client, params: dict[str, object], count: int) -> tu
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
 
 
-def deep_cursor(client: httpx.Client, n: int) -> str:
+def deep_cursor(client: httpx.Client, n: int) -> str | None:
     cursor: str | None = None
     walked = 0
     while walked < n * 0.9:

@@ -59,8 +59,8 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Sample]]:
 
 def with_samples(result: RunResult, samples: list[Sample]) -> RunResult:
     """`result` carrying `samples`, as `RunResult.samples` will once the families record them."""
-    if not hasattr(result, "samples") or not result.samples:  # type: ignore[attr-defined]
-        result.samples = list(samples)  # type: ignore[attr-defined]
+    if not hasattr(result, "samples") or not result.samples:
+        result.samples = list(samples)
     return result
 
 

@@ -126,11 +126,11 @@ def test_reasons_follow_the_settings() -> None:
     reasons = {(i.operation_id, i.subject): i.reason for i in compute([], scope).not_covered}
     assert reasons[("deleteConversation", "204")] == "no conversation to delete in --read-only"
     assert reasons[("createConversation", "title")] == "--read-only: no POST is sent"
-    assert reasons[("getConversation", "404")].startswith("no request reached this operation")
+    assert (reasons[("getConversation", "404")] or "").startswith("no request reached this operation")
     two_xx = Sample("runtype", "createConversation", "POST", "/v1/conversations", status=201)
     scope = Scope(apis=("runtype",), families=("semantics",), operations=frozenset({"createConversation"}))
-    reasons = {i.subject: i.reason for i in compute([two_xx], scope).not_covered}
-    assert reasons["200"] == "the server answered 201 instead (each is documented)"
+    by_subject = {i.subject: i.reason for i in compute([two_xx], scope).not_covered}
+    assert by_subject["200"] == "the server answered 201 instead (each is documented)"
 
 
 def test_coverage_dict_is_json_with_the_same_numbers(boundaries_run: Coverage) -> None:

@@ -144,7 +144,7 @@ def test_what_the_run_could_not_delete_fails_a_visible_item(pytester: pytest.Pyt
     root = ElementTree.parse(pytester.path / "junit.xml").getroot()
     (leftovers,) = [c for c in root.iter("testcase") if c.get("name") == "leftovers"]
     failure = leftovers.find("failure")
-    assert failure is not None and "could not delete what it created" in (failure.text or failure.get("message", ""))
+    assert failure is not None and "could not delete what it created" in (failure.text or failure.get("message") or "")
     assert "delete answered 500" in (failure.text or "")
     assert not any(s in result.stdout.str() for s in SECRETS)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import contracts.cli
+import contracts.runner
 from contracts.cli import main
 from mockserver import create_app
 from mockserver.background import BackgroundServer
@@ -29,7 +30,7 @@ def server() -> Iterator[str]:
 @pytest.fixture
 def sampled(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's runs carry their samples (what `RunResult.samples` does once #9 lands)."""
-    original = contracts.cli.run
+    original = contracts.runner.run  # what contracts.cli imported as `run`
 
     def run(*args: Any, **kwargs: Any) -> Any:
         with recording(monkeypatch) as samples:

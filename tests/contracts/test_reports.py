@@ -72,7 +72,5 @@ def test_json_and_junit_carry_observations_redacted(tmp_path: Path) -> None:
         )
         assert "limit=-5" in (case.findtext("system-out") or "")
         assert (case.find("failure") is not None) is strict
-        skipped = [
-            c.find("skipped") for c in ElementTree.fromstring(text).iter("testcase") if c.find("skipped") is not None
-        ]
+        skipped = [s for c in ElementTree.fromstring(text).iter("testcase") if (s := c.find("skipped")) is not None]
         assert len(skipped) == 3 and all(s.get("message") == "needs --other-key" for s in skipped)

@@ -3,6 +3,7 @@ validation agree everywhere, the base URL is normalised once, and per-API values
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from contracts.settings import SETTINGS, SettingError, normalise_url, resolve
 
 
 def test_every_cli_setting_is_an_option_with_its_env_var_in_the_help() -> None:
-    run = build_parser()._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    run = commands.choices["run"]
     options = {o for action in run._actions for o in action.option_strings}
     for setting in SETTINGS:
         assert setting.option in options

@@ -37,7 +37,7 @@ def test_an_interrupt_stops_the_child_and_removes_its_key_files(monkeypatch: pyt
             raise Interrupted(signal.SIGTERM)
         return None
 
-    monkeypatch.setattr(upstream.subprocess, "Popen", recording)
+    monkeypatch.setattr("contracts.families.upstream.subprocess.Popen", recording)
     monkeypatch.setattr(upstream, "_time_left", interrupting)
     server = BackgroundServer(create_app(MockConfig())).start()
     target = Target(base_url=server.base_url, api_key="demo-alice", other_key="demo-bob", max_examples=5000)

@@ -29,12 +29,19 @@ def body(api: str, operation_id: str) -> dict[str, Any]:
 
 
 def prop(api: str, operation_id: str, name: str) -> dict[str, Any]:
-    return body(api, operation_id)["properties"][name]
+    found: dict[str, Any] = body(api, operation_id)["properties"][name]
+    return found
 
 
 def param(api: str, operation_id: str, name: str) -> dict[str, Any]:
     found = op(api, operation_id).parameter(name)
     assert found is not None, f"{operation_id} has no parameter {name}"
+    return found
+
+
+def request_body(api: str, operation_id: str) -> dict[str, Any]:
+    found = op(api, operation_id).request_body
+    assert found is not None, f"{operation_id} has no request body"
     return found
 
 
@@ -49,7 +56,8 @@ def statuses(api: str, operation_id: str) -> set[str]:
 
 
 def security(api: str, operation_id: str) -> list[dict[str, list[str]]]:
-    return op(api, operation_id).definition["security"]
+    found: list[dict[str, list[str]]] = op(api, operation_id).definition["security"]
+    return found
 
 
 def rt_conversation(name: str) -> Any:
@@ -403,11 +411,11 @@ FACTS: list[tuple[str, Callable[[], Any], Any]] = [
     (
         "systemprompt update: body required, application/json",
         lambda: (
-            op(SP, "updateConversation").request_body["required"],
-            list(op(SP, "updateConversation").request_body["content"]),
+            request_body(SP, "updateConversation")["required"],
+            list(request_body(SP, "updateConversation")["content"]),
         ),
         (True, ["application/json"]),
-    ),  # type: ignore[index]
+    ),
     (
         "systemprompt update: free-form object with metadata object",
         lambda: (
@@ -479,7 +487,7 @@ FACTS: list[tuple[str, Callable[[], Any], Any]] = [
         for o in specs.load(api).operations
         for s in o.statuses
         if int(s) >= 400
-    ],  # type: ignore[index]
+    ],
     *[
         (
             f"{api} {o.operation_id}: every response body is application/json (rule 11)",
@@ -500,7 +508,7 @@ FACTS: list[tuple[str, Callable[[], Any], Any]] = [
         for api in specs.API_NAMES
         for o in specs.load(api).operations
         if o.request_body
-    ],  # type: ignore[index]
+    ],
 ]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from specs.redact import Redactor, redact_url
 
 from .coverage import Coverage, Kind, OperationCoverage
-from .results import Outcome, RunResult
+from .results import Failure, Observation, Outcome, RunResult
 from .target import Target
 
 _CSS = """
@@ -193,12 +193,12 @@ def _attrs(outcome: Outcome, status: str, e: Escape) -> str:
     return f"data-api='{e(outcome.api)}' data-family='{e(outcome.family)}' data-status='{e(status)}'"
 
 
-def _evidence(item: Any, e: Escape) -> str:
-    rows = [
-        ("expected", getattr(item, "expected", None)),
-        ("spec pointer", getattr(item, "spec_pointer", None)),
-        ("got", getattr(item, "actual", None)),
-    ]
+def _evidence(item: Failure | Observation, e: Escape) -> str:
+    rows: list[tuple[str, str | None]]
+    if isinstance(item, Observation):
+        rows = [("observed", item.what), ("spec pointer", item.spec_pointer), ("got", item.evidence)]
+    else:
+        rows = [("expected", item.expected), ("spec pointer", item.spec_pointer), ("got", item.actual)]
     count = getattr(item, "count", 1)
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows if v)
     if count and count > 1:

@@ -14,7 +14,7 @@ import pytest
 
 from contracts.coverage import Coverage, Scope, compute
 from contracts.html_report import render, write_html
-from contracts.results import Failure, Outcome, RunResult, Status
+from contracts.results import Failure, Observation, Outcome, RunResult, Status
 from specs.redact import Redactor
 
 from .echoing import EchoingUnprocessable
@@ -159,11 +159,10 @@ def test_a_passing_status_is_shown_as_passed() -> None:
 
 def test_observations_are_shown_apart_from_failures() -> None:
     outcome = Outcome("runtype", "listConversations", "GET", "/v1/conversations", "semantics", "list_order")
-    # Observations arrive with the #9 rework as `Outcome.observations`: evidence like a failure's.
-    # A Failure stands in for an Observation on purpose: the renderer reads evidence by duck
-    # typing, and this test pins the section and counts, not the item's class.
     outcome.observations = [
-        Failure("newest first (the docs are silent)", "oldest first", "runtype.yaml#/paths", "curl -X GET 'u'")  # type: ignore[list-item]
+        Observation(
+            "undocumented constraint: `limit=-5` answered 400", "400 application/json {}", "runtype.yaml#/paths"
+        )
     ]
     text = render(
         RunResult([outcome]),
@@ -175,3 +174,5 @@ def test_observations_are_shown_apart_from_failures() -> None:
     assert "<h2>Observations (1)</h2>" in text
     assert "class='card observed' data-api='runtype' data-family='semantics' data-status='observed'" in text
     assert "<h2>Failures (0)</h2>" in text and "verdict pass" in text
+    # What was observed and what came back are shown, escaped.
+    assert "undocumented constraint: `limit=-5` answered 400" in text and "400 application/json {}" in text

@@ -37,3 +37,17 @@ def _create_fields(case: Any) -> set[str]:
             if op.method == "POST" and op.path == case.operation.path:
                 return set((op.request_schema() or {}).get("properties", {}))
     return set()
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    path = os.environ.get(CREATED_FILE_ENV)
+    if not path or case.method.upper() != "POST" or not 200 <= response.status_code < 300:
+        return
+    try:
+        data = response.json()
+    except ValueError:
+        return
+    if isinstance(data, dict) and isinstance(data.get("id"), str):
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(data["id"] + "\n")

@@ -55,12 +55,15 @@ class Runtime:
         The keys become exactly the --key ones plus the data's tenants (a tenant nobody passed
         with --key gets a read-write key): keys of data that was replaced stop working.
         """
-        tenants = normalize(data, self.store.clock, self.config.max_depth)
+        # A fresh clock: time runs on from the new data, not from what it replaces (a reset
+        # after far-future data brings the clock back to the present).
+        clock = Clock()
+        tenants = normalize(data, clock, self.config.max_depth)
         keys = Keyring(self.config.keys)
         for name in tenants:
             if name not in keys:
                 keys.add(ApiKey(name))
-        self.store.replace(tenants)
+        self.store.replace(tenants, clock)
         self.keys = keys
 
     def tenant_label(self, api: str | None, headers: Mapping[str, str]) -> str | None:

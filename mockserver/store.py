@@ -23,12 +23,14 @@ from .runtype_fields import CREATED_SOURCE, check_store, runtype_fields
 class Clock:
     """RFC 3339 UTC timestamps that strictly increase, so `updatedAt` always moves forward.
 
-    Stored data may lie in the future, and the clock then runs on from it; data past
-    `LATEST` is refused when it arrives (seed.py), and the clock never moves past `LATEST`
-    either, so it can never overflow `datetime`'s year 9999.
+    Stored data may lie in the future, and the clock then runs on from it. Data past
+    `LATEST` is refused when it arrives (seed.py), which leaves the clock about a thousand
+    years of microsecond steps before `CEILING`: `updatedAt` keeps moving forward, and
+    `datetime`'s year 9999 is never overflowed (at `CEILING` the time would stand still).
     """
 
     LATEST = datetime(9000, 12, 31, 23, 59, 59, tzinfo=UTC)
+    CEILING = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
     def __init__(self) -> None:
         self._last = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,8 +38,7 @@ class Clock:
     def now(self) -> str:
         now = datetime.now(UTC)
         if now <= self._last:
-            # At LATEST the time stands still rather than overflow (observe keeps _last <= LATEST).
-            now = min(self._last + timedelta(microseconds=1), self.LATEST)
+            now = min(self._last + timedelta(microseconds=1), self.CEILING)
         self._last = now
         return format_timestamp(now)
 
@@ -355,8 +356,11 @@ class Store:
             }
         }
 
-    def replace(self, tenants: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
-        """Swap in already-validated data (see `mockserver.seed`) in one step."""
+    def replace(self, tenants: dict[str, dict[str, list[dict[str, Any]]]], clock: Clock | None = None) -> None:
+        """Swap in already-validated data (see `mockserver.seed`) in one step, with the clock
+        its timestamps were filled in by (default: keep this store's)."""
+        if clock is not None:
+            self.clock = clock
         fresh: dict[str, Tenant] = {}
         for name, data in tenants.items():
             tenant = fresh[name] = Tenant()

@@ -349,13 +349,17 @@ def test_far_future_timestamps_are_refused_and_the_clock_never_overflows(mock: A
     assert response.status_code == 400 and "runtype[0].createdAt" in response.json()["message"]
     assert httpx.get(mock.base_url + "/v1/conversations/conv_demo1_1", headers=ALICE).status_code == 200
 
-    latest = "9000-12-31T23:59:59Z"  # the latest accepted: the clock stands there, never overflows
+    latest = "9000-12-31T23:59:59Z"  # the latest accepted: the clock runs on from it, still moving
     data = {"tenants": {"demo-alice": {"runtype": [{"title": "t", "createdAt": latest, "updatedAt": latest}]}}}
     assert httpx.put(mock.base_url + "/__mock__/state", json=data).status_code == 200
-    for _ in range(3):
-        created = httpx.post(mock.base_url + "/v1/conversations", json={}, headers=ALICE)
-        assert created.status_code == 201 and created.json()["createdAt"].startswith("9000-12-31T23:59:59")
+    created = httpx.post(mock.base_url + "/v1/conversations", json={}, headers=ALICE).json()
+    path = f"{mock.base_url}/v1/conversations/{created['id']}"
+    stamps = [httpx.put(path, json={"title": str(n)}, headers=ALICE).json()["updatedAt"] for n in range(3)]
+    assert created["createdAt"] > latest.replace("Z", ".000000Z") and stamps == sorted(set(stamps))
+    # A reset brings the clock back from the far future: new data is stamped with today's time.
     assert httpx.post(mock.base_url + "/__mock__/reset").status_code == 200
+    fresh = httpx.post(mock.base_url + "/v1/conversations", json={}, headers=ALICE).json()
+    assert fresh["createdAt"] < "3000"
 
 
 @pytest.mark.parametrize(

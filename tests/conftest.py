@@ -28,6 +28,15 @@ from contracts.target import auth_headers
 
 pytest_plugins = ["pytester"]
 
+# The project's own tests never take settings from the caller's environment: a CONVO_STRICT
+# or CONVO_BASE_URL exported in a shell (or by a CI job that also runs the suite against a
+# real deployment) would change verdicts, or make this very run fire conformance items at that
+# deployment. Removed before collection, so subprocesses and pytester runs start clean too;
+# tests that need one set it themselves. Only the knob that locates a browser is kept.
+TOOLING_ENV = frozenset({"CONVO_CHROMIUM"})
+for _name in [n for n in os.environ if n.startswith("CONVO_") and n not in TOOLING_ENV]:
+    del os.environ[_name]
+
 # Fixed profiles: CI runs are reproducible, a red run is a real defect.
 settings.register_profile(
     "ci", max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -94,7 +94,10 @@ def tenant_isolation(ctx: Context) -> None:
     before = body_json(ctx.send(get, own_path))
     intruder = f"{ctx.run_tag}-intruder-{secrets.token_hex(4)}"
     reads = [op for op in ops if op.method == "GET"]
-    writes = sorted((op for op in ops if op.method != "GET"), key=lambda op: op.method == "DELETE")
+    # Only writes addressed to the marked conversation: a create as the other key proves
+    # nothing about the main key's data, and would leave a conversation in a tenant whose
+    # data this run must not touch.
+    writes = sorted((op for op in ops if op.method != "GET" and "{" in op.path), key=lambda op: op.method == "DELETE")
     for op in reads:  # first look, then touch
         params = {**_list_everything(op), **({"ownerId": ctx.run_tag} if op.parameter("ownerId") else {})}
         path = _concrete_path(ctx, op, item_id)

@@ -84,15 +84,20 @@ class Context:
             if isinstance(created, dict) and isinstance(created.get("id"), str):
                 self.created.append(created["id"])  # whatever a check creates is deleted after the run
         if response is not None and str(response.status_code) in op.statuses:
+            redact = self.target.redactor
             errors = reference.response_errors(self.api, response)
             outcome = self.outcome(op, "response_matches_spec")
             if errors and response.status_code >= 400:
                 # Error bodies are not documented (rule 6): another shape or media type is a choice.
-                what = f"an error answer of another shape than the spec's ({errors[0][:300]}): not documented"
+                found = redact.excerpt(errors[0], 300)
+                what = f"an error answer of another shape than the spec's ({found}): not documented"
                 self.observe(op, "response_matches_spec", what, exchange)
             elif errors:
                 self.fail(
-                    op, "response_matches_spec", f"a response that matches the spec ({errors[0][:300]})", exchange
+                    op,
+                    "response_matches_spec",
+                    f"a response that matches the spec ({redact.excerpt(errors[0], 300)})",
+                    exchange,
                 )
             elif outcome.status is Status.SKIPPED:
                 outcome.status = Status.PASSED

@@ -68,10 +68,17 @@ def request_errors(api: str, request: httpx.Request) -> list[str]:
 
 
 def _explain(exc: BaseException) -> str:
-    parts = [str(exc)]
+    """What openapi-core found, in full: callers redact first and shorten after. Its summary
+    line is left out when the schema errors are known, because it embeds their reprs, which
+    jsonschema cuts short: a key cut in half there would escape redaction."""
     inner: Any = exc.__cause__ or exc.__context__
     details = getattr(exc, "schema_errors", None) or getattr(inner, "schema_errors", None) or ()
-    parts += [str(getattr(e, "message", e))[:300] for e in details]
-    if inner is not None and not details:
-        parts.append(str(inner)[:300])
-    return "; ".join(p for p in parts if p)
+    if details:
+        return "; ".join(_located(e) for e in details)
+    return "; ".join(str(p) for p in (exc, inner) if p is not None and str(p))
+
+
+def _located(error: Any) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in getattr(error, "absolute_path", ()))
+    message = str(getattr(error, "message", error))
+    return f"{path.lstrip('.')}: {message}" if path else message

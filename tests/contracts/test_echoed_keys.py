@@ -14,21 +14,33 @@ from mockserver.background import BackgroundServer
 KEY = "sekrit-KEY-123-abcdefgh"
 
 
-async def _echoing(scope: Scope, receive: Receive, send: Send) -> None:
-    """Every list answer carries the caller's credential deep inside an invalid item."""
-    if scope["type"] != "http":
-        return
-    headers = dict(scope["headers"])
-    credential = headers.get(b"authorization", b"").decode().removeprefix("Bearer ")
-    item = {"id": credential + "-" + "x" * 400, "title": 5}
+class _Echoing:
+    """Every list answer carries the caller's credential inside an invalid item, after
+    `padding` characters: somewhere a cut of the evidence text falls inside the key."""
+
+    def __init__(self, padding: int) -> None:
+        self.padding = padding
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        headers = dict(scope["headers"])
+        credential = headers.get(b"authorization", b"").decode().removeprefix("Bearer ")
+        await _answer(send, {"id": "y" * self.padding + credential + "-" + "x" * 400, "title": 5})
+
+
+async def _answer(send: Send, item: dict[str, Any]) -> None:
     body = {"conversations": [item], "pagination": {"limit": 1, "hasMore": False}}
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
-def test_no_part_of_an_echoed_key_reaches_any_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("padding", range(230, 290, 4))
+def test_no_part_of_an_echoed_key_reaches_any_report(
+    padding: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     reports = {name: tmp_path / f"r.{name}" for name in ("json", "html", "xml", "md")}
-    with BackgroundServer(_echoing) as server:
+    with BackgroundServer(_Echoing(padding)) as server:
         code = main(
             [
                 "run", "--base-url", server.base_url, "--api-key", KEY, "--api", "runtype", "--only", "semantics",

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from specs.redact import REDACTED, Redactor, is_secret_name, redact_header, redact_headers, redact_query
+from specs.redact import REDACTED, Redactor, is_secret_name, redact_header, redact_headers
 from specs.text import shorten
 
 from .request import get as get_info
@@ -85,13 +85,15 @@ def _body(side: _Side, redactor: Redactor) -> Any:
     """JSON when the whole body was kept and parses; else text, marked when cut."""
     if side.total == 0:
         return None
+    if side.total == len(side.body):
+        try:
+            return redactor.json(orjson.loads(side.body))
+        except orjson.JSONDecodeError:
+            pass
     text = redactor(side.body.decode("utf-8", errors="replace"))
     if side.total > len(side.body):
         return text + CUT_MARKER.format(kept=len(side.body), total=side.total)
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
+    return text
 
 
 @dataclass(slots=True)
@@ -225,21 +227,21 @@ class Journal:
             "id": entry.id,
             "time": entry.time,
             "method": entry.method,
-            "path": entry.path,
-            "query": redactor(redact_query(entry.query.decode("latin-1"))),
+            "path": redactor(entry.path),
+            "query": redactor.query(entry.query.decode("latin-1")),
             "status": entry.status,
             "duration_ms": round(entry.duration * 1000, 3),
             "api": entry.api,
             "operationId": entry.operation,
             "tenant": self._label(entry),
-            "headers": _header_dict(entry.request.headers),
+            "headers": {k: redactor(v) for k, v in _header_dict(entry.request.headers).items()},
             "body": _body(entry.request, redactor),
             "bodyBytes": entry.request.total,
             "fault": entry.fault,
             "requestId": entry.request_id,
             "response": {
                 "status": entry.status,
-                "headers": _header_dict(entry.response.headers),
+                "headers": {k: redactor(v) for k, v in _header_dict(entry.response.headers).items()},
                 "body": _body(entry.response, redactor),
                 "bodyBytes": entry.response.total,
             },

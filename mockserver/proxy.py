@@ -30,7 +30,7 @@ from starlette.types import Message, Receive, Scope, Send
 import specs
 from specs import Operation
 from specs.auth import scheme_of
-from specs.redact import Redactor, redact_header, redact_query, redact_url
+from specs.redact import Redactor, redact_header, redact_url
 
 from .chaos import parse_prefer
 from .config import MockConfig
@@ -281,14 +281,17 @@ class ProxyEndpoint:
 
     def _curl(self, scope: Scope, exchange: Exchange, redactor: Redactor) -> str:
         host = exchange.headers.get("host", "localhost")
-        query = redact_query(scope["query_string"].decode("latin-1"))
+        query = redactor.query(scope["query_string"].decode("latin-1"))
         url = f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
         parts = ["curl", "-X", scope["method"], shlex.quote(redactor(url))]
         for name in ("content-type", self.scheme.header_key):
             if name in exchange.headers:
                 parts += ["-H", shlex.quote(f"{name}: {redactor(redact_header(name, exchange.headers[name]))}")]
         if exchange.body:
-            text = exchange.body.decode("utf-8", "replace")
+            try:  # parsed, so that no JSON escape hides a key from the redactor
+                text = orjson.dumps(redactor.json(orjson.loads(exchange.body))).decode()
+            except orjson.JSONDecodeError:
+                text = exchange.body.decode("utf-8", "replace")
             parts += ["-d", shlex.quote(redactor.excerpt(text, _CURL_BODY_LIMIT))]
         return " ".join(parts)
 

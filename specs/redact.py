@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from .auth import all_secret_header_names
@@ -71,6 +72,26 @@ class Redactor:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         return text
+
+    def json(self, value: Any) -> Any:
+        """A parsed JSON value with the secrets replaced in every string, keys included: no
+        escape sequence (`\\u002d`) can hide a key from a redactor that reads the text."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, list):
+            return [self.json(v) for v in value]
+        if isinstance(value, dict):
+            return {self(k): self.json(v) for k, v in value.items()}
+        return value
+
+    def query(self, query: str) -> str:
+        """A query string with credential-looking parameters and any known secret redacted,
+        read after percent-decoding (a key sent as `sekrit%2DKEY` is still the key)."""
+        if not query:
+            return query
+        pairs = parse_qsl(query, keep_blank_values=True)
+        shown = [(self(n), REDACTED if is_secret_name(n) else self(v)) for n, v in pairs]
+        return query if shown == pairs else urlencode(shown, safe="[]")
 
     def excerpt(self, text: str, limit: int) -> str:
         """Redacted, then shortened: in this order a key at the cut point cannot half-survive."""

@@ -22,6 +22,7 @@ import yaml
 import specs
 from specs.text import shorten
 
+from .body import INT_RANGE
 from .runtype_fields import runtype_fields
 from .store import Clock, parse_timestamp
 from .validation import json_path
@@ -55,7 +56,7 @@ def read_seed_file(path: Path) -> dict[str, Any]:
     return data  # type: ignore[no-any-return]
 
 
-def normalize(data: Any, clock: Clock, max_depth: int = 64) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def normalize(data: Any, clock: Clock, max_depth: int) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Check seed/state data and fill in what entries may omit; raise SeedError naming the problem.
 
     Beyond the spec's schemas, entries must be what the mock can keep serving and saving:
@@ -130,9 +131,6 @@ def _systemprompt_entry(item: Any, schema: Any, where: str, max_depth: int) -> d
     return entry
 
 
-_INT64 = (-(2**63), 2**64 - 1)  # orjson writes signed and unsigned 64-bit integers
-
-
 def _plain(entry: dict[str, Any], max_depth: int, where: str) -> None:
     """Refuse what orjson could not write back (or the mock could not serve) later: non-JSON
     values (YAML dates, sets), non-string keys, integers past 64 bits, NaN and infinities,
@@ -154,7 +152,7 @@ def _plain(entry: dict[str, Any], max_depth: int, where: str) -> None:
         elif isinstance(value, bool) or value is None or isinstance(value, str):
             continue
         elif isinstance(value, int):
-            if not _INT64[0] <= value <= _INT64[1]:
+            if not INT_RANGE[0] <= value <= INT_RANGE[1]:
                 raise SeedError(f"{where}{path}: integer out of the 64-bit range")
         elif isinstance(value, float):
             if not math.isfinite(value):

@@ -119,3 +119,15 @@ def test_concurrent_updates_are_never_lost_and_ids_never_repeat(mock: MockProces
     assert all(metadata[f"k{i}"] == i for i in range(100))
     listed = httpx.get(mock.base_url + "/v1/conversations", params={"limit": 100}, headers=AUTH).json()
     assert listed["pagination"]["hasMore"] is True
+
+
+def test_integers_past_64_bits_are_refused_not_turned_into_floats(mock: MockProcess) -> None:
+    url = f"{mock.base_url}/v1/conversations"
+    big = '{"metadata": {"a": [1, 123456789012345678901234567890]}}'
+    refused = httpx.post(url, content=big, headers={**AUTH, "Content-Type": "application/json"})
+    assert refused.status_code == 400 and "metadata.a[1]" in refused.json()["message"]
+    # The largest integer the mock can write back, and long digit runs inside strings, are fine.
+    fits = '{"metadata": {"a": 18446744073709551615, "b": "1234567890123456789012345"}}'
+    created = httpx.post(url, content=fits, headers={**AUTH, "Content-Type": "application/json"})
+    assert created.status_code == 201
+    assert created.json()["metadata"] == {"a": 18446744073709551615, "b": "1234567890123456789012345"}

@@ -6,6 +6,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
+from mockserver.config import MockConfig
 from mockserver.seed import normalize, runtype_create_defaults
 from mockserver.store import Store, decode_cursor, encode_cursor
 
@@ -116,7 +117,7 @@ class StoreMachine(RuleBasedStateMachine):
     @invariant()
     def dump_and_replace_round_trip(self) -> None:
         copy = Store()
-        copy.replace(normalize(self.store.dump(), copy.clock))
+        copy.replace(normalize(self.store.dump(), copy.clock, MockConfig().max_depth))
         assert copy.dump() == self.store.dump()
 
 

@@ -39,6 +39,13 @@ def label_of(secret: str) -> str:
     return "key-" + hashlib.sha256(secret.encode()).hexdigest()[:8]
 
 
+def check_key_text(text: str, what: str = "an API key") -> None:
+    """A key is sent in an HTTP header: printable ASCII without spaces, or no client could
+    ever present it. The message never repeats the text (it may be a secret)."""
+    if not text or not text.isascii() or not text.isprintable() or any(c.isspace() for c in text):
+        raise ValueError(f"{what} must be non-empty printable ASCII without spaces (it goes in an HTTP header)")
+
+
 def parse_key(spec: str) -> ApiKey:
     """`KEY`, `KEY:readonly`, `NAME=KEY` or `NAME=KEY:readonly`, as given to `--key`."""
     body, sep, flag = spec.rpartition(":")
@@ -47,8 +54,7 @@ def parse_key(spec: str) -> ApiKey:
         body = spec
     name, eq, secret = body.partition("=")
     key = ApiKey(secret, readonly=readonly, name=name) if eq else ApiKey(body, readonly=readonly)
-    if not key.key or any(c.isspace() for c in key.key) or not key.key.isprintable():
-        raise ValueError("an API key must be non-empty printable text without spaces")
+    check_key_text(key.key)
     if eq and (not name or not name.isprintable() or any(c.isspace() for c in name)):
         raise ValueError("a key's name (NAME=KEY) must be non-empty printable text without spaces")
     return key
@@ -57,7 +63,14 @@ def parse_key(spec: str) -> ApiKey:
 class Keyring:
     def __init__(self, keys: Iterable[ApiKey]) -> None:
         self._keys: dict[str, ApiKey] = {}
+        names: set[str] = set()
         for key in keys:
+            known = self._keys.get(key.key)
+            if known is not None and known != key:
+                raise ValueError(f"the key named {key.label!r} is given twice, differently (--key)")
+            if key.name is not None and key.name in names and known is None:
+                raise ValueError(f"two keys are named {key.name!r}: a name must tell its tenant apart (--key)")
+            names.update([key.name] if key.name else [])
             self.add(key)
 
     def add(self, key: ApiKey) -> None:

@@ -22,6 +22,7 @@ import yaml
 import specs
 from specs.text import shorten
 
+from .auth import check_key_text
 from .body import INT_RANGE
 from .runtype_fields import runtype_fields
 from .store import Clock, parse_timestamp
@@ -76,6 +77,10 @@ def normalize(data: Any, clock: Clock, max_depth: int) -> dict[str, dict[str, li
     for tenant, content in data["tenants"].items():
         # Never echo the tenant name: it is an API key.
         where = f"tenant #{len(result) + 1}"
+        try:
+            check_key_text(tenant if isinstance(tenant, str) else "", f"{where}: its key")
+        except ValueError as exc:
+            raise SeedError(str(exc)) from None
         if not isinstance(content, dict) or set(content) - {"runtype", "systemprompt"}:
             raise SeedError(f'{where}: expected an object with "runtype" and/or "systemprompt" lists')
         runtype, systemprompt = content.get("runtype", []), content.get("systemprompt", [])
@@ -109,6 +114,9 @@ def _runtype_entry(
     # Omitted fields: null where the spec allows it, empty lists, the documented defaults.
     entry = {**copy.deepcopy(runtype_fields().seed_defaults), **defaults, **item}
     entry.setdefault("id", f"conv_{secrets.token_hex(12)}")
+    if isinstance(entry["id"], str) and (entry["id"] in ("", ".", "..") or "/" in entry["id"]):
+        # The id is a path segment of get, update and delete: such a conversation could never be reached.
+        raise SeedError(f"{where}.id: must be a non-empty path segment (no '/', not '.' or '..')")
     entry.setdefault("createdAt", clock.now())
     entry.setdefault("updatedAt", entry["createdAt"])
     _check(schema, entry, where)

@@ -49,6 +49,9 @@ def write_atomic(path: Path, data: bytes) -> None:
 def read_state(path: Path) -> Any | None:
     """The saved state, or None when there is no file yet. Anything else that is not a state
     (invalid JSON, `null`, unreadable) stops the start: overwriting it would lose data."""
+    if path.exists() and not path.is_file():
+        # A folder, a FIFO or a device: reading would fail or block forever, writing would lose it.
+        raise SeedError(f"state file {path} is not a regular file")
     try:
         data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
@@ -80,7 +83,9 @@ class StateSaver:
         self.error: str | None = None
         self.last_saved_at: str | None = None
         self._failures = 0
-        self._saved = store.changes
+        # No file yet: the starting data is unsaved, so the first save (at the latest the
+        # final one) writes it, and "state saved to PATH" is always true of PATH.
+        self._saved = store.changes if path.exists() else store.changes - 1
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 

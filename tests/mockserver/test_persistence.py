@@ -83,3 +83,25 @@ def test_corrupt_state_file_is_a_clear_start_up_error(tmp_path: Path) -> None:
         [sys.executable, "-m", "mockserver", "--state-file", str(state)], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2 and "state" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_state_file_that_is_not_a_regular_file_stops_the_start(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "state.fifo"
+    os.mkfifo(fifo)
+    # Reading a FIFO would block for ever: the start must refuse it at once instead.
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--state-file", str(fifo)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2 and "not a regular file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_new_state_file_holds_the_starting_data_after_a_clean_stop(spawn_mock: Any, tmp_path: Path) -> None:
+    state = tmp_path / "new" / "state.json"
+    mock = spawn_mock("--state-file", str(state))
+    assert mock.stop() == 0  # no change was made: the file still says what the mock served
+    saved = read_state(state)
+    assert saved is not None and "conv_demo1_1" in json.dumps(saved)

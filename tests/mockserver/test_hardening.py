@@ -81,7 +81,10 @@ def test_a_failed_save_is_reported_retried_and_recovers(spawn_mock: Any, tmp_pat
     folder.mkdir()
     mock = spawn_mock("--state-file", str(state))
     url = mock.base_url
-    assert httpx.get(url + "/__mock__/health").json()["persistence"]["ok"] is True
+    # A new state file is written with the starting data at once.
+    assert wait_for(lambda: httpx.get(url + "/__mock__/health").json()["persistence"]["lastSavedAt"] is not None)
+    first_save = httpx.get(url + "/__mock__/health").json()["persistence"]
+    assert first_save["ok"] is True and state.exists()
 
     # The folder vanishes and a file takes its name: no save can succeed now.
     shutil.rmtree(folder)
@@ -91,7 +94,7 @@ def test_a_failed_save_is_reported_retried_and_recovers(spawn_mock: Any, tmp_pat
     assert wait_for(lambda: httpx.get(url + "/__mock__/health").status_code == 503)
     health = httpx.get(url + "/__mock__/health").json()
     assert health["persistence"]["ok"] is False and health["persistence"]["error"]
-    assert health["persistence"]["lastSavedAt"] is None  # nothing changed before, nothing saved
+    assert health["persistence"]["lastSavedAt"] == first_save["lastSavedAt"]  # nothing saved since
     assert wait_for(lambda: any("cannot save state" in line for line in mock.output))
 
     # The folder is back: the retry writes the latest state, including the write made meanwhile.

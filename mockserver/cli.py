@@ -16,10 +16,11 @@ from pathlib import Path
 import uvicorn
 
 import specs
+from specs.auth import scheme_of
 from specs.redact import redact_url
 
 from .app import create_app
-from .auth import DEFAULT_KEYS, parse_key
+from .auth import DEFAULT_KEYS, ApiKey, label_of, parse_key
 from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MockConfig
 from .protocol import bounded_protocol
 from .proxy import ProxyState
@@ -27,6 +28,9 @@ from .record import parse_record_key
 from .seed import DOCUMENTED_UUID, SeedError
 from .traffic_report import write_json
 from .upstream_args import parse_upstreams
+
+# The demo keys are documented in the README: showing them is how a first user gets started.
+DEMO_SECRETS = frozenset(parse_key(k).key for k in DEFAULT_KEYS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,16 +188,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def shown_key(key: ApiKey) -> str:
+    """How the banner shows a key: a demo key verbatim (it is public), any other by its label."""
+    if key.key in DEMO_SECRETS:
+        return key.key
+    return f"<{key.name}'s key>" if key.name else f"<{label_of(key.key)}>"
+
+
 def banner(url: str, config: MockConfig, keys: Sequence[tuple[str, bool]], sample_ids: dict[str, str | None]) -> str:
     lines = [f"convo-mock serving {' and '.join(config.apis)} at {url}", "", "API keys (each its own tenant):"]
     lines += [f"  {key}{'  (read-only: writes answer 403)' if readonly else ''}" for key, readonly in keys]
     first = next((k for k, readonly in keys if not readonly), keys[0][0] if keys else "KEY")
     lines += ["", "Try:"]
-    if "runtype" in config.apis:
-        lines.append(f"  curl -H 'Authorization: Bearer {first}' {url}/v1/conversations")
-    if "systemprompt" in config.apis:
-        uuid = sample_ids.get("systemprompt") or DOCUMENTED_UUID
-        lines.append(f"  curl -H 'api-key: {first}' {url}/v1/conversation/{uuid}")
+    paths = {"runtype": "/v1/conversations"}
+    for api in config.apis:
+        path = paths.get(api) or f"/v1/conversation/{sample_ids.get(api) or DOCUMENTED_UUID}"
+        header = " ".join(f"-H '{name}: {value}'" for name, value in scheme_of(api).headers(first).items())
+        lines.append(f"  curl {header} {url}{path}")
     lines += ["", f"Dashboard: {url}/__mock__/ (live requests, state, chaos)"]
     lines += [f"Control plane: {url}/__mock__/health, /__mock__/requests, /__mock__/state (see README)"]
     return "\n".join(lines)
@@ -221,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sample = None
     if first is not None and first.tenant in runtime.store.tenants:
         sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
-    shown = [(k.key if k.name is None else f"<{k.name}'s key>", k.readonly) for k in runtime.keys]
+    shown = [(shown_key(k), k.readonly) for k in runtime.keys]
     print(banner(url, config, shown, {"systemprompt": sample}), flush=True)
     proxy = app.state.proxy
     if proxy is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import copy
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
@@ -71,11 +70,11 @@ async def get_chaos(request: Request) -> Response:
 
 
 async def put_chaos(request: Request) -> Response:
-    chaos = _runtime(request).chaos
-    try:
-        data = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"chaos settings are not valid JSON: {exc}") from None
+    runtime = _runtime(request)
+    chaos = runtime.chaos
+    # Chaos settings are a few rules: the API's own body cap is ample and bounds memory.
+    raw = await read_capped(request, runtime.config.max_body, "chaos settings (--max-body)")
+    data = parse_json(raw, runtime.config.max_depth, "chaos settings")
     try:
         chaos.update(data)
     except ValueError as exc:

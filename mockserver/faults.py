@@ -16,7 +16,7 @@ import random
 import socket
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -212,10 +212,6 @@ class Rules:
 
     def needs_tenant(self) -> bool:
         return any(rule.tenant is not None for rule in self.rules)
-
-
-def with_source(fault: Fault, source: Source) -> Fault:
-    return replace(fault, source=source)
 
 
 def _transport(receive: Any) -> Any:

@@ -21,7 +21,7 @@ from specs.redact import redact_url
 
 from .app import create_app
 from .auth import DEFAULT_KEYS, ApiKey, label_of, parse_key
-from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MockConfig
+from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
 from .protocol import bounded_protocol
 from .proxy import ProxyState
 from .record import parse_record_key
@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--record-key",
         action="append",
         metavar="KEY=NAME",
-        help="record KEY's conversations as tenant NAME (default tenant-1, tenant-2, ...)",
+        help="record KEY's conversations as tenant NAME (default tenant-1, tenant-2, ...; repeatable). "
+        f"Prefer env {RECORD_KEYS_ENV}='KEY=NAME KEY2=NAME2' (used with --record when no flag is given): "
+        "a flag shows in ps",
     )
     proxy.add_argument(
         "--fail-on-violation", action="store_true", help="exit 1 at shutdown if any violation was seen, with a summary"
@@ -143,6 +145,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         raise ValueError("--record, --record-key, --proxy-strict, --fail-on-violation and --json need --upstream URL")
     if args.record_key and not args.record:
         raise ValueError("--record-key needs --record FILE")
+    record_keys = args.record_key or (os.environ.get(RECORD_KEYS_ENV, "").split() if args.record else [])
     if args.upstream_timeout <= 0:
         raise ValueError("--upstream-timeout must be > 0")
     return MockConfig(
@@ -164,7 +167,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         proxy_strict=args.proxy_strict,
         upstream_timeout=args.upstream_timeout,
         record_file=args.record,
-        record_keys=tuple(parse_record_key(k) for k in args.record_key or ()),
+        record_keys=tuple(parse_record_key(k) for k in record_keys),
         faults=tuple(args.fault or ()),
     )
 

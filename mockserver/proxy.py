@@ -31,6 +31,7 @@ import specs
 from specs import Operation
 from specs.auth import scheme_of
 from specs.redact import Redactor, redact_header, redact_query, redact_url
+from specs.text import shorten
 
 from .chaos import parse_prefer
 from .config import MockConfig
@@ -302,7 +303,7 @@ class ProxyEndpoint:
                 api=self.api,
                 operation_id=operation.operation_id if operation else None,
                 method=scope["method"],
-                path=operation.path if operation else scope["path"][:200],
+                path=operation.path if operation else shorten(scope["path"], 200),
                 direction=direction,
                 pointer=finding.pointer,
                 rule=finding.rule,

@@ -33,6 +33,17 @@ from .upstream_args import parse_upstreams
 DEMO_SECRETS = frozenset(parse_key(k).key for k in DEFAULT_KEYS)
 
 
+DEFAULTS = MockConfig()
+# argparse dest → MockConfig field, for the options whose defaults MockConfig holds.
+_FROM_CONFIG = {
+    "host": "host",
+    "max_body": "max_body",
+    "latency": "latency_ms",
+    "error_rate": "error_rate",
+    "upstream_timeout": "upstream_timeout",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convo-mock",
@@ -40,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "driven by their OpenAPI specs.",
     )
     parser.add_argument("--api", choices=[*specs.API_NAMES, "both"], default="both", help="which API(s) to serve")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--host", help=f"address to listen on (default {DEFAULTS.host})")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free port)")
     parser.add_argument(
         "--key",
@@ -58,11 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-file", type=Path, metavar="PATH", help="load state from PATH and save every change to it"
     )
     parser.add_argument(
-        "--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="largest request body (413 past it)"
+        "--max-body",
+        type=int,
+        metavar="BYTES",
+        help=f"largest request body (413 past it; default {DEFAULTS.max_body})",
     )
-    parser.add_argument("--latency", type=int, default=0, metavar="MS", help="delay every API response by MS")
     parser.add_argument(
-        "--error-rate", type=float, default=0.0, metavar="P", help="answer 500 to this fraction of requests"
+        "--latency", type=int, metavar="MS", help=f"delay every API response by MS (default {DEFAULTS.latency_ms})"
+    )
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        metavar="P",
+        help=f"answer 500 to this fraction of requests (default {DEFAULTS.error_rate:g})",
     )
     parser.add_argument("--random-seed", type=int, metavar="N", help="seed for --error-rate, for reproducible chaos")
     parser.add_argument(
@@ -109,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--proxy-strict", action="store_true", help="answer 400 to a request that breaks the spec; do not forward it"
     )
     proxy.add_argument(
-        "--upstream-timeout", type=float, default=30.0, metavar="SECONDS", help="answer 504 past it (default 30)"
+        "--upstream-timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"answer 504 past it (default {DEFAULTS.upstream_timeout:g})",
     )
     proxy.add_argument("--record", type=Path, metavar="FILE", help="write what the upstream returned as a seed file")
     proxy.add_argument(
@@ -128,7 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fill_defaults(args: argparse.Namespace) -> None:
+    """Options left out take MockConfig's defaults: the one place they are written."""
+    for option, field_name in _FROM_CONFIG.items():
+        if getattr(args, option) is None:
+            setattr(args, option, getattr(DEFAULTS, field_name))
+
+
 def config_from_args(args: argparse.Namespace) -> MockConfig:
+    _fill_defaults(args)
     if not 0 <= args.error_rate <= 1:
         raise ValueError("--error-rate must be between 0 and 1")
     if args.latency < 0 or args.max_body < 1:

@@ -106,3 +106,14 @@ def test_port_in_use_is_a_clear_error(spawn_mock: Any) -> None:
         [sys.executable, "-m", "mockserver", "--port", port], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2 and "cannot listen" in result.stderr
+
+
+def test_every_option_left_out_takes_mock_configs_default() -> None:
+    from mockserver import MockConfig
+    from mockserver.cli import build_parser, config_from_args
+
+    assert config_from_args(build_parser().parse_args([])) == MockConfig()
+    help_text = " ".join(build_parser().format_help().split())
+    defaults = MockConfig()
+    for shown in (f"default {defaults.max_body})", f"default {defaults.upstream_timeout:g})"):
+        assert shown in help_text

@@ -18,6 +18,7 @@ import specs
 from . import dashboard
 from .body import parse_json, read_capped
 from .errors import ApiError, json_response
+from .faults import DEFAULT_BODY_MS, DEFAULT_RETRY_AFTER, MAX_DELAY_MS
 from .journal import Query
 from .proxy import ProxyState
 from .runtime import Runtime
@@ -39,6 +40,18 @@ async def health(request: Request) -> Response:
     if not persistence["ok"]:
         body["status"] = "degraded"
     return json_response(200 if persistence["ok"] else 503, {**body, "persistence": persistence})
+
+
+async def meta(request: Request) -> Response:
+    """Defaults and limits a client (the dashboard) shows or needs, read from where they live."""
+    return json_response(
+        200,
+        {
+            "journal_size": _runtime(request).config.journal_size,
+            "fault_defaults": {"body_ms": DEFAULT_BODY_MS, "retry_after": DEFAULT_RETRY_AFTER},
+            "max_delay_ms": MAX_DELAY_MS,
+        },
+    )
 
 
 async def reset(request: Request) -> Response:
@@ -145,6 +158,7 @@ MOUNT = Mount(
         redirect_slashes=False,
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/meta", meta, methods=["GET"]),
             Route("/reset", reset, methods=["POST"]),
             Route("/state", get_state, methods=["GET"]),
             Route("/state", put_state, methods=["PUT"]),

@@ -123,6 +123,10 @@ def test_requests_appear_live_filter_open_and_reset(page: tuple[Any, MockProcess
 def test_chaos_controls_use_the_control_plane(page: tuple[Any, MockProcess]) -> None:
     tab, mock = page
     tab.click("button.tab[data-tab=chaos]")
+    # The form's defaults are the mock's, read from GET /__mock__/meta.
+    defaults = httpx.get(mock.base_url + "/__mock__/meta").json()["fault_defaults"]
+    assert tab.input_value("#fault [name=body_ms]") == str(defaults["body_ms"])
+    assert tab.input_value("#fault [name=retry_after]") == str(defaults["retry_after"])
     tab.select_option("#fault [name=what]", "status:503")
     tab.select_option("#fault [name=operation]", "createConversation")
     tab.fill("#fault [name=times]", "1")

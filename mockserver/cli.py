@@ -22,6 +22,7 @@ from specs.redact import redact_url
 from .app import create_app
 from .auth import DEFAULT_KEYS, ApiKey, label_of, parse_key
 from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
+from .guard import CONTROL_AUTH
 from .protocol import bounded_protocol
 from .proxy import ProxyState
 from .record import parse_record_key
@@ -42,6 +43,11 @@ _FROM_CONFIG = {
     "error_rate": "error_rate",
     "upstream_timeout": "upstream_timeout",
 }
+
+
+def _header_text(headers: dict[str, str]) -> str:
+    """`Name: value`, as a request carries it (for help texts)."""
+    return ", ".join(f"{name}: {value}" for name, value in headers.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--control-token",
         metavar="TOKEN",
         default=os.environ.get(CONTROL_TOKEN_ENV),
-        help=f"require 'Authorization: Bearer TOKEN' on /__mock__/ (env {CONTROL_TOKEN_ENV}; "
+        help=f"require '{_header_text(CONTROL_AUTH.headers('TOKEN'))}' on /__mock__/ (env {CONTROL_TOKEN_ENV}; "
         "prefer the variable: a flag shows in ps)",
     )
     proxy = parser.add_argument_group("proxy mode (forward to the real service, check traffic against the spec)")

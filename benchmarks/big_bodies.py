@@ -19,7 +19,9 @@ from typing import Any
 import httpx
 from _servers import ROOT, free_port, start, stop
 
-AUTH = {"Authorization": "Bearer demo-alice"}
+from specs.auth import scheme_of
+
+AUTH = scheme_of("runtype").headers("demo-alice")
 
 
 def run(variant: str, seconds: float) -> tuple[float, float, int, int]:

@@ -16,6 +16,8 @@ import httpx
 from _servers import free_port, mock_command, start, stop
 from playwright.sync_api import sync_playwright
 
+from specs.auth import scheme_of
+
 KEY = "demo-alice"
 
 
@@ -23,13 +25,13 @@ def fill(base: str) -> None:
     many = [{"id": f"conv_{i:05d}", "title": f"Chat #{i}"} for i in range(10_000)]
     state = {"tenants": {KEY: {"runtype": many}, "demo-bob": {}}}
     httpx.put(base + "/__mock__/state", json=state, timeout=60).raise_for_status()
-    rt = {"Authorization": f"Bearer {KEY}"}
+    rt = scheme_of("runtype").headers(KEY)
     with httpx.Client(base_url=base, timeout=30) as client:
         for i in range(496):
             client.get(f"/v1/conversations/conv_{i * 17:05d}", headers=rt)
         client.post("/v1/conversations", json={"title": "Trip to Lisbon", "modelId": "claude-sonnet-4-5"}, headers=rt)
         client.get("/v1/conversations/conv_gone", headers=rt)
-        client.get("/v1/conversations?limit=20", headers={"Authorization": "Bearer demo-bob"})
+        client.get("/v1/conversations?limit=20", headers=scheme_of("runtype").headers("demo-bob"))
         client.get("/v1/conversations", headers={"X-Api-Key": "pasted-by-mistake"})
 
 

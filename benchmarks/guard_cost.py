@@ -21,6 +21,7 @@ from throughput import CASES, measure
 
 from mockserver.config import MockConfig
 from mockserver.guard import Guard
+from specs.auth import scheme_of
 
 VARIANTS = ("unguarded", "mock")
 
@@ -33,7 +34,7 @@ def per_request_cost(calls: int = 200_000) -> tuple[float, float]:
         (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"),
         (b"accept", b"*/*"),
         (b"accept-encoding", b"gzip, deflate"),
-        (b"authorization", b"Bearer demo-alice"),
+        *((k.lower().encode(), v.encode()) for k, v in scheme_of("runtype").headers("demo-alice").items()),
         (b"origin", b"http://localhost:3000"),
         (b"content-type", b"application/json"),
         (b"content-length", b"14"),

@@ -19,8 +19,10 @@ from pathlib import Path
 import httpx
 from _servers import free_port, mock_command, rss_kib, start, stop
 
+from specs.auth import scheme_of
+
 KEY = "bench-key"
-HEADERS = {"Authorization": f"Bearer {KEY}"}
+HEADERS = scheme_of("runtype").headers(KEY)
 
 
 def seed(n: int) -> dict[str, object]:

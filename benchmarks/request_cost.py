@@ -16,20 +16,25 @@ import time
 from typing import Any
 
 from mockserver.app import create_app
+from specs.auth import scheme_of
+
+# ASGI header names are lower case.
+RT = {k.lower(): v for k, v in scheme_of("runtype").headers("demo-alice").items()}
+SP = {k.lower(): v for k, v in scheme_of("systemprompt").headers("demo-alice").items()}
 
 CASES: dict[str, tuple[str, str, dict[str, str], bytes]] = {
-    "runtype GET one": ("GET", "/v1/conversations/conv_demo1_1", {"authorization": "Bearer demo-alice"}, b""),
+    "runtype GET one": ("GET", "/v1/conversations/conv_demo1_1", RT, b""),
     'runtype PUT {"title":"x"}': (
         "PUT",
         "/v1/conversations/conv_demo1_1",
-        {"authorization": "Bearer demo-alice", "content-type": "application/json"},
+        {**RT, "content-type": "application/json"},
         b'{"title": "x"}',
     ),
-    "runtype list limit=20": ("GET", "/v1/conversations", {"authorization": "Bearer demo-alice"}, b""),
+    "runtype list limit=20": ("GET", "/v1/conversations", RT, b""),
     "systemprompt GET one": (
         "GET",
         "/v1/conversation/497f6eca-6276-4993-bfeb-53cbbbba6f08",
-        {"api-key": "demo-alice"},
+        SP,
         b"",
     ),
 }

@@ -24,18 +24,26 @@ from pathlib import Path
 
 from _servers import ROOT, free_port, mock_command, start, stop
 
+from specs.auth import scheme_of
+
+RT = scheme_of("runtype").headers("demo-alice")
 DOC_UUID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 CASES = {
     # name: (method, path, headers, body)
-    "runtype GET one": ("GET", "/v1/conversations/conv_demo1_1", {"Authorization": "Bearer demo-alice"}, None),
+    "runtype GET one": ("GET", "/v1/conversations/conv_demo1_1", RT, None),
     'runtype PUT {"title":"x"}': (
         "PUT",
         "/v1/conversations/conv_demo1_1",
-        {"Authorization": "Bearer demo-alice", "Content-Type": "application/json"},
+        {**RT, "Content-Type": "application/json"},
         '{"title": "x"}',
     ),
-    "runtype list limit=20": ("GET", "/v1/conversations?limit=20", {"Authorization": "Bearer demo-alice"}, None),
-    "systemprompt GET one": ("GET", f"/v1/conversation/{DOC_UUID}", {"api-key": "demo-alice"}, None),
+    "runtype list limit=20": ("GET", "/v1/conversations?limit=20", RT, None),
+    "systemprompt GET one": (
+        "GET",
+        f"/v1/conversation/{DOC_UUID}",
+        scheme_of("systemprompt").headers("demo-alice"),
+        None,
+    ),
 }
 
 
@@ -151,7 +159,7 @@ def main() -> None:
                 ]
                 try:
                     proc = start(
-                        prism, port, 0, "/v1/conversations", headers={"Authorization": "Bearer x"}, timeout=300
+                        prism, port, 0, "/v1/conversations", headers=scheme_of("runtype").headers("x"), timeout=300
                     )
                 except RuntimeError as exc:
                     print(f"Prism skipped: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 import specs
 from specs import Operation
 from specs.auth import scheme_of
+from specs.text import shorten
 
 from . import control, dashboard, proxy, runtype, systemprompt
 from .auth import ApiKey
@@ -156,13 +157,13 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return ApiError(404, f"no such path: {request.url.path[:200]}").response()
+        return ApiError(404, f"no such path: {shorten(request.url.path, 200)}").response()
     return ApiError(exc.status_code, exc.detail, headers=exc.headers).response()
 
 
 async def _disconnected(request: Request, exc: Exception) -> Response:
     # Nobody is left to answer (uvicorn drops the response): not the mock's error, no traceback.
-    logger.debug("client went away mid-request: %s %s", request.method, request.url.path[:200])
+    logger.debug("client went away mid-request: %s %s", request.method, shorten(request.url.path, 200))
     return ApiError(400, "the client disconnected before sending the whole body").response()
 
 

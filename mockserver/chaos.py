@@ -21,6 +21,8 @@ from specs import Operation
 
 from .errors import ApiError
 from .faults import (
+    DEFAULT_BODY_MS,
+    DEFAULT_RETRY_AFTER,
     GATEWAY_STATUSES,
     MAX_DELAY_MS,
     MAX_RETRY_AFTER,
@@ -82,7 +84,7 @@ def parse_prefer(values: Iterable[str]) -> Preferences:
                     raise _bad(f"Prefer: code={raw[:20]!r} is not an HTTP status")
                 found["code"] = int(raw)
             elif name == "delay":
-                found["delay"] = _number("delay", raw, 10**9)
+                found["delay"] = _number("delay", raw, MAX_DELAY_MS)
             elif name == "fault":
                 if raw not in TRANSPORT_FAULTS:
                     raise _bad(f"Prefer: fault={raw[:20]!r} is not one of {', '.join(TRANSPORT_FAULTS)}")
@@ -185,8 +187,8 @@ class Chaos:
                 Source.HEADER,
                 status=prefer.code,
                 transport=prefer.fault,
-                retry_after=1 if prefer.retry_after is None else prefer.retry_after,
-                body_ms=2000 if prefer.body_ms is None else prefer.body_ms,
+                retry_after=DEFAULT_RETRY_AFTER if prefer.retry_after is None else prefer.retry_after,
+                body_ms=DEFAULT_BODY_MS if prefer.body_ms is None else prefer.body_ms,
             )
         if self.rules.rules:
             fault = self.rules.pick(operation, tenant() if self.rules.needs_tenant() else None, self._random)

@@ -16,17 +16,38 @@ from pathlib import Path
 import uvicorn
 
 import specs
+from specs.auth import scheme_of
 from specs.redact import redact_url
 
 from .app import create_app
-from .auth import DEFAULT_KEYS, parse_key
-from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MockConfig
+from .auth import DEFAULT_KEYS, ApiKey, label_of, parse_key
+from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
+from .guard import CONTROL_AUTH
 from .protocol import bounded_protocol
 from .proxy import ProxyState
 from .record import parse_record_key
 from .seed import DOCUMENTED_UUID, SeedError
 from .traffic_report import write_json
 from .upstream_args import parse_upstreams
+
+# The demo keys are documented in the README: showing them is how a first user gets started.
+DEMO_SECRETS = frozenset(parse_key(k).key for k in DEFAULT_KEYS)
+
+
+DEFAULTS = MockConfig()
+# argparse dest → MockConfig field, for the options whose defaults MockConfig holds.
+_FROM_CONFIG = {
+    "host": "host",
+    "max_body": "max_body",
+    "latency": "latency_ms",
+    "error_rate": "error_rate",
+    "upstream_timeout": "upstream_timeout",
+}
+
+
+def _header_text(headers: dict[str, str]) -> str:
+    """`Name: value`, as a request carries it (for help texts)."""
+    return ", ".join(f"{name}: {value}" for name, value in headers.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         "driven by their OpenAPI specs.",
     )
     parser.add_argument("--api", choices=[*specs.API_NAMES, "both"], default="both", help="which API(s) to serve")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--host", help=f"address to listen on (default {DEFAULTS.host})")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free port)")
     parser.add_argument(
         "--key",
@@ -54,11 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-file", type=Path, metavar="PATH", help="load state from PATH and save every change to it"
     )
     parser.add_argument(
-        "--max-body", type=int, default=1024 * 1024, metavar="BYTES", help="largest request body (413 past it)"
+        "--max-body",
+        type=int,
+        metavar="BYTES",
+        help=f"largest request body (413 past it; default {DEFAULTS.max_body})",
     )
-    parser.add_argument("--latency", type=int, default=0, metavar="MS", help="delay every API response by MS")
     parser.add_argument(
-        "--error-rate", type=float, default=0.0, metavar="P", help="answer 500 to this fraction of requests"
+        "--latency", type=int, metavar="MS", help=f"delay every API response by MS (default {DEFAULTS.latency_ms})"
+    )
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        metavar="P",
+        help=f"answer 500 to this fraction of requests (default {DEFAULTS.error_rate:g})",
     )
     parser.add_argument("--random-seed", type=int, metavar="N", help="seed for --error-rate, for reproducible chaos")
     parser.add_argument(
@@ -90,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--control-token",
         metavar="TOKEN",
         default=os.environ.get(CONTROL_TOKEN_ENV),
-        help=f"require 'Authorization: Bearer TOKEN' on /__mock__/ (env {CONTROL_TOKEN_ENV}; "
+        help=f"require '{_header_text(CONTROL_AUTH.headers('TOKEN'))}' on /__mock__/ (env {CONTROL_TOKEN_ENV}; "
         "prefer the variable: a flag shows in ps)",
     )
     proxy = parser.add_argument_group("proxy mode (forward to the real service, check traffic against the spec)")
@@ -105,14 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--proxy-strict", action="store_true", help="answer 400 to a request that breaks the spec; do not forward it"
     )
     proxy.add_argument(
-        "--upstream-timeout", type=float, default=30.0, metavar="SECONDS", help="answer 504 past it (default 30)"
+        "--upstream-timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"answer 504 past it (default {DEFAULTS.upstream_timeout:g})",
     )
     proxy.add_argument("--record", type=Path, metavar="FILE", help="write what the upstream returned as a seed file")
     proxy.add_argument(
         "--record-key",
         action="append",
         metavar="KEY=NAME",
-        help="record KEY's conversations as tenant NAME (default tenant-1, tenant-2, ...)",
+        help="record KEY's conversations as tenant NAME (default tenant-1, tenant-2, ...; repeatable). "
+        f"Prefer env {RECORD_KEYS_ENV}='KEY=NAME KEY2=NAME2' (used with --record when no flag is given): "
+        "a flag shows in ps",
     )
     proxy.add_argument(
         "--fail-on-violation", action="store_true", help="exit 1 at shutdown if any violation was seen, with a summary"
@@ -122,7 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fill_defaults(args: argparse.Namespace) -> None:
+    """Options left out take MockConfig's defaults: the one place they are written."""
+    for option, field_name in _FROM_CONFIG.items():
+        if getattr(args, option) is None:
+            setattr(args, option, getattr(DEFAULTS, field_name))
+
+
 def config_from_args(args: argparse.Namespace) -> MockConfig:
+    _fill_defaults(args)
     if not 0 <= args.error_rate <= 1:
         raise ValueError("--error-rate must be between 0 and 1")
     if args.latency < 0 or args.max_body < 1:
@@ -139,6 +181,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         raise ValueError("--record, --record-key, --proxy-strict, --fail-on-violation and --json need --upstream URL")
     if args.record_key and not args.record:
         raise ValueError("--record-key needs --record FILE")
+    record_keys = args.record_key or (os.environ.get(RECORD_KEYS_ENV, "").split() if args.record else [])
     if args.upstream_timeout <= 0:
         raise ValueError("--upstream-timeout must be > 0")
     return MockConfig(
@@ -160,7 +203,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         proxy_strict=args.proxy_strict,
         upstream_timeout=args.upstream_timeout,
         record_file=args.record,
-        record_keys=tuple(parse_record_key(k) for k in args.record_key or ()),
+        record_keys=tuple(parse_record_key(k) for k in record_keys),
         faults=tuple(args.fault or ()),
     )
 
@@ -184,16 +227,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def shown_key(key: ApiKey) -> str:
+    """How the banner shows a key: a demo key verbatim (it is public), any other by its label."""
+    if key.key in DEMO_SECRETS:
+        return key.key
+    return f"<{key.name}'s key>" if key.name else f"<{label_of(key.key)}>"
+
+
 def banner(url: str, config: MockConfig, keys: Sequence[tuple[str, bool]], sample_ids: dict[str, str | None]) -> str:
     lines = [f"convo-mock serving {' and '.join(config.apis)} at {url}", "", "API keys (each its own tenant):"]
     lines += [f"  {key}{'  (read-only: writes answer 403)' if readonly else ''}" for key, readonly in keys]
     first = next((k for k, readonly in keys if not readonly), keys[0][0] if keys else "KEY")
     lines += ["", "Try:"]
-    if "runtype" in config.apis:
-        lines.append(f"  curl -H 'Authorization: Bearer {first}' {url}/v1/conversations")
-    if "systemprompt" in config.apis:
-        uuid = sample_ids.get("systemprompt") or DOCUMENTED_UUID
-        lines.append(f"  curl -H 'api-key: {first}' {url}/v1/conversation/{uuid}")
+    paths = {"runtype": "/v1/conversations"}
+    for api in config.apis:
+        path = paths.get(api) or f"/v1/conversation/{sample_ids.get(api) or DOCUMENTED_UUID}"
+        header = " ".join(f"-H '{name}: {value}'" for name, value in scheme_of(api).headers(first).items())
+        lines.append(f"  curl {header} {url}{path}")
     lines += ["", f"Dashboard: {url}/__mock__/ (live requests, state, chaos)"]
     lines += [f"Control plane: {url}/__mock__/health, /__mock__/requests, /__mock__/state (see README)"]
     return "\n".join(lines)
@@ -221,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sample = None
     if first is not None and first.tenant in runtime.store.tenants:
         sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
-    shown = [(k.key if k.name is None else f"<{k.name}'s key>", k.readonly) for k in runtime.keys]
+    shown = [(shown_key(k), k.readonly) for k in runtime.keys]
     print(banner(url, config, shown, {"systemprompt": sample}), flush=True)
     proxy = app.state.proxy
     if proxy is not None:

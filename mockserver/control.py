@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import copy
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
@@ -19,6 +18,7 @@ import specs
 from . import dashboard
 from .body import parse_json, read_capped
 from .errors import ApiError, json_response
+from .faults import DEFAULT_BODY_MS, DEFAULT_RETRY_AFTER, MAX_DELAY_MS
 from .journal import Query
 from .proxy import ProxyState
 from .runtime import Runtime
@@ -40,6 +40,18 @@ async def health(request: Request) -> Response:
     if not persistence["ok"]:
         body["status"] = "degraded"
     return json_response(200 if persistence["ok"] else 503, {**body, "persistence": persistence})
+
+
+async def meta(request: Request) -> Response:
+    """Defaults and limits a client (the dashboard) shows or needs, read from where they live."""
+    return json_response(
+        200,
+        {
+            "journal_size": _runtime(request).config.journal_size,
+            "fault_defaults": {"body_ms": DEFAULT_BODY_MS, "retry_after": DEFAULT_RETRY_AFTER},
+            "max_delay_ms": MAX_DELAY_MS,
+        },
+    )
 
 
 async def reset(request: Request) -> Response:
@@ -71,11 +83,11 @@ async def get_chaos(request: Request) -> Response:
 
 
 async def put_chaos(request: Request) -> Response:
-    chaos = _runtime(request).chaos
-    try:
-        data = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"chaos settings are not valid JSON: {exc}") from None
+    runtime = _runtime(request)
+    chaos = runtime.chaos
+    # Chaos settings are a few rules: the API's own body cap is ample and bounds memory.
+    raw = await read_capped(request, runtime.config.max_body, "chaos settings (--max-body)")
+    data = parse_json(raw, runtime.config.max_depth, "chaos settings")
     try:
         chaos.update(data)
     except ValueError as exc:
@@ -146,6 +158,7 @@ MOUNT = Mount(
         redirect_slashes=False,
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/meta", meta, methods=["GET"]),
             Route("/reset", reset, methods=["POST"]),
             Route("/state", get_state, methods=["GET"]),
             Route("/state", put_state, methods=["PUT"]),

@@ -16,7 +16,7 @@ import random
 import socket
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +33,9 @@ RETRY_AFTER_STATUSES = (429, 503)
 TRANSPORT_FAULTS = ("reset", "truncate", "slow-body")
 FORCED_HEADER = "X-Mock-Forced"
 MAX_DELAY_MS = 60_000
+# A slow-body fault's pace and a forced 429/503's Retry-After when a rule does not say.
+DEFAULT_BODY_MS = 2000
+DEFAULT_RETRY_AFTER = 1
 MAX_RETRY_AFTER = 86_400
 RULE_FIELDS = ("status", "fault", "operation", "tenant", "rate", "times", "retry_after", "body_ms")
 
@@ -62,8 +65,8 @@ class Fault:
     source: Source
     status: int | None = None
     transport: str | None = None  # one of TRANSPORT_FAULTS
-    retry_after: int = 1
-    body_ms: int = 2000
+    retry_after: int = DEFAULT_RETRY_AFTER
+    body_ms: int = DEFAULT_BODY_MS
 
     @property
     def label(self) -> str:
@@ -160,8 +163,8 @@ def parse_rule(data: Any, source: Source, operations: Sequence[Operation]) -> Fa
         source=source,
         status=status,
         transport=transport,
-        retry_after=integer_within("retry_after", data.get("retry_after", 1), 0, MAX_RETRY_AFTER),
-        body_ms=integer_within("body_ms", data.get("body_ms", 2000), 0, MAX_DELAY_MS),
+        retry_after=integer_within("retry_after", data.get("retry_after", DEFAULT_RETRY_AFTER), 0, MAX_RETRY_AFTER),
+        body_ms=integer_within("body_ms", data.get("body_ms", DEFAULT_BODY_MS), 0, MAX_DELAY_MS),
     )
     times = data.get("times")
     return FaultRule(
@@ -212,10 +215,6 @@ class Rules:
 
     def needs_tenant(self) -> bool:
         return any(rule.tenant is not None for rule in self.rules)
-
-
-def with_source(fault: Fault, source: Source) -> Fault:
-    return replace(fault, source=source)
 
 
 def _transport(receive: Any) -> Any:

@@ -20,7 +20,7 @@ from .errors import short_code
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     # Set by `bounded_protocol`; the request line and header names count towards it too.
-    max_head_bytes = 64 * 1024
+    max_head_bytes = MockConfig.max_header_bytes
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head_done = False

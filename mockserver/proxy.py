@@ -31,6 +31,7 @@ import specs
 from specs import Operation
 from specs.auth import scheme_of
 from specs.redact import Redactor, redact_header, redact_url
+from specs.text import shorten
 
 from .chaos import parse_prefer
 from .config import MockConfig
@@ -207,12 +208,23 @@ class ProxyEndpoint:
         size = 0
         stream = upstream.aiter_raw()
         complete = True
-        async for chunk in stream:
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > self.proxy.max_response:
-                complete = False
-                break
+        try:
+            async for chunk in stream:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.proxy.max_response:
+                    complete = False
+                    break
+        except httpx.HTTPError as exc:
+            self._broke_off(scope, exchange, ops, request_findings, request_id, upstream, exc)
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            cause = f"sent no more within {self.proxy.timeout:g} s" if timed_out else f"({type(exc).__name__})"
+            raise ApiError(
+                504 if timed_out else 502,
+                f"the upstream {self.label} broke off its {upstream.status_code} answer after {size} bytes {cause}",
+                code="upstream_timeout" if timed_out else "upstream_broke_off",
+                headers={VIOLATIONS_HEADER: str(len(request_findings) + 1)},
+            ) from None
         raw = b"".join(chunks)
         response_headers = {k.lower(): v for k, v in upstream.headers.items()}
         exchange.status = upstream.status_code
@@ -233,9 +245,34 @@ class ProxyEndpoint:
             await send({"type": "http.response.body", "body": raw})
             return
         await send({"type": "http.response.body", "body": raw, "more_body": True})
-        async for chunk in stream:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        try:
+            async for chunk in stream:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.HTTPError as exc:
+            # The status is already sent: record the break and leave the answer incomplete,
+            # so the client sees a broken-off body as the upstream sent it.
+            self._broke_off(scope, exchange, ops, request_findings, request_id, upstream, exc)
+            return
         await send({"type": "http.response.body", "body": b""})
+
+    def _broke_off(
+        self,
+        scope: Scope,
+        exchange: Exchange,
+        ops: OperationChecks | None,
+        request_findings: list[Finding],
+        request_id: int,
+        upstream: httpx.Response,
+        exc: httpx.HTTPError,
+    ) -> None:
+        finding = Finding(
+            "incompleteResponse",
+            ops.operation.pointer if ops is not None else pointer(self.api, ("paths",)),
+            f"the upstream {self.label} broke off its {upstream.status_code} answer mid-body ({type(exc).__name__})",
+            upstream.headers.get("content-length"),
+        )
+        exchange.status = upstream.status_code
+        self._record(scope, exchange, ops, request_findings, [finding], request_id)
 
     def _unknown(self, scope: Scope) -> Finding:
         what = f"{scope['method']} {scope['path']}"
@@ -266,7 +303,7 @@ class ProxyEndpoint:
                 api=self.api,
                 operation_id=operation.operation_id if operation else None,
                 method=scope["method"],
-                path=operation.path if operation else scope["path"][:200],
+                path=operation.path if operation else shorten(scope["path"], 200),
                 direction=direction,
                 pointer=finding.pointer,
                 rule=finding.rule,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from specs.text import shorten
+
 from .errors import ApiError
 from .request import Result, ValidatedRequest
 from .runtype_fields import runtype_fields
@@ -15,7 +17,7 @@ _PAGING = frozenset({"limit", "cursor"})
 
 
 def _not_found(conversation_id: str) -> ApiError:
-    shown = conversation_id if len(conversation_id) <= 80 else conversation_id[:80] + "…"
+    shown = shorten(conversation_id, 81)
     return ApiError(404, f"conversation {shown!r} not found")
 
 

@@ -185,7 +185,7 @@ def _check(schema: Any, entry: dict[str, Any], where: str) -> None:
     error = next(schema.iter_errors(entry), None)
     if error is not None:
         path = json_path(error.instance_path)
-        message = error.message if len(error.message) < 200 else error.message[:200] + "…"
+        message = shorten(error.message, 201)
         raise SeedError(f"{where}{path}: {message}")
 
 

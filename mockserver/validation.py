@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema_rs
 
 from specs import Operation
+from specs.text import shorten
 
 from .errors import ApiError
 
@@ -186,8 +187,7 @@ def _describe(error: Any) -> str:
             return f"must be a valid {kind.format}"
         case "Required":
             return f"is missing the required field {kind.property!r}"
-    message: str = error.message
-    return message if len(message) <= 200 else message[:200] + "…"
+    return shorten(str(error.message), 201)
 
 
 def _json_type(value: Any) -> str:

@@ -154,10 +154,6 @@ class ViolationLog:
         return "\n".join(lines)
 
 
-def _operation_label(row: dict[str, Any]) -> str:
-    return f"{row['api']} {row['operationId'] or row['method'] + ' ' + row['path']}"
-
-
 # --- where a rule is written ---------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@
 "use strict";
 
 const POLL_MS = 1000;
-const KEEP = 500; // entries kept in the page: the journal's own default size
+let KEEP = null; // entries kept in the page: the journal's size, from GET /__mock__/meta
 const entries = new Map(); // id -> entry
 let lastId = 0;
 let selected = null;
@@ -108,6 +108,7 @@ function remember(entry) {
 
 async function poll() {
   try {
+    if (KEEP === null) await loadMeta();
     const data = await call("GET", `/__mock__/requests?since=${lastId}&limit=${KEEP}`);
     if (data.requests.length > 50) {
       // A backlog (first load, a burst): one render beats hundreds of single inserts.
@@ -266,6 +267,15 @@ async function putFaults(rules) {
   }
 }
 
+async function loadMeta() {
+  const meta = await call("GET", "/__mock__/meta");
+  KEEP = meta.journal_size;
+  const bodyMs = $("#fault [name=body_ms]");
+  bodyMs.value = meta.fault_defaults.body_ms;
+  bodyMs.max = meta.max_delay_ms;
+  $("#fault [name=retry_after]").value = meta.fault_defaults.retry_after;
+}
+
 async function loadOperations() {
   const ops = $("#fault [name=operation]");
   const health = await call("GET", "/__mock__/health");
@@ -330,8 +340,8 @@ function wire() {
     if (form.tenant.value) rule.tenant = form.tenant.value;
     if (form.times.value) rule.times = Number(form.times.value);
     rule.rate = Number(form.rate.value || 1);
-    rule.retry_after = Number(form.retry_after.value || 1);
-    rule.body_ms = Number(form.body_ms.value || 2000);
+    if (form.retry_after.value) rule.retry_after = Number(form.retry_after.value);
+    if (form.body_ms.value) rule.body_ms = Number(form.body_ms.value);
     putFaults([...(chaos ? chaos.faults : []), rule]);
   });
 }

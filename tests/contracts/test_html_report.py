@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from contracts.coverage import Coverage, Scope, compute
 from contracts.html_report import render, write_html
 from contracts.results import Failure, Observation, Outcome, RunResult, Status
 from specs.redact import Redactor
+from tests.browser import FLAGS, require_chromium, require_playwright
 
 from .echoing import EchoingUnprocessable
 from .sampling import recorded_run
@@ -23,7 +22,6 @@ from .sampling import recorded_run
 KEY = "demo-alice"
 APIS = ["runtype", "systemprompt"]
 FAMILIES = ["boundaries", "auth"]
-CHROMIUM = os.environ.get("CONVO_CHROMIUM", "/usr/bin/chromium")
 
 
 @dataclass
@@ -69,29 +67,15 @@ def test_everything_is_escaped() -> None:
     assert "<b>check</b>" not in text
 
 
-def _chromium() -> Any:
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip(f"no browser at {CHROMIUM}: install one with `apt-get install chromium` (Debian)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (never `playwright install`)")
-    return sync_api
-
-
 @pytest.fixture(scope="module")
 def page(failing_report: Report) -> Iterator[Any]:
-    sync_api = _chromium()
+    sync_api = require_playwright()
     with sync_api.sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         # Playwright passes its own --headless and takes the profile directory as an argument.
         browser = p.chromium.launch_persistent_context(
             profile,
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            executable_path=require_chromium(),
+            args=list(FLAGS),
             viewport={"width": 1280, "height": 900},
             java_script_enabled=True,
         )

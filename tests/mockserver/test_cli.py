@@ -27,7 +27,9 @@ def test_banner_prints_url_keys_and_a_working_curl_per_api(spawn_mock: Any) -> N
 
 def test_custom_keys_and_readonly(spawn_mock: Any) -> None:
     mock = spawn_mock("--key", "k1", "--key", "k2:readonly")
-    assert "k1" in mock.banner and "demo-alice" not in mock.banner
+    from mockserver.auth import label_of
+
+    assert f"<{label_of('k1')}>" in mock.banner and "demo-alice" not in mock.banner
     k1 = {"Authorization": "Bearer k1"}
     assert httpx.post(mock.base_url + "/v1/conversations", json={}, headers=k1).status_code == 201
     assert (
@@ -38,6 +40,16 @@ def test_custom_keys_and_readonly(spawn_mock: Any) -> None:
         httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer demo-alice"}).status_code
         == 401
     )
+
+
+def test_banner_never_prints_a_real_key(spawn_mock: Any) -> None:
+    from mockserver.auth import label_of
+
+    mock = spawn_mock("--key", "unnamed-s3cr3t", "--key", "team=named-s3cr3t:readonly", "--key", "demo-bob")
+    assert "s3cr3t" not in mock.banner
+    assert f"<{label_of('unnamed-s3cr3t')}>" in mock.banner and "<team's key>" in mock.banner
+    # A demo key is public (the README lists it): shown verbatim, so the curl lines work.
+    assert "demo-bob" in mock.banner
 
 
 def test_seed_file_json_and_yaml_replace_demo_data(spawn_mock: Any, tmp_path: Path) -> None:
@@ -94,3 +106,14 @@ def test_port_in_use_is_a_clear_error(spawn_mock: Any) -> None:
         [sys.executable, "-m", "mockserver", "--port", port], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2 and "cannot listen" in result.stderr
+
+
+def test_every_option_left_out_takes_mock_configs_default() -> None:
+    from mockserver import MockConfig
+    from mockserver.cli import build_parser, config_from_args
+
+    assert config_from_args(build_parser().parse_args([])) == MockConfig()
+    help_text = " ".join(build_parser().format_help().split())
+    defaults = MockConfig()
+    for shown in (f"default {defaults.max_body})", f"default {defaults.upstream_timeout:g})"):
+        assert shown in help_text

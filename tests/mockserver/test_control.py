@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import ALICE, MockProcess
 
@@ -123,3 +124,36 @@ def test_chaos_endpoint_forces_statuses_and_validates_settings(mock: MockProcess
     finally:
         httpx.put(mock.base_url + "/__mock__/chaos", json={"code": None, "latency_ms": 0, "error_rate": 0})
     assert httpx.get(mock.base_url + "/v1/conversations", headers=AUTH).status_code == 200
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS in /proc status")
+
+
+def test_chaos_settings_past_the_body_cap_answer_413_without_buffering(spawn_mock: Any) -> None:
+    mock = spawn_mock("--max-body", "65536")
+    chunk = b" " * 65536
+
+    def body() -> Any:
+        # Chunked, no Content-Length: the cap must hold while the body streams in.
+        yield b'{"code": null'
+        for _ in range(512):  # 32 MiB of whitespace: valid JSON if it were read whole
+            yield chunk
+        yield b"}"
+
+    before = _rss_kib(mock.proc.pid)
+    try:
+        response = httpx.put(
+            mock.base_url + "/__mock__/chaos", content=body(), headers={"Content-Type": "application/json"}, timeout=30
+        )
+    except httpx.TransportError:
+        pytest.fail("the mock broke off instead of answering 413")
+    assert response.status_code == 413, response.text
+    assert "65536" in response.json()["message"]
+    growth_mib = (_rss_kib(mock.proc.pid) - before) / 1024
+    assert growth_mib < 16, f"RSS grew {growth_mib:.1f} MiB"
+    assert httpx.get(mock.base_url + "/__mock__/chaos").status_code == 200

@@ -4,9 +4,6 @@ against a real mock process; API calls are made with httpx beside the open page.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,37 +13,18 @@ import httpx
 import pytest
 
 from mockserver.auth import label_of
+from tests.browser import FLAGS, require_chromium, require_playwright
 from tests.conftest import ALICE, BOB, MockProcess
 
-CHROMIUM = os.environ.get("CONVO_CHROMIUM", "/usr/bin/chromium")
 AUTH = {"Authorization": f"Bearer {ALICE}"}
-
-
-def chromium_args(profile: str) -> list[str]:
-    return [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-    ]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("no Chromium at /usr/bin/chromium: install it with `apt-get install chromium` (Debian)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is missing: pip install -e '.[test]' (no browser download needed)"
-    )
-    executable = CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))
-    with tempfile.TemporaryDirectory(prefix="convo-dashboard-") as profile, sync_api.sync_playwright() as p:
-        # Playwright's launcher sets its own profile dir; ours goes in the args for the rest.
-        launched = p.chromium.launch(
-            executable_path=executable, args=[a for a in chromium_args(profile) if "user-data-dir" not in a]
-        )
+    sync_api = require_playwright()
+    with sync_api.sync_playwright() as p:
+        # Playwright's launcher passes its own --headless and profile directory.
+        launched = p.chromium.launch(executable_path=require_chromium(), args=list(FLAGS))
         yield launched
         launched.close()
 
@@ -123,6 +101,10 @@ def test_requests_appear_live_filter_open_and_reset(page: tuple[Any, MockProcess
 def test_chaos_controls_use_the_control_plane(page: tuple[Any, MockProcess]) -> None:
     tab, mock = page
     tab.click("button.tab[data-tab=chaos]")
+    # The form's defaults are the mock's, read from GET /__mock__/meta.
+    defaults = httpx.get(mock.base_url + "/__mock__/meta").json()["fault_defaults"]
+    assert tab.input_value("#fault [name=body_ms]") == str(defaults["body_ms"])
+    assert tab.input_value("#fault [name=retry_after]") == str(defaults["retry_after"])
     tab.select_option("#fault [name=what]", "status:503")
     tab.select_option("#fault [name=operation]", "createConversation")
     tab.fill("#fault [name=times]", "1")

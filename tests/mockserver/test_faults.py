@@ -176,3 +176,25 @@ def test_prefer_example_answers_the_named_example(calm: MockProcess) -> None:
 def test_prefer_dynamic_is_refused_explaining_the_mock_is_stateful(calm: MockProcess) -> None:
     response = httpx.get(calm.base_url + "/v1/conversations", headers={**AUTH, "Prefer": "dynamic=true"})
     assert response.status_code == 400 and "stateful" in response.json()["message"]
+
+
+def test_a_prefer_delay_past_the_cap_is_400_naming_the_cap(calm: MockProcess) -> None:
+    from mockserver.faults import MAX_DELAY_MS
+
+    url = calm.base_url + "/v1/conversations"
+    refused = httpx.get(url, headers={**AUTH, "Prefer": f"delay={MAX_DELAY_MS + 1}"})
+    assert refused.status_code == 400 and f"0..{MAX_DELAY_MS}" in refused.json()["message"]
+    assert httpx.get(url, headers={**AUTH, "Prefer": "delay=1"}).status_code == 200
+
+
+def test_meta_names_the_defaults_a_rule_takes(calm: MockProcess) -> None:
+    meta = httpx.get(calm.base_url + "/__mock__/meta").json()
+    # A rule that leaves body_ms and retry_after out takes exactly what meta announces.
+    put = httpx.put(calm.base_url + CHAOS, json={"faults": [{"status": 503}]}).json()
+    [rule] = put["faults"]
+    assert rule["body_ms"] == meta["fault_defaults"]["body_ms"]
+    assert rule["retry_after"] == meta["fault_defaults"]["retry_after"]
+    answer = httpx.get(calm.base_url + "/v1/conversations", headers=AUTH)
+    assert answer.status_code == 503 and answer.headers["retry-after"] == str(meta["fault_defaults"]["retry_after"])
+    # The journal keeps journal_size entries: the dashboard keeps as many.
+    assert meta["journal_size"] > 0 and meta["max_delay_ms"] > 0

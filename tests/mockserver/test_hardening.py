@@ -29,11 +29,11 @@ from hypothesis import strategies as st
 
 from mockserver.body import deeper_than
 from mockserver.config import CONTROL_TOKEN_ENV
+from tests.browser import headless_args, require_chromium
 from tests.conftest import MockProcess
 
 ALICE = {"Authorization": "Bearer demo-alice"}
 JSON = {"Content-Type": "application/json"}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def rss_kib(pid: int) -> int:
@@ -425,20 +425,12 @@ def test_a_client_disconnect_mid_body_is_quiet(spawn_mock: Any) -> None:
 
 
 def _chromium_dom(url: str, *flags: str) -> str:
-    if CHROMIUM is None:
-        pytest.skip("no Chromium: install it with `apt-get install chromium` to run the browser cases")
+    chromium = require_chromium()
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
             [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
+                chromium,
+                *headless_args(profile),
                 "--virtual-time-budget=5000",
                 *flags,
                 "--dump-dom",

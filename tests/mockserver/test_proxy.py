@@ -8,9 +8,11 @@ with the upstream's bytes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -393,3 +395,56 @@ def test_the_host_guard_protects_proxy_mode_too(serve: Any) -> None:
     answer = httpx.get(proxy.base_url + "/v1/conversations", headers={**RT, "Host": "rebind.example"})
     assert answer.status_code == 421 and answer.json()["error"]
     assert tap.seen == []
+
+
+class BreakingUpstream:
+    """A raw HTTP/1.1 server on 127.0.0.1 that announces a 100-byte JSON body, sends 6 bytes
+    and then closes the connection (`hang=False`) or goes quiet (`hang=True`)."""
+
+    def __init__(self, hang: bool) -> None:
+        self.hang = hang
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                with conn:
+                    conn.recv(65536)
+                    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                    conn.sendall(head + b'{"a":1')
+                    if self.hang:
+                        self.release.wait(10)
+
+    def close(self) -> None:
+        self.release.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    ("hang", "status", "error"), [(False, 502, "upstream_broke_off"), (True, 504, "upstream_timeout")]
+)
+def test_an_upstream_that_breaks_off_mid_body_is_a_gateway_error_and_a_violation(
+    serve: Any, hang: bool, status: int, error: str
+) -> None:
+    upstream = BreakingUpstream(hang)
+    try:
+        secret_url = upstream.base_url.replace("http://", "http://user:hunter2@")
+        proxy = serve(create_app(proxy_config(secret_url, upstream_timeout=0.5)))
+        answer = httpx.get(proxy.base_url + "/v1/conversations", headers=RT, timeout=10)
+    finally:
+        upstream.close()
+    assert answer.status_code == status
+    body = answer.json()
+    assert body["error"] == error
+    assert upstream.base_url.removeprefix("http://") in body["message"] and "after 6 bytes" in body["message"]
+    assert "hunter2" not in answer.text and ALICE not in answer.text
+    found = only(violations(proxy))
+    assert found["rule"] == "incompleteResponse" and found["operationId"] == "listConversations"
+    assert found["direction"] == "response" and "hunter2" not in json.dumps(found)

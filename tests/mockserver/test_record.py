@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from mockserver import MockConfig, create_app
 from mockserver.background import BackgroundServer
@@ -93,3 +94,18 @@ def _keys(*names: str) -> Any:
     from mockserver.auth import parse_key
 
     return tuple(parse_key(n) for n in names)
+
+
+def test_record_keys_from_the_environment_and_flags_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockserver.cli import build_parser, config_from_args
+    from mockserver.config import RECORD_KEYS_ENV
+
+    monkeypatch.setenv(RECORD_KEYS_ENV, f"{SECRET}=alice  {OTHER}=bob")
+    base = ["--upstream", "http://127.0.0.1:9", "--record", str(tmp_path / "r.json")]
+    config = config_from_args(build_parser().parse_args(base))
+    assert config.record_keys == ((SECRET, "alice"), (OTHER, "bob"))
+    flagged = config_from_args(build_parser().parse_args([*base, "--record-key", f"{OTHER}=carol"]))
+    assert flagged.record_keys == ((OTHER, "carol"),)
+    # Without --record the variable is ignored (it may be set for another run), not an error.
+    assert config_from_args(build_parser().parse_args(base[:2])).record_keys == ()
+    assert RECORD_KEYS_ENV in build_parser().format_help().replace("\n", " ").replace("  ", " ")

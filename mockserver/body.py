@@ -9,15 +9,12 @@ on the text at C speed rather than walking a parsed megabyte node by node.
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 
 from .errors import ApiError
-from .validation import json_path
 
 
 async def read_capped(request: Request, max_bytes: int, what: str) -> bytes:
@@ -53,10 +50,10 @@ async def read_json_body(
     return parse_json(raw, max_depth, "request body"), len(raw)
 
 
-# The integers the mock can store and write back: orjson's signed and unsigned 64-bit range.
-# It reads larger ones as floats, which would silently change what a client sent.
+# The integers the mock can write back: orjson's signed and unsigned 64-bit range. In a request
+# body, orjson reads a larger integer as a float (as a JavaScript client would); seed and state
+# data, which the mock writes back verbatim, are held to this range (seed.py).
 INT_RANGE = (-(2**63), 2**64 - 1)
-_LONG_DIGITS = re.compile(rb"\d{19,}")  # the shortest integer text past the range has 19 digits
 
 
 def parse_json(raw: bytes, max_depth: int | None, what: str) -> Any:
@@ -69,28 +66,7 @@ def parse_json(raw: bytes, max_depth: int | None, what: str) -> Any:
     # Counting brackets is a cheap C-speed pre-check; only suspicious bodies are walked.
     if max_depth is not None and raw.count(b"[") + raw.count(b"{") > max_depth and deeper_than(raw, max_depth):
         raise ApiError(400, f"{what} is nested more than {max_depth} levels deep", code="too_deep")
-    if _LONG_DIGITS.search(raw):  # rare: only then is the body read again, keeping integers exact
-        where = _integer_out_of_range(json.loads(raw))
-        if where is not None:
-            field = f"field '{where}'" if where else "value"
-            raise ApiError(400, f"{what} {field} is an integer outside the 64-bit range", code="bad_request")
     return value
-
-
-def _integer_out_of_range(value: Any) -> str | None:
-    """The JSON path of the first integer past INT_RANGE ("" for the value itself), or None."""
-    stack: list[tuple[Any, list[str | int]]] = [(value, [])]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, bool):
-            continue
-        if isinstance(node, int) and not INT_RANGE[0] <= node <= INT_RANGE[1]:
-            return json_path(path).lstrip(".")
-        if isinstance(node, dict):
-            stack.extend((v, [*path, k]) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((v, [*path, i]) for i, v in enumerate(node))
-    return None
 
 
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))

@@ -17,6 +17,7 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 import specs
+from specs.text import shorten
 
 
 class _Request:
@@ -71,7 +72,7 @@ def _explain(exc: BaseException) -> str:
     parts = [str(exc)]
     inner: Any = exc.__cause__ or exc.__context__
     details = getattr(exc, "schema_errors", None) or getattr(inner, "schema_errors", None) or ()
-    parts += [str(getattr(e, "message", e))[:300] for e in details]
+    parts += [shorten(str(getattr(e, "message", e)), 300) for e in details]
     if inner is not None and not details:
-        parts.append(str(inner)[:300])
+        parts.append(shorten(str(inner), 300))
     return "; ".join(p for p in parts if p)

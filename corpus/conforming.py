@@ -164,6 +164,29 @@ def undeclared_method_404(e: Exchange, store: Store) -> None:
         e.answer(404, {"error": "not_found", "message": f"no route for {e.method} {e.path}"})
 
 
+def invalid_body_422(e: Exchange, store: Store) -> None:
+    """An invalid update body is a 422 instead of the mock's 400 (no status is documented)."""
+    if e.systemprompt and e.method == "PUT" and e.status == 400:
+        e.status = 422
+
+
+def foreign_cursor_400(e: Exchange, store: Store) -> None:
+    """A cursor that finds nothing (the mock's answer to one it did not issue: an empty last
+    page) is a 400 instead: the cursor is opaque, and the docs say nothing of unknown ones."""
+    if not (e.runtype and e.method == "GET" and not _is_item(e) and "cursor" in _query(e)):
+        return
+    page = e.response if isinstance(e.response, dict) else {}
+    if e.status == 200 and page.get("data") == [] and not (page.get("pagination") or {}).get("nextCursor"):
+        e.answer(400, {"error": "bad_request", "message": "unknown cursor"})
+
+
+def case_sensitive_uuids(e: Exchange, store: Store) -> None:
+    """A uuid spelled in upper case finds nothing: the docs do not say uuids are case-insensitive."""
+    uuid = e.path.rsplit("/", 1)[-1]
+    if e.systemprompt and _is_item(e) and UUID.match(uuid) and uuid != uuid.lower():
+        e.answer(404, {"error": "not_found", "message": f"no conversation {uuid}"})
+
+
 def shared_ids(store: Store) -> None:
     """Each key its own id space, and both start from the same conversations (e.g. the
     documentation's example): the other key's copy answers 200 for the same id."""
@@ -218,5 +241,17 @@ CHOICES = [
     Choice(
         "shared_ids", "each key its own id space, both starting from the same conversations", "rule 8",
         ("runtype", "systemprompt"), setup=shared_ids, schemathesis=True,
+    ),
+    Choice(
+        "invalid_body_422", "another 4xx (422) for invalid bodies on systemprompt.io", "rule 19", ("systemprompt",),
+        after=invalid_body_422, schemathesis=True,
+    ),
+    Choice(
+        "foreign_cursor_400", "a cursor the server did not issue answers 400", "rule 14", ("runtype",),
+        after=foreign_cursor_400, schemathesis=True,
+    ),
+    Choice(
+        "case_sensitive_uuids", "an upper-case uuid answers 404", "rule 16", ("systemprompt",),
+        before=case_sensitive_uuids,
     ),
 ]  # fmt: skip

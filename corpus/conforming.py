@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.store import Store
+from specs.auth import scheme_of
 
 from .broken import ALICE, BOB, Exchange, FaultyApp, tenant_of
 
@@ -187,6 +188,14 @@ def case_sensitive_uuids(e: Exchange, store: Store) -> None:
         e.answer(404, {"error": "not_found", "message": f"no conversation {uuid}"})
 
 
+def refused_with_403(e: Exchange, store: Store) -> None:
+    """systemprompt.io refuses any bad credential with 403 (its docs name no status), Runtype
+    an unknown, well-formed key (401 or 403 is open there, rule 7)."""
+    api = "runtype" if e.runtype else "systemprompt"
+    if e.status == 401 and (e.systemprompt or scheme_of(api).credential(e.headers).token is not None):
+        e.status = 403
+
+
 def shared_ids(store: Store) -> None:
     """Each key its own id space, and both start from the same conversations (e.g. the
     documentation's example): the other key's copy answers 200 for the same id."""
@@ -241,6 +250,10 @@ CHOICES = [
     Choice(
         "shared_ids", "each key its own id space, both starting from the same conversations", "rule 8",
         ("runtype", "systemprompt"), setup=shared_ids, schemathesis=True,
+    ),
+    Choice(
+        "refused_with_403", "a bad key answers 403 (systemprompt.io), an unknown key 403 (Runtype)", "rule 9",
+        ("runtype", "systemprompt"), after=refused_with_403,
     ),
     Choice(
         "invalid_body_422", "another 4xx (422) for invalid bodies on systemprompt.io", "rule 19", ("systemprompt",),

@@ -113,6 +113,13 @@ def stricter_ranges(e: Exchange, store: Store) -> None:
             e.answer(400, {"error": "bad_request", "message": f"{name} must be between {low} and {high or 'any'}"})
 
 
+def limit_capped_at_50(e: Exchange, store: Store) -> None:
+    """A list `limit` above 50 is a 400: neither API documents a largest page."""
+    raw = _query(e).get("limit", "")
+    if e.method == "GET" and not _is_item(e) and re.fullmatch(r"\d+", raw) and int(raw) > 50:
+        e.answer(400, {"error": "bad_request", "message": "limit must be at most 50"})
+
+
 def unknown_fields_rejected(e: Exchange, store: Store) -> None:
     known = {"title", "modelId", "systemPrompt", "ownerId", "metadata", "messages"}
     if e.runtype and e.method in ("POST", "PUT") and isinstance(e.body, dict) and set(e.body) - known:
@@ -254,6 +261,10 @@ CHOICES = [
     Choice(
         "refused_with_403", "a bad key answers 403 (systemprompt.io), an unknown key 403 (Runtype)", "rule 9",
         ("runtype", "systemprompt"), after=refused_with_403,
+    ),
+    Choice(
+        "limit_capped_at_50", "list limit capped at 50 (400 above)", "query bounds the docs do not set",
+        ("runtype", "systemprompt"), before=limit_capped_at_50, schemathesis=True,
     ),
     Choice(
         "invalid_body_422", "another 4xx (422) for invalid bodies on systemprompt.io", "rule 19", ("systemprompt",),

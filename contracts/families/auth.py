@@ -12,7 +12,7 @@ from specs.auth import scheme_of
 from ..context import Context, body_json
 from ..leeway import rule_of
 from ..target import Exchange
-from .fixtures import create_conversation, existing_systemprompt_id, item_path
+from .fixtures import create_conversation, existing_systemprompt_id, item_path, send_listing
 
 
 def _concrete_path(ctx: Context, op: Operation, item_id: str | None) -> str | None:
@@ -113,9 +113,9 @@ def tenant_isolation(ctx: Context) -> None:
     reads = [op for op in ops if op.method == "GET"]
     writes = sorted((op for op in ops if op.method != "GET"), key=lambda op: op.method == "DELETE")
     for op in reads:  # first look, then touch
-        params = {**_list_everything(op), **({"ownerId": ctx.run_tag} if op.parameter("ownerId") else {})}
+        params = {"ownerId": ctx.run_tag} if op.parameter("ownerId") else {}
         path = _concrete_path(ctx, op, item_id)
-        exchange = ctx.send(op, path, key=other, params=params or None)
+        exchange = send_listing(ctx, op, params, path, key=other)
         text = exchange.response.text if exchange.response is not None else ""
         hidden = f"the other key not to see the main key's marker {marker}"
         if ctx.expect(op, "tenant_isolation", marker not in text, hidden, exchange):
@@ -159,11 +159,6 @@ def _note_shared_id(ctx: Context, op: Operation, exchange: Exchange) -> None:
             " (each key its own id space; our mock answers 404, rule 8)",
             exchange,
         )
-
-
-def _list_everything(op: Operation) -> dict[str, int]:
-    limit = op.parameter("limit")
-    return {"limit": 100} if limit else {}
 
 
 def readonly_writes_forbidden(ctx: Context) -> None:

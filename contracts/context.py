@@ -47,11 +47,20 @@ class Context:
     run_tag: str  # unique per run: marks what this run created (e.g. as ownerId)
     outcomes: dict[tuple[str, str, str, str], Outcome] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
+    # Every owner tag a check writes (the run tag, or one derived from it): clean-up lists
+    # each, so a create whose answer was lost is still found.
+    tags: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
 
     @property
     def spec(self) -> specs.Spec:
         return specs.load(self.api)
+
+    def tag(self, suffix: str) -> str:
+        """An owner tag derived from the run's, recorded for clean-up."""
+        tag = f"{self.run_tag}-{suffix}"
+        self.tags.append(tag)
+        return tag
 
     def operations(self, *, writes: bool | None = None) -> Iterable[Operation]:
         for op in self.spec.operations:

@@ -214,11 +214,12 @@ def runtype_list_filters(ctx: Context) -> None:
     filters = [p for p in listing.parameters if p["in"] == "query" and p["name"] not in PAGING]
     if not filters:
         return
-    match = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-match"})
+    match_tag, other_tag = ctx.tag("match"), ctx.tag("other")
+    match = create_conversation(ctx, {"ownerId": match_tag})
     # A second one of the same owner, so the one required on the page is not the newest:
     # a list that drops its newest item is list_contains_created's finding, not this one's.
-    newer = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-match"})
-    other = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-other"})
+    newer = create_conversation(ctx, {"ownerId": match_tag})
+    other = create_conversation(ctx, {"ownerId": other_tag})
     if match is None or newer is None or other is None:
         ctx.skip(listing, "list_filters", "create does not work")
         return

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TextIO
 
@@ -88,15 +89,40 @@ def _header(settings: RunSettings) -> str:
     return f"{PROG}: {where}{' (read-only)' if settings.first.read_only else ''}\n"
 
 
+class ReportNotWritten(Exception):
+    """A report file could not be written (a bad path, a full disk): exit 2, one line."""
+
+
+@contextlib.contextmanager
+def _writing(report: str, *paths: Path | None) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        # A failed flush (a full disk) names no file: then the report's own path(s).
+        named = exc.filename or " or ".join(str(p) for p in paths if p is not None)
+        where = f" to {named}" if named else ""
+        raise ReportNotWritten(f"could not write the {report} report{where}: {exc.strerror or exc}") from None
+
+
 def _write_reports(
     settings: RunSettings, result: RunResult, exit_code: int, coverage: dict[str, Any] | None = None
 ) -> None:
     target = settings.first
     if settings.junit_xml:
-        write_junit(result, settings.junit_xml, target.redactor)
+        with _writing("JUnit XML", settings.junit_xml):
+            write_junit(result, settings.junit_xml, target.redactor)
     if settings.json:
         apis, families = list(settings.apis), list(settings.families)
-        write_json(result, target, apis, families, settings.json, coverage=coverage, exit_code=exit_code)
+        with _writing("JSON", settings.json):
+            write_json(result, target, apis, families, settings.json, coverage=coverage, exit_code=exit_code)
+
+
+def _reports_after_a_stop(settings: RunSettings, result: RunResult, exit_code: int) -> None:
+    """The partial reports of a stopped run; one that cannot be written is one more line."""
+    try:
+        _write_reports(settings, result, exit_code)
+    except ReportNotWritten as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
 
 
 def _finish(settings: RunSettings, result: RunResult, out: TextIO) -> int:
@@ -104,7 +130,10 @@ def _finish(settings: RunSettings, result: RunResult, out: TextIO) -> int:
     report.write(result, list(settings.families), out)
     paths = ReportPaths(settings.html, settings.markdown)
     apis, families = list(settings.apis), list(settings.families)
-    coverage, exit_code = finish(result, settings.first, apis, families, paths, settings.fail_under, out, os.environ)
+    with _writing("HTML/Markdown", settings.html, settings.markdown):
+        coverage, exit_code = finish(
+            result, settings.first, apis, families, paths, settings.fail_under, out, os.environ
+        )
     gated = {**coverage_dict(coverage), "failUnder": settings.fail_under}
     _write_reports(settings, result, exit_code, gated)
     return exit_code
@@ -131,7 +160,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             run(settings.targets, settings.apis, settings.families, progress=report.Progress(out), result=result)
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
-        _write_reports(settings, result, exc.exit_code)
+        _reports_after_a_stop(settings, result, exc.exit_code)
         failed = len(result.failed)
         sys.stderr.write(
             f"{PROG}: stopped by {name} after {result.duration:.1f}s: {len(result.outcomes)} checks done, "
@@ -140,13 +169,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return exc.exit_code
     except CannotRun as exc:
         if result.outcomes:
-            _write_reports(settings, result, 2)
+            _reports_after_a_stop(settings, result, 2)
         sys.stderr.write(f"{PROG}: could not run: {redact(str(exc))}{_left_behind(result)}\n")
         return 2
     except Exception as exc:  # the suite's own bug: one line, exit 2, never a traceback
         sys.stderr.write(f"{PROG}: could not run (internal error): {redact(f'{type(exc).__name__}: {exc}')}\n")
         return 2
-    return _finish(settings, result, out)
+    try:
+        return _finish(settings, result, out)
+    except ReportNotWritten as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from specs.redact import Redactor
+from specs.text import shorten
 
 from .results import Outcome, RunResult, Status
 
@@ -48,7 +49,7 @@ def write_junit(result: RunResult, path: Path, redact: Redactor) -> None:
                     for f in outcome.failures
                 )
                 message = outcome.failures[0].expected if outcome.failures else outcome.observations[0].what
-                failure = ElementTree.SubElement(case, "failure", message=message[:300], type=outcome.check)
+                failure = ElementTree.SubElement(case, "failure", message=shorten(message, 300), type=outcome.check)
                 failure.text = "\n\n".join(t for t in (text, notes) if t)
             elif outcome.status is Status.SKIPPED:
                 ElementTree.SubElement(case, "skipped", message=outcome.note or "")

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from .results import Outcome, RunResult, Status
+from .results import Failure, Observation, Outcome, RunResult, Status
 
 ORDER = (Status.PASSED, Status.FAILED, Status.OBSERVED, Status.SKIPPED)
 MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.OBSERVED: "○", Status.SKIPPED: "–"}
@@ -92,34 +92,33 @@ def _title(outcome: Outcome, mark: str) -> str:
     )
 
 
-def failures(result: RunResult) -> str:
+def _entries(outcomes: list[Outcome], status: Status, label: str) -> str:
+    """Each outcome's title, then per entry: what (failed: expected; observed: observed), the
+    spec pointer, what came back and how to reproduce it."""
     lines = []
-    for outcome in result.failed:
+    for outcome in outcomes:
         lines.append("")
-        lines.append(_title(outcome, MARK[Status.FAILED]))
-        for failure in outcome.failures:
-            seen = f"  (seen {failure.count} times)" if failure.count > 1 else ""
-            lines.append(f"    expected:  {failure.expected}{seen}")
-            lines.append(f"    spec:      {failure.spec_pointer}")
-            lines.append(f"    got:       {failure.actual}")
-            if failure.curl:
-                lines.append(f"    reproduce: {failure.curl}")
+        lines.append(_title(outcome, MARK[status]))
+        entries: list[Failure | Observation] = (
+            [*outcome.failures] if status is Status.FAILED else [*outcome.observations]
+        )
+        for entry in entries:
+            what, got = (entry.expected, entry.actual) if isinstance(entry, Failure) else (entry.what, entry.evidence)
+            seen = f"  (seen {entry.count} times)" if entry.count > 1 else ""
+            lines.append(f"    {label + ':':<10} {what}{seen}")
+            lines.append(f"    spec:      {entry.spec_pointer}")
+            lines.append(f"    got:       {got}")
+            if entry.curl:
+                lines.append(f"    reproduce: {entry.curl}")
     return "\n".join(lines)
+
+
+def failures(result: RunResult) -> str:
+    return _entries(result.failed, Status.FAILED, "expected")
 
 
 def observations(result: RunResult) -> str:
-    lines = []
-    for outcome in result.observed:
-        lines.append("")
-        lines.append(_title(outcome, MARK[Status.OBSERVED]))
-        for observation in outcome.observations:
-            seen = f"  (seen {observation.count} times)" if observation.count > 1 else ""
-            lines.append(f"    observed:  {observation.what}{seen}")
-            lines.append(f"    spec:      {observation.spec_pointer}")
-            lines.append(f"    got:       {observation.evidence}")
-            if observation.curl:
-                lines.append(f"    reproduce: {observation.curl}")
-    return "\n".join(lines)
+    return _entries(result.observed, Status.OBSERVED, "observed")
 
 
 def skip_reasons(result: RunResult) -> list[tuple[str, int]]:

@@ -120,6 +120,7 @@ def _run_api(
 ) -> None:
     client = Client(target, api)
     created: list[str] = []
+    tags = [run_tag]
     try:
         for family in families:
             ctx = Context(target, api, family, client, run_tag)
@@ -140,13 +141,14 @@ def _run_api(
             finally:
                 # Also when stopped: what was created is cleaned up, what was found is kept.
                 created += ctx.created
+                tags += [t for t in ctx.tags if t not in tags]
                 result.samples += ctx.samples
                 result.outcomes += list(ctx.outcomes.values())
             if progress:
                 progress(api, family, (list(ctx.outcomes.values()), time.perf_counter() - family_started))
     finally:
         client.close()
-        result.leftovers += _clean_up(target, api, created, run_tag)
+        result.leftovers += _clean_up(target, api, created, tags)
 
 
 def _record_crash(ctx: Context, check: str, exc: Exception) -> None:
@@ -157,10 +159,10 @@ def _record_crash(ctx: Context, check: str, exc: Exception) -> None:
     )
 
 
-def _clean_up(target: Target, api: str, created: list[str], run_tag: str) -> list[str]:
+def _clean_up(target: Target, api: str, created: list[str], tags: Sequence[str]) -> list[str]:
     """Delete what this run created; return what could not be deleted.
 
-    Beside the ids the checks saw come back, the run's own tag finds the rest: a create whose
+    Beside the ids the checks saw come back, the run's own tags find the rest: a create whose
     answer was cut off by a signal or a timeout still carries the run's ownerId."""
     if target.read_only:
         return []
@@ -171,7 +173,8 @@ def _clean_up(target: Target, api: str, created: list[str], run_tag: str) -> lis
     leftovers = []
     client = Client(target, api, grace=CLEAN_UP_GRACE)
     try:
-        for item in dict.fromkeys([*created, *_tagged(client, target, api, run_tag)]):
+        tagged = [item for tag in tags for item in _tagged(client, target, api, tag)]
+        for item in dict.fromkeys([*created, *tagged]):
             try:
                 exchange = client.send(delete.method, _path_with_id(delete, item), key=target.api_key)
             except DeadlinePassed:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import specs
 
-from .target import Secret, Target
+from .target import DEFAULT_TIMEOUT, Secret, Target
 
 FAMILIES = ("schemathesis", "boundaries", "auth", "semantics")
 ALL = "all"
@@ -212,7 +212,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_examples", "Schemathesis examples per operation", default=25, parse=_positive_int),
     Setting("seed", "Schemathesis seed: the same seed replays the same run", default=0, parse=_int),
     Setting("workers", "Schemathesis workers", default=2, parse=_positive_int),
-    Setting("timeout", "seconds a request may take, whole response included", default=10.0, parse=_seconds),
+    Setting("timeout", "seconds a request may take, whole response included", default=DEFAULT_TIMEOUT, parse=_seconds),
     Setting("max_duration", "seconds the whole run may take before it stops", default=1800.0, parse=_seconds),
     Setting("read_only", "only requests that cannot change data: safe against production", default=False, flag=True),
     Setting("strict", "observations (answers where the docs leave the choice open) fail too", default=False, flag=True),

@@ -50,6 +50,10 @@ def origin_of(url: str) -> str:
     return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else "")
 
 
+# Seconds a request may take, whole response included: the default of `--timeout`.
+DEFAULT_TIMEOUT = 10.0
+
+
 @dataclass(frozen=True)
 class Target:
     """One API's deployment and the run's settings. `base_url` is normalised by
@@ -59,7 +63,7 @@ class Target:
     api_key: str
     other_key: str | None = None
     readonly_key: str | None = None
-    timeout: float = 10.0
+    timeout: float = DEFAULT_TIMEOUT
     read_only: bool = False
     systemprompt_id: str | None = None
     max_examples: int = 25

@@ -26,14 +26,13 @@ from specs.redact import Redactor, redact_header, redact_url
 
 from .samples import Sample
 
-# Exceptions that mean the server did not answer properly (a verdict on the server); any
-# other error inside Schemathesis is the tool's.
+# No answer at all within --timeout, or no connection: the network or a slow server, not
+# proof that documented behaviour is broken, so an observation.
+TRANSPORT_ERRORS = frozenset({"ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout"})
+# Exceptions that mean the server answered, but broke its answer (a verdict on the server);
+# any other error inside Schemathesis is the tool's.
 SERVER_SIDE_ERRORS = frozenset(
     {
-        "ConnectionError",
-        "ConnectTimeout",
-        "ReadTimeout",
-        "Timeout",
         "ChunkedEncodingError",
         "ContentDecodingError",
         "TooManyRedirects",
@@ -131,6 +130,7 @@ class Case:
 class Unanswered:
     label: str  # the operation, e.g. `GET /v1/conversations`
     message: str
+    transport: bool = False  # no answer within --timeout / no connection: an observation
 
 
 @dataclass
@@ -196,8 +196,9 @@ def read_events(path: Path) -> Run:
             elif name == "NonFatalError":
                 error = data.get("value") or {}
                 kind, message = str(error.get("type", "")), str(error.get("message", ""))
-                if kind in SERVER_SIDE_ERRORS:
-                    run.server_errors.append(Unanswered(str(data.get("label", "")), f"{kind}: {message}"))
+                if kind in SERVER_SIDE_ERRORS or kind in TRANSPORT_ERRORS:
+                    label, what = str(data.get("label", "")), f"{kind}: {message}"
+                    run.server_errors.append(Unanswered(label, what, transport=kind in TRANSPORT_ERRORS))
                 elif run.tool_error is None:
                     run.tool_error = f"{kind}: {message} (in {data.get('label', '?')})"
             elif name == "FatalError":

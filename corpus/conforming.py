@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.store import Store
+from specs.auth import scheme_of
 
 from .broken import ALICE, BOB, Exchange, FaultyApp, tenant_of
 
@@ -112,6 +113,13 @@ def stricter_ranges(e: Exchange, store: Store) -> None:
             e.answer(400, {"error": "bad_request", "message": f"{name} must be between {low} and {high or 'any'}"})
 
 
+def limit_capped_at_50(e: Exchange, store: Store) -> None:
+    """A list `limit` above 50 is a 400: neither API documents a largest page."""
+    raw = _query(e).get("limit", "")
+    if e.method == "GET" and not _is_item(e) and re.fullmatch(r"\d+", raw) and int(raw) > 50:
+        e.answer(400, {"error": "bad_request", "message": "limit must be at most 50"})
+
+
 def unknown_fields_rejected(e: Exchange, store: Store) -> None:
     known = {"title", "modelId", "systemPrompt", "ownerId", "metadata", "messages"}
     if e.runtype and e.method in ("POST", "PUT") and isinstance(e.body, dict) and set(e.body) - known:
@@ -162,6 +170,37 @@ def undeclared_method_404(e: Exchange, store: Store) -> None:
     allowed = METHODS.get(template)
     if allowed is not None and e.method not in allowed and e.method != "OPTIONS":
         e.answer(404, {"error": "not_found", "message": f"no route for {e.method} {e.path}"})
+
+
+def invalid_body_422(e: Exchange, store: Store) -> None:
+    """An invalid update body is a 422 instead of the mock's 400 (no status is documented)."""
+    if e.systemprompt and e.method == "PUT" and e.status == 400:
+        e.status = 422
+
+
+def foreign_cursor_400(e: Exchange, store: Store) -> None:
+    """A cursor that finds nothing (the mock's answer to one it did not issue: an empty last
+    page) is a 400 instead: the cursor is opaque, and the docs say nothing of unknown ones."""
+    if not (e.runtype and e.method == "GET" and not _is_item(e) and "cursor" in _query(e)):
+        return
+    page = e.response if isinstance(e.response, dict) else {}
+    if e.status == 200 and page.get("data") == [] and not (page.get("pagination") or {}).get("nextCursor"):
+        e.answer(400, {"error": "bad_request", "message": "unknown cursor"})
+
+
+def case_sensitive_uuids(e: Exchange, store: Store) -> None:
+    """A uuid spelled in upper case finds nothing: the docs do not say uuids are case-insensitive."""
+    uuid = e.path.rsplit("/", 1)[-1]
+    if e.systemprompt and _is_item(e) and UUID.match(uuid) and uuid != uuid.lower():
+        e.answer(404, {"error": "not_found", "message": f"no conversation {uuid}"})
+
+
+def refused_with_403(e: Exchange, store: Store) -> None:
+    """systemprompt.io refuses any bad credential with 403 (its docs name no status), Runtype
+    an unknown, well-formed key (401 or 403 is open there, rule 7)."""
+    api = "runtype" if e.runtype else "systemprompt"
+    if e.status == 401 and (e.systemprompt or scheme_of(api).credential(e.headers).token is not None):
+        e.status = 403
 
 
 def shared_ids(store: Store) -> None:
@@ -218,5 +257,25 @@ CHOICES = [
     Choice(
         "shared_ids", "each key its own id space, both starting from the same conversations", "rule 8",
         ("runtype", "systemprompt"), setup=shared_ids, schemathesis=True,
+    ),
+    Choice(
+        "refused_with_403", "a bad key answers 403 (systemprompt.io), an unknown key 403 (Runtype)", "rule 9",
+        ("runtype", "systemprompt"), after=refused_with_403,
+    ),
+    Choice(
+        "limit_capped_at_50", "list limit capped at 50 (400 above)", "query bounds the docs do not set",
+        ("runtype", "systemprompt"), before=limit_capped_at_50, schemathesis=True,
+    ),
+    Choice(
+        "invalid_body_422", "another 4xx (422) for invalid bodies on systemprompt.io", "rule 19", ("systemprompt",),
+        after=invalid_body_422, schemathesis=True,
+    ),
+    Choice(
+        "foreign_cursor_400", "a cursor the server did not issue answers 400", "rule 14", ("runtype",),
+        after=foreign_cursor_400, schemathesis=True,
+    ),
+    Choice(
+        "case_sensitive_uuids", "an upper-case uuid answers 404", "rule 16", ("systemprompt",),
+        before=case_sensitive_uuids,
     ),
 ]  # fmt: skip

@@ -65,3 +65,28 @@ def existing_systemprompt_id(ctx: Context, key: str | None = None) -> str | None
 
 def item_path(ctx: Context, operation_id: str, item_id: str) -> str:
     return fill_path(ctx.spec.operation(operation_id), item_id)
+
+
+def _largest_page(op: Operation) -> int | None:
+    """The largest `limit` worth asking for: the spec's documented maximum, else the largest
+    page our mock serves (`x-mock-max-limit`, a choice of ours); None: leave `limit` out."""
+    param = op.parameter("limit")
+    if param is None:
+        return None
+    largest = param.get("schema", {}).get("maximum") or param.get("x-mock-max-limit")
+    return int(largest) if largest is not None else None
+
+
+def send_listing(
+    ctx: Context, op: Operation, params: dict[str, Any], path: str | None = None, key: str | bool | None = True
+) -> Exchange:
+    """A list request for a page as large as the server serves. No maximum is documented, so
+    a server that caps lower may refuse ours with a 4xx: then the same request without
+    `limit`, at the server's default page size."""
+    largest = _largest_page(op)
+    if largest is None:
+        return ctx.send(op, path, key=key, params=params or None)
+    exchange = ctx.send(op, path, key=key, params={**params, "limit": largest})
+    if exchange.response is not None and 400 <= exchange.response.status_code < 500:
+        return ctx.send(op, path, key=key, params=params or None)
+    return exchange

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..context import Context, body_json
 from ..values import valid_value
-from .fixtures import create_conversation, existing_systemprompt_id, item_path
+from .fixtures import create_conversation, existing_systemprompt_id, item_path, send_listing
 
 PAGES = 200  # walking a list never takes more pages than this
 RESOLUTION = 1.1  # seconds: coarser than any clock a server may stamp updatedAt with
@@ -214,15 +214,15 @@ def runtype_list_filters(ctx: Context) -> None:
     filters = [p for p in listing.parameters if p["in"] == "query" and p["name"] not in PAGING]
     if not filters:
         return
-    match = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-match"})
+    match_tag, other_tag = ctx.tag("match"), ctx.tag("other")
+    match = create_conversation(ctx, {"ownerId": match_tag})
     # A second one of the same owner, so the one required on the page is not the newest:
     # a list that drops its newest item is list_contains_created's finding, not this one's.
-    newer = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-match"})
-    other = create_conversation(ctx, {"ownerId": f"{ctx.run_tag}-other"})
+    newer = create_conversation(ctx, {"ownerId": match_tag})
+    other = create_conversation(ctx, {"ownerId": other_tag})
     if match is None or newer is None or other is None:
         ctx.skip(listing, "list_filters", "create does not work")
         return
-    limit = {"limit": 100} if listing.parameter("limit") else {}
     for param in filters:
         name, schema = param["name"], param["schema"]
         if name in match and "enum" not in schema:
@@ -232,7 +232,7 @@ def runtype_list_filters(ctx: Context) -> None:
         else:
             values = [(f"{ctx.run_tag}-no-such-{name}", False)]
         for value, holds_match in values:
-            exchange = ctx.send(listing, params={name: value, **limit})
+            exchange = send_listing(ctx, listing, {name: value})
             page = body_json(exchange)
             items = page.get("conversations") if isinstance(page, dict) else None
             if not ctx.expect(listing, "list_filters", isinstance(items, list), f"a page for {name}={value}", exchange):
@@ -310,7 +310,7 @@ def systemprompt_update_visible(ctx: Context) -> None:
         exchange,
     )
     for page in range(1, PAGES):
-        listed = body_json(ctx.send(listing, params={"page": page, "limit": 100}))
+        listed = body_json(send_listing(ctx, listing, {"page": page}))
         if not isinstance(listed, list) or not listed:
             ctx.expect(listing, "update_visible_in_list", False, f"the list to contain conversation {found}", None)
             return

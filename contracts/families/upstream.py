@@ -203,6 +203,15 @@ def _record(ctx: Context, run: Run) -> None:
                 outcome.add_observation(Observation(why, case.evidence(redact), pointer, case.curl(redact)))
     for unanswered in run.server_errors:
         op = by_label.get(unanswered.label) or ctx.spec.operations[0]
+        if unanswered.transport:
+            ctx.outcome(op, "not_a_server_error").add_observation(
+                Observation(
+                    what="no answer within --timeout (or no connection): not proof of a server fault",
+                    evidence=redact.excerpt(unanswered.message, 600),
+                    spec_pointer=op.pointer,
+                )
+            )
+            continue
         ctx.outcome(op, "not_a_server_error").add_failure(
             Failure(
                 expected="a response (Schemathesis' request got none)",

@@ -16,6 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts.context import Context
+from contracts.families.semantics import runtype_list_filters
+from contracts.runner import _clean_up
+from contracts.target import Client, Target
+from specs.auth import scheme_of
+
 ALICE = "demo-alice"
 
 
@@ -97,3 +103,20 @@ def test_sigterm_during_schemathesis_ends_its_child_too(spawn_mock: Any, tmp_pat
     # Its config held the key: no temp file may stay behind.
     assert list(temp.iterdir()) == []
     assert _runtype_ids(mock) == before
+
+
+def test_clean_up_finds_every_owner_tag_a_check_used(mock: Any) -> None:
+    """list_filters writes `<run tag>-match`/`-other` owners: a create of theirs whose answer
+    was lost is still found and deleted by clean-up."""
+    target = Target(base_url=mock.base_url, api_key="demo-alice")
+    ctx = Context(target, "runtype", "semantics", Client(target, "runtype"), "convo-contracts-t1")
+    runtype_list_filters(ctx)
+    assert ctx.tags == ["convo-contracts-t1-match", "convo-contracts-t1-other"]
+    url = f"{mock.base_url}/v1/conversations"
+    headers = scheme_of("runtype").headers("demo-alice")
+    # A create the checks never saw the answer of: only its owner tag can find it.
+    lost = httpx.post(url, headers=headers, json={"ownerId": "convo-contracts-t1-match"}).json()["id"]
+    assert _clean_up(target, "runtype", ctx.created, ["convo-contracts-t1", *ctx.tags]) == []
+    assert httpx.get(f"{url}/{lost}", headers=headers).status_code == 404
+    left = httpx.get(url, headers=headers, params={"ownerId": "convo-contracts-t1-other"}).json()["conversations"]
+    assert left == []

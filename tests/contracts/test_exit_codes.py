@@ -145,3 +145,24 @@ def test_the_run_deadline_stops_the_run_cleans_up_and_exits_2(
     assert report.exists()
     state = httpx.get(f"{slow.base_url}/__mock__/state").json()
     assert [c["id"] for c in state["tenants"][KEY]["runtype"]] == ["conv_demo1_1", "conv_demo1_2", "conv_demo1_3"]
+
+
+# Paths that pass the up-front check (as root /proc looks writable; /dev/full exists and
+# is writable) but fail when the report is written: one line naming the report, exit 2.
+UNWRITABLE_REPORTS = {
+    "json under /proc": (["--json", "/proc/nope/r.json"], "JSON report to /proc/nope"),
+    "html to a full disk": (["--html", "/dev/full"], "HTML/Markdown report to /dev/full"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNWRITABLE_REPORTS), ids=list(UNWRITABLE_REPORTS))
+def test_a_report_that_cannot_be_written_exits_2_naming_it(
+    case: str, mock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra, message = UNWRITABLE_REPORTS[case]
+    args = ["--api", "runtype", "--base-url", mock.base_url, "--api-key", KEY, "--only", "auth", *extra]
+    code = main(["run", *args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    _assert_one_clear_line(err, KEY)
+    assert message in err

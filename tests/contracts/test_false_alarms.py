@@ -38,7 +38,8 @@ def failures_of(report: dict[str, Any]) -> list[str]:
 def test_the_corpus_covers_every_rule_the_documentation_leaves_open() -> None:
     assert len({c.name for c in CHOICES}) == len(CHOICES) >= 12
     rules = {c.rule for c in CHOICES}
-    assert {"rule 1", "rule 2", "rule 4", "rule 6", "rule 8", "rule 9", "rule 10", "rule 11"} <= rules
+    covered = {"rule 1", "rule 2", "rule 4", "rule 6", "rule 8", "rule 9", "rule 10", "rule 11", "rule 14", "rule 16"}
+    assert covered | {"rule 17", "rule 19"} <= rules
 
 
 CASES = [(c, api) for c in CHOICES for api in c.apis]

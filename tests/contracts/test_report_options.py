@@ -10,13 +10,9 @@ from typing import Any
 
 import pytest
 
-import contracts.cli
-import contracts.runner
 from contracts.cli import main
 from mockserver import create_app
 from mockserver.background import BackgroundServer
-
-from .sampling import recording, with_samples
 
 SECRETS = ("demo-alice", "demo-bob", "demo-readonly")
 
@@ -27,18 +23,6 @@ def server() -> Iterator[str]:
         yield running.base_url
 
 
-@pytest.fixture
-def sampled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's runs carry their samples (what `RunResult.samples` does once #9 lands)."""
-    original = contracts.runner.run  # what contracts.cli imported as `run`
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        with recording(monkeypatch) as samples:
-            return with_samples(original(*args, **kwargs), samples)
-
-    monkeypatch.setattr(contracts.cli, "run", run)
-
-
 def _main(server: str, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     report = tmp_path / "report.json"
     argv = ["run", "--api", "runtype", "--only", "boundaries", "--base-url", server, "--api-key", "demo-alice"]
@@ -46,7 +30,6 @@ def _main(server: str, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]
     return code, json.loads(report.read_text(encoding="utf-8"))
 
 
-@pytest.mark.usefixtures("sampled")
 def test_fail_under_passes_at_the_figure(server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, data = _main(server, tmp_path, "--fail-under", "0")
     percent = data["coverage"]["percent"]
@@ -59,7 +42,6 @@ def test_fail_under_passes_at_the_figure(server: str, tmp_path: Path, capsys: py
     assert "is below --fail-under" not in out
 
 
-@pytest.mark.usefixtures("sampled")
 def test_fail_under_fails_naming_what_was_not_covered(
     server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -71,7 +53,6 @@ def test_fail_under_fails_naming_what_was_not_covered(
     assert "runtype listConversations: status 403 (a 403 response): 403 needs --readonly-key" in out
 
 
-@pytest.mark.usefixtures("sampled")
 def test_html_markdown_and_step_summary(
     server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

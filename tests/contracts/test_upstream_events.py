@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import specs
+from contracts.context import Context
+from contracts.families.upstream import _record
+from contracts.target import Client, Target
 from contracts.upstream_events import read_events
 from contracts.upstream_ruling import Verdict, judge
 from specs.redact import Redactor
@@ -98,3 +101,30 @@ def test_each_case_is_a_coverage_sample_with_its_query_and_bodies(tmp_path: Path
         {"e": 1},
     )
     assert sample.source == "schemathesis" and sample.curl is not None and "api-key: [REDACTED]" in sample.curl
+
+
+def test_no_answer_within_the_timeout_is_an_observation_a_broken_answer_a_failure(tmp_path: Path) -> None:
+    label = "GET /v1/conversation"
+    run = read_events(
+        write(
+            tmp_path,
+            {"NonFatalError": {"value": {"type": "ReadTimeout", "message": "slow"}, "label": label}},
+            {"NonFatalError": {"value": {"type": "ConnectionError", "message": "refused"}, "label": label}},
+            {"NonFatalError": {"value": {"type": "ChunkedEncodingError", "message": "cut"}, "label": label}},
+        )
+    )
+    assert [(u.message.split(":")[0], u.transport) for u in run.server_errors] == [
+        ("ReadTimeout", True),
+        ("ConnectionError", True),
+        ("ChunkedEncodingError", False),
+    ]
+    target = Target(base_url="http://127.0.0.1:9", api_key="sekrit-key")
+    ctx = Context(target, "systemprompt", "upstream", Client(target, "systemprompt"), "tag")
+    _record(ctx, run)
+    outcomes = [o for o in ctx.outcomes.values() if o.check == "not_a_server_error"]
+    failures = [f for o in outcomes for f in o.failures]
+    observations = [o for each in outcomes for o in each.observations]
+    assert [f.actual.split(":")[0] for f in failures] == ["ChunkedEncodingError"]
+    # Both unanswered requests fold into one observation, counted twice.
+    assert [(o.evidence.split(":")[0], o.count) for o in observations] == [("ReadTimeout", 2)]
+    assert "no answer within --timeout" in observations[0].what

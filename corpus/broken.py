@@ -17,6 +17,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mockserver import MockConfig, create_app
 from mockserver.store import Store, decode_cursor, encode_cursor
+from specs import API_NAMES
+from specs.auth import scheme_of
 
 ALICE, BOB, READONLY = "demo-alice", "demo-bob", "demo-readonly"
 
@@ -233,20 +235,26 @@ def missing_auth_403(e: Exchange, store: Store) -> None:
         e.answer(403, {"error": "forbidden", "message": "no"})
 
 
+def _act_as(e: Exchange, key: str, instead_of: str, apis: tuple[str, ...] = API_NAMES) -> None:
+    """Rewrite the request's credential (by its API's scheme) from one key to another."""
+    for api in apis:
+        scheme = scheme_of(api)
+        if scheme.credential(e.headers).token == instead_of:
+            e.headers.update({name.lower(): value for name, value in scheme.headers(key).items()})
+
+
 def shared_tenant(e: Exchange, store: Store) -> None:
-    if e.headers.get("authorization") == f"Bearer {BOB}":
-        e.headers["authorization"] = f"Bearer {ALICE}"
-    if e.headers.get("api-key") == BOB:
-        e.headers["api-key"] = ALICE
+    _act_as(e, ALICE, instead_of=BOB)
 
 
 def readonly_writes(e: Exchange, store: Store) -> None:
-    if e.method != "GET" and e.headers.get("authorization") == f"Bearer {READONLY}":
-        e.headers["authorization"] = f"Bearer {ALICE}"
+    if e.method != "GET":
+        _act_as(e, ALICE, instead_of=READONLY, apis=("runtype",))
 
 
 def tenant_of(e: Exchange) -> str:
-    return e.headers.get("authorization", "").removeprefix("Bearer ") or e.headers.get("api-key", "")
+    tokens = (scheme_of(api).credential(e.headers).token for api in API_NAMES)
+    return next((t for t in tokens if t), "")
 
 
 def update_not_persisted(e: Exchange, store: Store) -> None:
@@ -346,8 +354,7 @@ def systemprompt_not_persisted(e: Exchange, store: Store) -> None:
 
 
 def systemprompt_shared_tenant(e: Exchange, store: Store) -> None:
-    if e.headers.get("api-key") == BOB:
-        e.headers["api-key"] = ALICE
+    _act_as(e, ALICE, instead_of=BOB, apis=("systemprompt",))
 
 
 FAULTS = [

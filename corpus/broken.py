@@ -23,6 +23,16 @@ from specs.auth import scheme_of
 ALICE, BOB, READONLY = "demo-alice", "demo-bob", "demo-readonly"
 
 
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body, read from an ASGI `receive`."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
 @dataclass
 class Exchange:
     """A request as the fault sees it, and the answer it may rewrite."""
@@ -87,12 +97,7 @@ class FaultyApp:
         if scope["type"] != "http" or self.fault is None or scope["path"].startswith("/__mock__"):
             await self.mock(scope, receive, send)
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             body = json.loads(raw) if raw else None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from corpus.broken import read_body
 from mockserver.background import BackgroundServer
 
 SECRET = "sk-live-0123456789abcdef"  # the real service's key, as an app would send it
@@ -42,12 +43,7 @@ class Tap:
         if scope["type"] != "http" or scope["path"].startswith("/__mock__"):
             await self.app(scope, receive, send)
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         seen = Seen(scope["method"], scope["path"], headers, raw)
         self.seen.append(seen)

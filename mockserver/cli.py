@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import ipaddress
 import logging
+import math
 import os
 import signal
 import socket
@@ -20,7 +21,7 @@ from specs.auth import scheme_of
 from specs.redact import redact_url
 
 from .app import create_app
-from .auth import DEFAULT_KEYS, ApiKey, label_of, parse_key
+from .auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
 from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
 from .guard import CONTROL_AUTH
 from .protocol import bounded_protocol
@@ -173,8 +174,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     public_url = args.public_url.rstrip("/") if args.public_url else None
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise ValueError("--public-url must start with http:// or https://")
-    if args.control_token is not None and (not args.control_token.strip() or not args.control_token.isprintable()):
-        raise ValueError(f"--control-token (or {CONTROL_TOKEN_ENV}) must be non-empty printable text")
+    if args.control_token is not None:
+        check_key_text(args.control_token, f"--control-token (or {CONTROL_TOKEN_ENV})")
     apis = specs.API_NAMES if args.api == "both" else (args.api,)
     upstreams = parse_upstreams(args.upstream or [], apis)
     if not upstreams and (args.record or args.record_key or args.fail_on_violation or args.json or args.proxy_strict):
@@ -182,8 +183,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.record_key and not args.record:
         raise ValueError("--record-key needs --record FILE")
     record_keys = args.record_key or (os.environ.get(RECORD_KEYS_ENV, "").split() if args.record else [])
-    if args.upstream_timeout <= 0:
-        raise ValueError("--upstream-timeout must be > 0")
+    if not math.isfinite(args.upstream_timeout) or args.upstream_timeout <= 0:
+        raise ValueError("--upstream-timeout must be a finite number of seconds above 0")
     return MockConfig(
         apis=apis,
         keys=keys,

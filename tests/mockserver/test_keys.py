@@ -13,6 +13,8 @@ BAD_FLAGS = {
     "key with a space": ["--key", "two words"],
     "two keys, one name": ["--key", "n=first-secret", "--key", "n=second-secret"],
     "one key, two modes": ["--key", "same-secret", "--key", "same-secret:readonly"],
+    "non-ASCII control token": ["--control-token", "tøken-secret"],
+    "upstream timeout NaN": ["--upstream", "http://127.0.0.1:1", "--upstream-timeout", "nan"],
 }
 
 
@@ -25,7 +27,8 @@ def test_unusable_or_ambiguous_keys_stop_the_start(case: str) -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("convo-mock: error:") and "Traceback" not in done.stderr
-    assert not any(secret in done.stderr for secret in ("naïve-ключ", "first-secret", "second-secret", "same-secret"))
+    secrets = ("naïve-ключ", "first-secret", "second-secret", "same-secret", "tøken-secret")
+    assert not any(secret in done.stderr for secret in secrets)
 
 
 @pytest.mark.parametrize(

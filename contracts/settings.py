@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import specs
+from specs.paths import unwritable
 
 from .target import DEFAULT_TIMEOUT, Secret, Target
 
@@ -153,20 +154,10 @@ def normalise_url(raw: str, label: str) -> str:
 
 
 def _report_path(raw: str, label: str) -> Path:
-    """A file the run can write: missing folders are made when the report is written, so the
-    nearest existing one must be a writable directory."""
     path = Path(raw)
-    if path.is_dir():
-        raise SettingError(f"{label} {raw} is a directory; name a file")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise SettingError(f"{label} {raw} is not writable")
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise SettingError(f"{label} {raw}: {ancestor} is not a directory")
-    if not os.access(ancestor, os.W_OK):
-        raise SettingError(f"{label} {raw} is not writable")
+    problem = unwritable(path)
+    if problem is not None:
+        raise SettingError(f"{label} {raw} {problem}")
     return path
 
 

@@ -18,6 +18,7 @@ import uvicorn
 
 import specs
 from specs.auth import scheme_of
+from specs.paths import unwritable
 from specs.redact import redact_url
 
 from .app import create_app
@@ -183,6 +184,11 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.record_key and not args.record:
         raise ValueError("--record-key needs --record FILE")
     record_keys = args.record_key or (os.environ.get(RECORD_KEYS_ENV, "").split() if args.record else [])
+    for flag, path in (("--record", args.record), ("--json", args.json)):
+        problem = None if path is None else unwritable(path)
+        if problem is not None:
+            # Checked now: found only at shutdown, the whole session's recording would be lost.
+            raise ValueError(f"{flag} {path} {problem}")
     if not math.isfinite(args.upstream_timeout) or args.upstream_timeout <= 0:
         raise ValueError("--upstream-timeout must be a finite number of seconds above 0")
     return MockConfig(

@@ -117,3 +117,18 @@ def test_every_option_left_out_takes_mock_configs_default() -> None:
     defaults = MockConfig()
     for shown in (f"default {defaults.max_body})", f"default {defaults.upstream_timeout:g})"):
         assert shown in help_text
+
+
+def test_proxy_output_files_are_checked_before_the_start(tmp_path: Path) -> None:
+    # A recording or report path that cannot be written is found now, not after the session.
+    proxy = [sys.executable, "-m", "mockserver", "--port", "0", "--upstream", "http://127.0.0.1:1"]
+    for flag in ("--record", "--json"):
+        done = subprocess.run(
+            [*proxy, flag, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, flag
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("convo-mock: error:") and flag in line and "is a directory" in line

@@ -14,12 +14,14 @@ mock validates it, as in normal use.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from _servers import ROOT, free_port, mock_command, start, stop
@@ -177,44 +179,34 @@ def main() -> None:
     print_table(servers)
 
 
-def measure_proxy(rounds: int, seconds: int, workdir: Path) -> dict[str, tuple[float, float, float]]:
-    """The proxy (`--upstream`) in front of the mock, both on core 0."""
+@contextlib.contextmanager
+def proxy_in_front() -> Iterator[tuple[str, str]]:
+    """A mock and the proxy (`--upstream`) in front of it, both on core 0: (direct, proxied) URLs."""
     upstream_port, proxy_port = free_port(), free_port()
     upstream = start(mock_command(upstream_port), upstream_port, 0, "/__mock__/health")
     try:
-        proxy = start(
-            mock_command(proxy_port, "--upstream", f"http://127.0.0.1:{upstream_port}"),
-            proxy_port,
-            0,
-            "/__mock__/health",
-        )
+        proxy_command = mock_command(proxy_port, "--upstream", f"http://127.0.0.1:{upstream_port}")
+        proxy = start(proxy_command, proxy_port, 0, "/__mock__/health")
         try:
-            return {c: measure(f"http://127.0.0.1:{proxy_port}", c, rounds, seconds, workdir) for c in CASES}
+            yield f"http://127.0.0.1:{upstream_port}", f"http://127.0.0.1:{proxy_port}"
         finally:
             stop(proxy)
     finally:
         stop(upstream)
+
+
+def measure_proxy(rounds: int, seconds: int, workdir: Path) -> dict[str, tuple[float, float, float]]:
+    """The proxy in front of the mock, under the same load as the mock alone."""
+    with proxy_in_front() as (_direct, proxied):
+        return {c: measure(proxied, c, rounds, seconds, workdir) for c in CASES}
 
 
 def unloaded_latency(rounds: int, workdir: Path) -> None:
     """p50 with one connection: the latency the proxy adds to a single request, without queueing."""
     case = "runtype GET one"
-    upstream_port, proxy_port = free_port(), free_port()
-    upstream = start(mock_command(upstream_port), upstream_port, 0, "/__mock__/health")
-    try:
-        proxy = start(
-            mock_command(proxy_port, "--upstream", f"http://127.0.0.1:{upstream_port}"),
-            proxy_port,
-            0,
-            "/__mock__/health",
-        )
-        try:
-            direct = measure(f"http://127.0.0.1:{upstream_port}", case, rounds, 5, workdir, connections=1)
-            proxied = measure(f"http://127.0.0.1:{proxy_port}", case, rounds, 5, workdir, connections=1)
-        finally:
-            stop(proxy)
-    finally:
-        stop(upstream)
+    with proxy_in_front() as (direct_url, proxied_url):
+        direct = measure(direct_url, case, rounds, 5, workdir, connections=1)
+        proxied = measure(proxied_url, case, rounds, 5, workdir, connections=1)
     print(
         f"\none connection, {case}: mock p50 {direct[1]:.3f} ms, through the proxy p50 {proxied[1]:.3f} ms "
         f"(added {proxied[1] - direct[1]:.3f} ms); req/s {direct[0]:,.0f} vs {proxied[0]:,.0f}"

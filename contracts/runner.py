@@ -15,7 +15,7 @@ import specs
 from .context import Context
 from .errors import CannotRun
 from .families import auth, boundaries, semantics, upstream
-from .results import Failure, RunResult, Status
+from .results import RunResult, Status
 from .settings import FAMILIES
 from .target import CLEAN_UP_GRACE, Client, DeadlinePassed, Target
 
@@ -136,8 +136,15 @@ def _run_api(
                         check(ctx)
                     except CannotRun:
                         raise
-                    except Exception as exc:  # a check must never take the run down with it
-                        _record_crash(ctx, check.__name__, exc)
+                    except Exception as exc:
+                        # Our own bug is no proof that the server broke anything: the run could
+                        # not complete (exit 2), never a violation. Clean-up and reports follow.
+                        raise CannotRun(
+                            ctx.target.redactor(
+                                f"{api} {family}: the check {check.__name__} failed inside convo-contracts "
+                                f"({type(exc).__name__}: {exc}); this is a bug in the suite, not a verdict"
+                            )
+                        ) from None
             finally:
                 # Also when stopped: what was created is cleaned up, what was found is kept.
                 created += ctx.created
@@ -149,14 +156,6 @@ def _run_api(
     finally:
         client.close()
         result.leftovers += _clean_up(target, api, created, tags)
-
-
-def _record_crash(ctx: Context, check: str, exc: Exception) -> None:
-    op = ctx.spec.operations[0]
-    message = ctx.target.redactor(f"{type(exc).__name__}: {exc}")
-    ctx.outcome(op, check).add_failure(
-        Failure(expected=f"check {check} to complete", actual=message, spec_pointer=op.pointer)
-    )
 
 
 def _clean_up(target: Target, api: str, created: list[str], tags: Sequence[str]) -> list[str]:

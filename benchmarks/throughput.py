@@ -1,8 +1,10 @@
 """Requests/s, p50 and p99 of the mock beside bare Starlette (the stack's ceiling) and, when
 Node's npx is available, Prism mocking the same specs.
 
-The proxy row (`--upstream`, issue #11) puts the proxy in front of the mock, both pinned to
-core 0, so it shows what forwarding and checking both ways costs on the same CPU budget.
+The proxy row (`--upstream`, issue #11) puts the proxy in front of the mock. The proxy gets
+core 0, as each server measured alone does, so the ratio compares what one core serves as a
+proxy (forwarding and checking both ways) with what it serves as the mock; the mock behind it
+shares core 1 with wrk, as a real upstream would not cost the proxy's machine anything.
 
 Each server is pinned to core 0, wrk to core 1; keep-alive, 32 connections, a warm-up, then
 ROUNDS rounds of DURATION seconds; medians are reported. Every request carries auth and the
@@ -61,6 +63,7 @@ def to_ms(value: str) -> float:
     """wrk's latency text (e.g. 812.00us, 4.31ms, 1.20s, 1.01m) in milliseconds."""
     match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value)
     if match is None:
+        print(f"  warning: wrk printed a latency of {value!r}", file=sys.stderr)
         return float("nan")
     number, unit = match.groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
@@ -181,9 +184,9 @@ def main() -> None:
 
 @contextlib.contextmanager
 def proxy_in_front() -> Iterator[tuple[str, str]]:
-    """A mock and the proxy (`--upstream`) in front of it, both on core 0: (direct, proxied) URLs."""
+    """A mock (on core 1) and the proxy (`--upstream`, on core 0) in front of it: (direct, proxied) URLs."""
     upstream_port, proxy_port = free_port(), free_port()
-    upstream = start(mock_command(upstream_port), upstream_port, 0, "/__mock__/health")
+    upstream = start(mock_command(upstream_port), upstream_port, 1, "/__mock__/health")
     try:
         proxy_command = mock_command(proxy_port, "--upstream", f"http://127.0.0.1:{upstream_port}")
         proxy = start(proxy_command, proxy_port, 0, "/__mock__/health")

@@ -40,7 +40,7 @@ from .record import Recorder
 from .request import RequestInfo
 from .runtime import Runtime
 from .traffic_check import Exchange, Finding, OperationChecks, media_type
-from .upstream_transport import StreamTransport
+from .upstream_client import Origin, Response, UpstreamClient
 from .violations import Violation, ViolationLog, excerpt, pointer
 
 VIOLATIONS_HEADER = "X-Convo-Violations"
@@ -52,8 +52,6 @@ _HOP_BY_HOP = frozenset(
 )
 # uvicorn writes its own date and server headers; the upstream's would be duplicates.
 _RESPONSE_DROPPED = (_HOP_BY_HOP - {"content-length"}) | {"date", "server"}
-# httpx adds these to every request unless told otherwise; the proxy sends what the client sent.
-_HTTPX_DEFAULTS = ("accept", "accept-encoding", "user-agent", "connection")
 _CURL_BODY_LIMIT = 2000
 
 logger = logging.getLogger("mockserver.proxy")
@@ -74,15 +72,13 @@ class ProxyState:
         self.exchanged: Counter[tuple[str, str]] = Counter()  # (api, operationId) → requests seen
         self.started = time.time()
         self._ids = itertools.count(1)
-        self._client: httpx.AsyncClient | None = None
+        self._client: UpstreamClient | None = None
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> UpstreamClient:
         # Opened on first use, on the server's loop; closed by the app's lifespan.
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                transport=StreamTransport(), timeout=self.timeout, follow_redirects=False, trust_env=False
-            )
+            self._client = UpstreamClient(self.timeout)
         return self._client
 
     def next_id(self) -> int:
@@ -107,6 +103,7 @@ class ProxyEndpoint:
         self.api = api
         self.checks = {op.method: OperationChecks(op) for op in operations}
         self.upstream = proxy.upstreams[api].rstrip("/")
+        self.origin = Origin.parse(self.upstream)
         self.label = redact_url(self.upstream)
         self.scheme = scheme_of(api)
 
@@ -170,29 +167,22 @@ class ProxyEndpoint:
 
     async def _send(
         self, scope: Scope, headers: Mapping[str, str], body: bytes, complete: bool, receive: Receive
-    ) -> httpx.Response:
-        connection_listed = {h.strip().lower() for h in headers.get("connection", "").split(",")}
-        dropped = _HOP_BY_HOP | connection_listed
-        if not complete:
-            dropped = dropped - {"content-length"}  # a streamed body keeps its declared length
-        forwarded = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in scope["headers"]
-            if k.decode("latin-1").lower() not in dropped
-        ]
-        path = scope.get("raw_path") or scope["path"].encode()
-        url = self.upstream + path.decode("latin-1")
+    ) -> Response:
+        dropped = _HOP_BY_HOP
+        if "connection" in headers:
+            dropped = dropped | {h.strip().lower() for h in headers["connection"].split(",")}
+        forwarded = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in dropped]
+        target = scope.get("raw_path") or scope["path"].encode()
         if scope["query_string"]:
-            url += "?" + scope["query_string"].decode("latin-1")
-        content: bytes | AsyncIterator[bytes] | None = body or None
-        if not complete:
-            content = _rest(body, receive)
-        client = self.proxy.client
-        request = client.build_request(scope["method"], url, headers=forwarded, content=content)
-        for name in _HTTPX_DEFAULTS:
-            if name not in headers:
-                request.headers.pop(name, None)
-        return await client.send(request, stream=True)
+            target += b"?" + scope["query_string"]
+        if complete:
+            return await self.proxy.client.send(self.origin, scope["method"], target, forwarded, body)
+        # A streamed body keeps its declared length; without one it goes out chunked.
+        declared = headers.get("content-length")
+        length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+        return await self.proxy.client.send(
+            self.origin, scope["method"], target, forwarded, _rest(body, receive), length
+        )
 
     async def _answer(
         self,
@@ -202,7 +192,7 @@ class ProxyEndpoint:
         ops: OperationChecks | None,
         request_findings: list[Finding],
         request_id: int,
-        upstream: httpx.Response,
+        upstream: Response,
     ) -> None:
         chunks: list[bytes] = []
         size = 0
@@ -226,7 +216,7 @@ class ProxyEndpoint:
                 headers={VIOLATIONS_HEADER: str(len(request_findings) + 1)},
             ) from None
         raw = b"".join(chunks)
-        response_headers = {k.lower(): v for k, v in upstream.headers.items()}
+        response_headers = _merged(upstream.headers)
         exchange.status = upstream.status_code
         exchange.response_headers = response_headers
         exchange.response_body = _decoded(raw, response_headers.get("content-encoding"), self.proxy.max_response)
@@ -236,7 +226,7 @@ class ProxyEndpoint:
         self._record(scope, exchange, ops, request_findings, response_findings, request_id)
         if ops is not None and not response_findings and self.proxy.recorder and exchange.response_body is not None:
             self.proxy.recorder.observe(ops.operation, exchange, self.scheme.credential(exchange.headers).token)
-        out = [(k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in _RESPONSE_DROPPED]
+        out = [(k, v) for k, v in upstream.headers if k.decode("latin-1").lower() not in _RESPONSE_DROPPED]
         if complete and b"content-length" not in {k.lower() for k, _ in out}:
             out.append((b"content-length", str(len(raw)).encode()))
         out.append((_HEADER_KEY, str(len(request_findings) + len(response_findings)).encode()))
@@ -262,14 +252,14 @@ class ProxyEndpoint:
         ops: OperationChecks | None,
         request_findings: list[Finding],
         request_id: int,
-        upstream: httpx.Response,
+        upstream: Response,
         exc: httpx.HTTPError,
     ) -> None:
         finding = Finding(
             "incompleteResponse",
             ops.operation.pointer if ops is not None else pointer(self.api, ("paths",)),
             f"the upstream {self.label} broke off its {upstream.status_code} answer mid-body ({type(exc).__name__})",
-            upstream.headers.get("content-length"),
+            (upstream.header(b"content-length") or b"").decode("latin-1") or None,
         )
         exchange.status = upstream.status_code
         self._record(scope, exchange, ops, request_findings, [finding], request_id)
@@ -385,6 +375,15 @@ async def _rest(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
         yield message.get("body", b"")
         if not message.get("more_body"):
             return
+
+
+def _merged(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header names in lower case, repeated ones joined with ", " (RFC 9110 §5.3)."""
+    merged: dict[str, str] = {}
+    for k, v in headers:
+        name, value = k.decode("latin-1").lower(), v.decode("latin-1")
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return merged
 
 
 def _decoded(raw: bytes, encoding: str | None, limit: int) -> bytes | None:

@@ -1,6 +1,7 @@
 """How long other clients wait while 1 MB JSON bodies arrive: p50/p99 of small GETs sent
 while 4 writers post 1 MB bodies (refused after parsing: wide and shallow, many brackets),
-for the mock as shipped (large bodies parsed and checked in a worker thread) and the
+for the mock as shipped (large bodies parsed and checked by one worker thread, one at a
+time, with the garbage collector paused) and the
 `inline-parse` variant (everything on the event loop, as before).
 
     python benchmarks/big_bodies.py [--seconds 10]

@@ -8,7 +8,6 @@ Every error is an `ApiError` → JSON.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -97,18 +96,14 @@ class OperationEndpoint:
         params = bound.validator.parameters(request.path_params, query)
         body = None
         if bound.validator.takes_body:
-            body, size = await read_json_body(
+            body = await read_json_body(
                 request,
                 required=bound.validator.body_required,
                 max_bytes=runtime.config.max_body,
                 max_depth=runtime.config.max_depth,
                 thread_above=runtime.config.parse_in_thread_bytes,
+                check=bound.validator.body,
             )
-            info.body = body
-            if size > runtime.config.parse_in_thread_bytes:
-                await asyncio.to_thread(bound.validator.body, body)
-            else:
-                bound.validator.body(body)
         base_url = runtime.public_url(request.scope)
         status, payload = bound.handler(ValidatedRequest(runtime.store, key, params, body, base_url))
         headers: dict[str, str] | None = None

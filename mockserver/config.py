@@ -44,7 +44,7 @@ class MockConfig:
     # Request head limits (431 past them): real browsers send a few KB in a few dozen headers.
     max_header_bytes: int = 64 * 1024
     max_headers: int = 100
-    # Bodies larger than this are parsed off the event loop, so other clients are not held up.
+    # Bodies larger than this are parsed and validated by a worker thread, one at a time (body.py).
     parse_in_thread_bytes: int = 64 * 1024
 
     @property

@@ -13,7 +13,6 @@ ones stream through and only their status and content type are checked.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import shlex
@@ -39,7 +38,7 @@ from .errors import ApiError
 from .record import Recorder
 from .request import RequestInfo
 from .runtime import Runtime
-from .traffic_check import Exchange, Finding, OperationChecks, media_type
+from .traffic_check import Exchange, Finding, OperationChecks
 from .upstream_client import Origin, Response, UpstreamClient
 from .violations import Violation, ViolationLog, excerpt, pointer
 
@@ -129,9 +128,6 @@ class ProxyEndpoint:
             headers,
             body if complete else None,
         )
-        if complete and body and media_type(headers) == "application/json":
-            with contextlib.suppress(orjson.JSONDecodeError):
-                info.body = orjson.loads(body)
         if ops is None:
             request_findings = [self._unknown(scope)]
         else:

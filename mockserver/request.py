@@ -33,7 +33,6 @@ class RequestInfo:
 
     api: str | None = None
     operation: str | None = None
-    body: Any = None
     request_id: int | None = None  # proxy mode: what this request's violations refer to
 
     @staticmethod

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mockserver.config import MockConfig
 from tests.conftest import ALICE, MockProcess
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
@@ -130,3 +131,32 @@ def test_integers_past_64_bits_in_a_body_are_read_as_floats_and_served_back(mock
     assert created.status_code == 201
     assert created.json()["metadata"] == {"a": [1, 1.2345678901234568e29]}
     assert httpx.get(f"{url}/{created.json()['id']}", headers=AUTH).status_code == 200
+
+
+def test_large_bodies_are_checked_as_small_ones_even_when_sent_together(mock: MockProcess) -> None:
+    # Past MockConfig.parse_in_thread_bytes, bodies go to the one large-body worker thread.
+    deep: Any = 1
+    for _ in range(MockConfig.max_depth):
+        deep = [deep]
+    wide = {"k": [[i] for i in range(MockConfig.parse_in_thread_bytes // 4)]}
+    bodies = {
+        "valid": ({"title": "big", "metadata": wide}, 201),
+        "wrong type": ({"title": 5, "metadata": wide}, 400),
+        "too deep": ({"title": "x", "metadata": {**wide, "d": deep}}, 400),
+    }
+
+    def post(name: str) -> tuple[str, httpx.Response]:
+        payload, _ = bodies[name]
+        return name, httpx.post(mock.base_url + "/v1/conversations", json=payload, headers=AUTH, timeout=30)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(post, [*bodies, *bodies]))
+    for name, response in answers:
+        assert response.status_code == bodies[name][1], (name, response.text)
+        if name == "wrong type":
+            assert "title" in response.json()["message"]
+        elif name == "too deep":
+            assert "nested" in response.json()["message"]
+        else:
+            served = httpx.get(f"{mock.base_url}/v1/conversations/{response.json()['id']}", headers=AUTH).json()
+            assert served["metadata"] == wide

@@ -131,9 +131,11 @@ class Chaos:
         rules: Iterable[FaultRule] = (),
     ) -> None:
         self.operations = operations
-        self.settings = Settings(latency_ms, error_rate, random_seed, None, Source.FLAG)
+        self.settings = Settings(source=Source.FLAG)
         self.rules = Rules(rules)
-        self._random = random.Random(random_seed)
+        # Start-up values pass the control plane's own checks: a MockConfig made in Python
+        # (pytest plugin, background server) is held to them as much as the CLI's flags.
+        self.update({"latency_ms": latency_ms, "error_rate": error_rate, "random_seed": random_seed}, Source.FLAG)
 
     def as_json(self) -> dict[str, Any]:
         return {**self.settings.as_json(), "faults": [rule.as_json() for rule in self.rules.rules]}

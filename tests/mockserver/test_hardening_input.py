@@ -1,17 +1,25 @@
-"""Issue #10's leftovers, against real mock processes: Ctrl-C at any moment of the start,
-chaos flags held to the control plane's rules, integers in ASCII digits only, one Host."""
+"""Issue #10's leftovers, against real mock processes: 1 Ctrl-C at any moment of the start,
+2 chaos flags held to the control plane's rules, 3 integers in ASCII digits only, 4 one Host."""
 
 from __future__ import annotations
 
 import base64
 import json
+import signal
 import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from mockserver.cli import build_parser, config_from_args
 from mockserver.integers import ascii_int
+from mockserver.interrupt import INTERRUPTED
 from tests.conftest import MockProcess
 
 ALICE = {"Authorization": "Bearer demo-alice"}
@@ -32,6 +40,128 @@ def raw_exchange(base_url: str, head: bytes) -> tuple[int, dict[str, Any] | None
         return status, json.loads(body)
     except ValueError:
         return status, None
+
+
+# 1. Ctrl-C at any moment ends quietly -------------------------------------------------
+
+
+def interrupt_after(delay: float | None, state_file: Path) -> tuple[int, str, str]:
+    """Start `python -m mockserver`, SIGINT it `delay` s after the spawn (None: once its
+    banner is out); its exit status, stdout and stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "--port", "0", "--state-file", str(state_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = ""
+    if delay is None:
+        first = proc.stdout.readline()
+    else:
+        time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"still running 30 s after SIGINT: {err[-500:]}") from None
+    return proc.returncode, first + out, err
+
+
+def test_ctrl_c_at_any_moment_of_the_start_ends_quietly(tmp_path: Path) -> None:
+    # 0: right after the spawn, before Python has set up its own handling (killed by the
+    # signal). Then staggered over the imports, the seed, binding and the hand-over to
+    # uvicorn; None: after the banner, a plain stop. Not 5-50 ms: there Python is still
+    # starting (site, runpy) and its own report of the interrupt is out of the mock's reach.
+    delays: list[float | None] = [0.0, 0.0, *(0.1 + 0.07 * i for i in range(15)), 1.2, 1.5, None]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(lambda args: interrupt_after(*args), [(d, tmp_path / f"s{i}.json") for i, d in enumerate(delays)])
+        )
+    outcomes = []
+    for index, (delay, (code, out, err)) in enumerate(zip(delays, results, strict=True)):
+        state_file = tmp_path / f"s{index}.json"
+        assert "Traceback" not in err and "Error" not in err, (delay, err)
+        assert len(err.splitlines()) <= 1, (delay, err)
+        if "convo-mock serving" in out:
+            # Once the banner is out, Ctrl-C is a clean stop: the final save, its one line, exit 0.
+            assert code == 0, (delay, code, err)
+            assert err.strip() == f"convo-mock: state saved to {state_file}" and state_file.is_file()
+            outcomes.append("stopped")
+        else:
+            # Before it: nothing served or saved, nothing printed, exit 130 (or, before Python
+            # itself is up, killed by the SIGINT, which a shell shows as 130 too).
+            assert code in (INTERRUPTED, -signal.SIGINT), (delay, code, err)
+            assert err == "" and not state_file.exists(), (delay, err)
+            outcomes.append("interrupted")
+    assert "stopped" in outcomes and "interrupted" in outcomes, outcomes
+
+
+# 2. Chaos flags obey the control plane's rules -----------------------------------------
+
+# A flag's bad value, and the same value as PUT /__mock__/chaos would carry it.
+BAD_CHAOS_FLAGS = [
+    ("--latency", "1e20", {"latency_ms": 1e20}),
+    ("--latency", "-1", {"latency_ms": -1}),
+    ("--latency", "1.5", {"latency_ms": 1.5}),
+    ("--latency", "true", {"latency_ms": True}),
+    ("--latency", "60001", {"latency_ms": 60001}),
+    ("--latency", "２０", {"latency_ms": "２０"}),
+    ("--error-rate", "2", {"error_rate": 2}),
+    ("--error-rate", "true", {"error_rate": True}),
+    ("--error-rate", "nan", {"error_rate": "nan"}),
+    ("--random-seed", "1e300", {"random_seed": 1e300}),
+    ("--random-seed", "-1", {"random_seed": -1}),
+    ("--random-seed", "false", {"random_seed": False}),
+    ("--random-seed", "18446744073709551616", {"random_seed": 2**64}),
+    ("--fault", "status=５０３", {"faults": [{"status": "５０３"}]}),
+    ("--fault", "status=503,times=true", {"faults": [{"status": 503, "times": True}]}),
+    ("--fault", "fault=reset,rate=2", {"faults": [{"fault": "reset", "rate": 2}]}),
+    ("--fault", "status=503,retry_after=1e9", {"faults": [{"status": 503, "retry_after": 1e9}]}),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "put"), BAD_CHAOS_FLAGS, ids=[f"{f}={v}" for f, v, _ in BAD_CHAOS_FLAGS])
+def test_a_bad_chaos_flag_is_one_line_and_exit_2_like_the_control_plane_400(
+    mock: MockProcess, flag: str, value: str, put: dict[str, Any]
+) -> None:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mockserver", "--port", "0", flag, value],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"{flag} {value} was accepted: the mock started") from None
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("convo-mock: error: ") and flag in done.stderr, done.stderr
+    # The same value through the control plane: refused as well, and nothing applied.
+    before = httpx.get(f"{mock.base_url}/__mock__/chaos").json()
+    refused = httpx.put(
+        f"{mock.base_url}/__mock__/chaos", content=json.dumps(put), headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 400, refused.text
+    assert httpx.get(f"{mock.base_url}/__mock__/chaos").json() == before
+
+
+def test_chaos_flags_take_what_the_control_plane_takes() -> None:
+    args = [
+        "--latency",
+        "60000",
+        "--error-rate",
+        "1",
+        "--random-seed",
+        str(2**64 - 1),
+        "--fault",
+        "status=503,rate=0.5",
+    ]
+    config = config_from_args(build_parser().parse_args(args))
+    assert (config.latency_ms, config.error_rate, config.random_seed) == (60000, 1.0, 2**64 - 1)
+    assert type(config.error_rate) is float
 
 
 # 3. Integers from request text: ASCII digits only ------------------------------------
@@ -82,7 +212,8 @@ def test_journal_status_filter_wants_ascii_digits(mock: MockProcess) -> None:
     [b"code=\xb2\xb2\xb2", b"delay=\xb9", b"retry-after=\xb3", b"body-ms=\xb2", b"code=5\xb2\xb2"],
 )
 def test_prefer_numbers_in_other_scripts_are_a_400(mock: MockProcess, prefer: bytes) -> None:
-    response = httpx.get(f"{mock.base_url}/v1/conversations", headers={**ALICE, "Prefer": prefer})
+    headers = [(b"Authorization", b"Bearer demo-alice"), (b"Prefer", prefer)]
+    response = httpx.get(f"{mock.base_url}/v1/conversations", headers=headers)
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["error"] == "invalid_prefer" and "Prefer" in body["message"]

@@ -22,12 +22,13 @@ import orjson
 from starlette.requests import Request
 
 from .errors import ApiError
+from .integers import ascii_int
 
 
 async def read_capped(request: Request, max_bytes: int, what: str) -> bytes:
     """The raw body; 413 as soon as it passes `max_bytes` (declared or as it streams in)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared is not None and (ascii_int(declared) or 0) > max_bytes:
         raise ApiError(413, f"{what} is {declared} bytes; the limit is {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0

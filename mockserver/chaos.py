@@ -36,6 +36,7 @@ from .faults import (
     integer_within,
     parse_rule,
 )
+from .integers import ascii_int
 
 SETTINGS = ("latency_ms", "error_rate", "random_seed", "code", "faults", "source")
 MAX_SEED = 2**64 - 1
@@ -60,9 +61,10 @@ def _bad(message: str) -> ApiError:
 
 
 def _number(name: str, raw: str, high: int) -> int:
-    if not raw.isdigit() or int(raw) > high:
+    number = ascii_int(raw)
+    if number is None or number > high:
         raise _bad(f"Prefer: {name}={raw[:20]!r} is not a whole number within 0..{high}")
-    return int(raw)
+    return number
 
 
 NO_PREFERENCES = Preferences()
@@ -80,9 +82,10 @@ def parse_prefer(values: Iterable[str]) -> Preferences:
             name, _, raw = part.strip().partition("=")
             name, raw = name.strip().lower(), raw.strip().strip('"')
             if name == "code":
-                if not raw.isdigit() or not 100 <= int(raw) <= 599:
+                status = ascii_int(raw)
+                if status is None or not 100 <= status <= 599:
                     raise _bad(f"Prefer: code={raw[:20]!r} is not an HTTP status")
-                found["code"] = int(raw)
+                found["code"] = status
             elif name == "delay":
                 found["delay"] = _number("delay", raw, MAX_DELAY_MS)
             elif name == "fault":
@@ -128,9 +131,11 @@ class Chaos:
         rules: Iterable[FaultRule] = (),
     ) -> None:
         self.operations = operations
-        self.settings = Settings(latency_ms, error_rate, random_seed, None, Source.FLAG)
+        self.settings = Settings(source=Source.FLAG)
         self.rules = Rules(rules)
-        self._random = random.Random(random_seed)
+        # Start-up values pass the control plane's own checks: a MockConfig made in Python
+        # (pytest plugin, background server) is held to them as much as the CLI's flags.
+        self.update({"latency_ms": latency_ms, "error_rate": error_rate, "random_seed": random_seed}, Source.FLAG)
 
     def as_json(self) -> dict[str, Any]:
         return {**self.settings.as_json(), "faults": [rule.as_json() for rule in self.rules.rules]}

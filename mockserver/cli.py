@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ipaddress
 import logging
 import math
 import os
-import signal
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import uvicorn
 
@@ -20,14 +19,20 @@ import specs
 from specs.auth import scheme_of
 from specs.paths import unwritable
 from specs.redact import redact_url
+from specs.text import shorten
 
+from . import interrupt
 from .app import create_app
 from .auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
+from .chaos import MAX_SEED, Chaos, Settings
 from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
+from .faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
+from .integers import ascii_int
 from .protocol import bounded_protocol
 from .proxy import ProxyState
 from .record import parse_record_key
+from .runtime import Runtime
 from .seed import DOCUMENTED_UUID, SeedError
 from .traffic_report import write_json
 from .upstream_args import parse_upstreams
@@ -47,20 +52,49 @@ _FROM_CONFIG = {
 }
 
 
+# The chaos flags: (flag, argparse dest, the PUT /__mock__/chaos setting whose rules it obeys).
+CHAOS_FLAGS = (
+    ("--latency", "latency", "latency_ms"),
+    ("--error-rate", "error_rate", "error_rate"),
+    ("--random-seed", "random_seed", "random_seed"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (it prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    port = ascii_int(text)
+    if port is None or port > 65535:
+        raise argparse.ArgumentTypeError(f"{shorten(text, 20)!r} is not a port number (0..65535)")
+    return port
+
+
+def _positive(text: str) -> int:
+    number = ascii_int(text)
+    if number is None or number < 1:
+        raise argparse.ArgumentTypeError(f"{shorten(text, 20)!r} is not a whole number of bytes above 0")
+    return number
+
+
 def _header_text(headers: dict[str, str]) -> str:
     """`Name: value`, as a request carries it (for help texts)."""
     return ", ".join(f"{name}: {value}" for name, value in headers.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="convo-mock",
         description="A stateful mock of the Runtype and systemprompt.io conversation APIs, "
         "driven by their OpenAPI specs.",
     )
     parser.add_argument("--api", choices=[*specs.API_NAMES, "both"], default="both", help="which API(s) to serve")
     parser.add_argument("--host", help=f"address to listen on (default {DEFAULTS.host})")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free port)")
+    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free port)")
     parser.add_argument(
         "--key",
         action="append",
@@ -78,20 +112,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-body",
-        type=int,
+        type=_positive,
         metavar="BYTES",
         help=f"largest request body (413 past it; default {DEFAULTS.max_body})",
     )
+    # The chaos flags stay text here: chaos.py checks them, as it checks PUT /__mock__/chaos.
     parser.add_argument(
-        "--latency", type=int, metavar="MS", help=f"delay every API response by MS (default {DEFAULTS.latency_ms})"
+        "--latency",
+        metavar="MS",
+        help=f"delay every API response by MS, 0..{MAX_DELAY_MS} (default {DEFAULTS.latency_ms})",
     )
     parser.add_argument(
         "--error-rate",
-        type=float,
         metavar="P",
-        help=f"answer 500 to this fraction of requests (default {DEFAULTS.error_rate:g})",
+        help=f"answer 500 to this fraction of requests, 0..1 (default {DEFAULTS.error_rate:g})",
     )
-    parser.add_argument("--random-seed", type=int, metavar="N", help="seed for --error-rate, for reproducible chaos")
+    parser.add_argument(
+        "--random-seed", metavar="N", help=f"seed for --error-rate, 0..{MAX_SEED}, for reproducible chaos"
+    )
     parser.add_argument(
         "--fault",
         action="append",
@@ -165,12 +203,26 @@ def _fill_defaults(args: argparse.Namespace) -> None:
             setattr(args, option, getattr(DEFAULTS, field_name))
 
 
+def _chaos_settings(args: argparse.Namespace, apis: Sequence[str]) -> Settings:
+    """The chaos flags, each checked by `PUT /__mock__/chaos`'s own rules (chaos.py, faults.py):
+    one flag at a time, so that an error names the flag."""
+    chaos = Chaos([op for api in apis for op in specs.load(api).operations])
+    for flag, dest, setting in CHAOS_FLAGS:
+        given = getattr(args, dest)
+        try:
+            chaos.update({setting: flag_value(given) if isinstance(given, str) else given}, Source.FLAG)
+        except ValueError as exc:
+            raise ValueError(f"{flag} {shorten(str(given), 40)!r}: {exc}") from None
+    for text in args.fault or ():
+        try:
+            parse_rule(parse_flag(text), Source.FLAG, chaos.operations)
+        except ValueError as exc:
+            raise ValueError(f"--fault {shorten(text, 80)!r}: {exc}") from None
+    return chaos.settings
+
+
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     _fill_defaults(args)
-    if not 0 <= args.error_rate <= 1:
-        raise ValueError("--error-rate must be between 0 and 1")
-    if args.latency < 0 or args.max_body < 1:
-        raise ValueError("--latency must be >= 0 and --max-body >= 1")
     keys = tuple(parse_key(k) for k in (args.key or DEFAULT_KEYS))
     public_url = args.public_url.rstrip("/") if args.public_url else None
     if public_url is not None and not public_url.startswith(("http://", "https://")):
@@ -178,6 +230,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.control_token is not None:
         check_key_text(args.control_token, f"--control-token (or {CONTROL_TOKEN_ENV})")
     apis = specs.API_NAMES if args.api == "both" else (args.api,)
+    chaos = _chaos_settings(args, apis)
     upstreams = parse_upstreams(args.upstream or [], apis)
     if not upstreams and (args.record or args.record_key or args.fail_on_violation or args.json or args.proxy_strict):
         raise ValueError("--record, --record-key, --proxy-strict, --fail-on-violation and --json need --upstream URL")
@@ -198,9 +251,9 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         empty=args.empty,
         state_file=args.state_file,
         max_body=args.max_body,
-        latency_ms=args.latency,
-        error_rate=args.error_rate,
-        random_seed=args.random_seed,
+        latency_ms=chaos.latency_ms,
+        error_rate=chaos.error_rate,
+        random_seed=chaos.random_seed,
         cors_origins=tuple(args.cors_origin or ()),
         host=args.host,
         allowed_hosts=tuple(args.allowed_host or ()),
@@ -274,28 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{port}"
-    first = next((k for k in runtime.keys if not k.readonly), None)
-    sample = None
-    if first is not None and first.tenant in runtime.store.tenants:
-        sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
-    shown = [(shown_key(k), k.readonly) for k in runtime.keys]
-    print(banner(url, config, shown, {"systemprompt": sample}), flush=True)
     proxy = app.state.proxy
-    if proxy is not None:
-        # uvicorn re-raises the signal that stopped it once it is done; a default SIGTERM
-        # would then kill the process before the summary, the report and the exit code.
-        signal.signal(signal.SIGTERM, _interrupt)
-        lines = [f"  {api} → {redact_url(upstream)}" for api, upstream in proxy.upstreams.items()]
-        print("Proxy mode: forwarding and checking\n" + "\n".join(lines), flush=True)
-    if not is_loopback(args.host):
-        protection = "protected by --control-token" if config.control_token else "UNAUTHENTICATED"
-        print(
-            f"convo-mock: warning: listening on {args.host}, reachable from other machines; the control "
-            f"plane /__mock__/ is {protection}"
-            + ("" if config.control_token else f" (set {CONTROL_TOKEN_ENV} or --control-token)"),
-            file=sys.stderr,
-            flush=True,
-        )
     configure_logging(args.log_level)
     if proxy is not None:
         _log_violations()
@@ -308,8 +340,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             http=bounded_protocol(config.max_header_bytes),
         )
     )
-    with contextlib.suppress(KeyboardInterrupt):
+    # uvicorn re-raises the signal that stopped it once it is done; in proxy mode a default
+    # SIGTERM would then kill the process before the summary, the report and the exit code.
+    sigterm = proxy is not None
+    try:
+        # From the banner on, Ctrl-C is a clean stop (final save included): see interrupt.py.
+        interrupt.serving(lambda: setattr(server, "should_exit", True), sigterm=sigterm)
+        _announce(url, config, runtime, proxy, args.host)
         server.run(sockets=[sock])
+    finally:
+        interrupt.stopping(sigterm=sigterm)
     code = 0
     saver = runtime.saver
     if saver is not None and saver.error is None:
@@ -323,8 +363,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _announce(url: str, config: MockConfig, runtime: Runtime, proxy: ProxyState | None, host: str) -> None:
+    """The banner; the upstreams in proxy mode; a warning when other machines can connect."""
+    first = next((k for k in runtime.keys if not k.readonly), None)
+    sample = None
+    if first is not None and first.tenant in runtime.store.tenants:
+        sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
+    shown = [(shown_key(k), k.readonly) for k in runtime.keys]
+    print(banner(url, config, shown, {"systemprompt": sample}), flush=True)
+    if proxy is not None:
+        lines = [f"  {api} → {redact_url(upstream)}" for api, upstream in proxy.upstreams.items()]
+        print("Proxy mode: forwarding and checking\n" + "\n".join(lines), flush=True)
+    if not is_loopback(host):
+        protection = "protected by --control-token" if config.control_token else "UNAUTHENTICATED"
+        print(
+            f"convo-mock: warning: listening on {host}, reachable from other machines; the control "
+            f"plane /__mock__/ is {protection}"
+            + ("" if config.control_token else f" (set {CONTROL_TOKEN_ENV} or --control-token)"),
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _log_violations() -> None:
@@ -350,7 +408,3 @@ def _shutdown(proxy: ProxyState, url: str, json_path: Path | None, fail_on_viola
     else:
         print("\nno violations of the spec seen", flush=True)
     return 1 if fail_on_violation and total else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

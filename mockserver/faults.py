@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -182,12 +183,20 @@ def parse_flag(text: str) -> dict[str, Any]:
     for part in text.split(","):
         name, eq, raw = part.strip().partition("=")
         if not eq or not name:
-            raise ValueError(f"--fault expects NAME=VALUE pairs separated by commas, got {part.strip()[:40]!r}")
-        value: Any = raw.strip()
-        with contextlib.suppress(ValueError):
-            value = float(value) if "." in value else int(value)
-        data[name.strip().replace("-", "_")] = value
+            raise ValueError(f"expected NAME=VALUE pairs separated by commas, got {part.strip()[:40]!r}")
+        data[name.strip().replace("-", "_")] = flag_value(raw.strip())
     return data
+
+
+def flag_value(text: str) -> Any:
+    """A flag's text as the JSON value `PUT /__mock__/chaos` would carry: `5`, `0.5`, `true` and
+    `null` by JSON's grammar (ASCII digits only), so that the same checks refuse the same values;
+    anything else stays text (and is refused as text where a number is wanted)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    return value if value is None or isinstance(value, bool | int | float) else text
 
 
 class Rules:

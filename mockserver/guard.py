@@ -26,6 +26,7 @@ from specs.text import shorten
 
 from .config import DEFAULT_CORS, MockConfig
 from .errors import ApiError
+from .integers import ascii_int
 
 CONTROL_PREFIX = "/__mock__"
 CONTROL_AUTH = AuthScheme("controlToken", "bearer", "Authorization")
@@ -38,7 +39,7 @@ def host_name(value: str) -> str:
     if value.startswith("["):
         return value[1 : value.find("]")] if "]" in value else value
     name, sep, port = value.rpartition(":")
-    return name if sep and port.isdigit() and ":" not in name else value
+    return name if sep and ascii_int(port) is not None and ":" not in name else value
 
 
 class OriginPolicy:
@@ -85,9 +86,14 @@ class Guard:
         size = sum(map(len, itertools.chain.from_iterable(raw)))  # in C: this runs on every request
         if size > self.max_header_bytes:
             return ApiError(431, f"request headers are {size} bytes; the limit is {self.max_header_bytes} bytes")
-        host = next((value for name, value in raw if name == b"host"), None)
-        if host is None:
-            return ApiError(400, "a Host header is required")
+        hosts = [value for name, value in raw if name == b"host"]
+        if len(hosts) != 1:
+            # Two Host headers let a proxy and this mock each see a different one (RFC 9112
+            # section 3.2 says 400); none at all is HTTP/1.0 or a broken client.
+            return ApiError(400, f"a request must carry exactly one Host header (got {len(hosts)})")
+        host = hosts[0]
+        if b"," in host:
+            return ApiError(400, "the Host header must name one host, not a comma-separated list")
         allowed = self._host_allowed.get(host)
         if allowed is None:
             # Clients send the same few Host values: decide each once (bounded: a flood of

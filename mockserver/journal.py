@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from specs.redact import REDACTED, Redactor, is_secret_name, redact_header, redact_headers
 from specs.text import shorten
 
+from .integers import ascii_int
 from .request import get as get_info
 
 BODY_CAP = 4096  # bytes kept of each request and response body
@@ -142,16 +143,17 @@ class Query:
             values[name] = value
         status = values.get("status")
         if status is not None and not (
-            (len(status) == 3 and status.isdigit())
+            (len(status) == 3 and ascii_int(status) is not None)
             or (len(status) == 3 and status[0] in "12345" and status[1:].lower() == "xx")
         ):
             raise ValueError("status must be a code (404) or a class (4xx)")
         numbers: dict[str, int | None] = {}
         for name in ("since", "limit"):
             raw = values.get(name)
-            if raw is not None and (not raw.isdigit() or len(raw) > 12):
-                raise ValueError(f"{name} must be a non-negative integer")
-            numbers[name] = None if raw is None else int(raw)
+            number = None if raw is None or len(raw) > 12 else ascii_int(raw)
+            if raw is not None and number is None:
+                raise ValueError(f"{name} must be a non-negative integer (ASCII digits)")
+            numbers[name] = number
         return cls(
             api=values.get("api"),
             method=values["method"].upper() if "method" in values else None,

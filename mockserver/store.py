@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .integers import ascii_int
 from .runtype_fields import CREATED_SOURCE, check_store, runtype_fields
 
 
@@ -223,9 +224,7 @@ def decode_cursor(cursor: str) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     prefix, _, number = text.partition(".")
-    if prefix != "c1" or not number.isdigit():
-        return None
-    return int(number)
+    return ascii_int(number) if prefix == "c1" else None
 
 
 @dataclass

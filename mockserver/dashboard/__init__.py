@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import ApiError, json_response
+from ..integers import ascii_int
 from ..runtime import Runtime
 from ..store import Tenant
 
@@ -83,9 +84,10 @@ def _api(request: Request) -> str:
 
 def _bounded(request: Request, name: str, default: int, high: int) -> int:
     raw = request.query_params.get(name, str(default))
-    if not raw.isdigit() or int(raw) > high:
+    number = ascii_int(raw)
+    if number is None or number > high:
         raise ApiError(400, f"{name} must be an integer within 0..{high}")
-    return int(raw)
+    return number
 
 
 async def conversations(request: Request) -> Response:

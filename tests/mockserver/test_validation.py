@@ -1,6 +1,7 @@
 """The mock's compiled validators and openapi-core (the reference) agree, on generated valid
 and invalid requests."""
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -82,9 +83,21 @@ def test_body_validation_agrees_with_openapi_core(api: str, operation: specs.Ope
     check()
 
 
+def int_reads_but_not_ascii(text: str | None) -> bool:
+    """Text Python's int() reads that is not an optional sign and ASCII digits ("２０", " 7",
+    "2_0"): openapi-core casts it to an integer, the mock refuses it by design (integers.py)."""
+    if text is None or re.fullmatch(r"[+-]?[0-9]+", text):
+        return False
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
 query_values = st.one_of(
     st.integers(-5, 200).map(str),
-    st.sampled_from(["app", "client_token", "web", "", "1.5", "abc", "1e3", "+3", " 7"]),
+    st.sampled_from(["app", "client_token", "web", "", "1.5", "abc", "1e3", "+3", " 7", "２０", "2_0"]),
     st.text(max_size=6),
 )
 
@@ -102,7 +115,8 @@ def test_runtype_list_parameters_agree_with_openapi_core(
     operation = specs.load("runtype").operation("listConversations")
     query = {k: v for k, v in {"limit": limit, "source": source, "cursor": cursor}.items() if v is not None}
     request = httpx.Request("GET", BASE + "/v1/conversations", params=query, headers={"Authorization": "Bearer k"})
-    assert fast_accepts_params(OperationValidator(operation), {}, query) == reference_accepts("runtype", request)
+    expected = reference_accepts("runtype", request) and not int_reads_but_not_ascii(limit)
+    assert fast_accepts_params(OperationValidator(operation), {}, query) == expected
 
 
 @given(page=st.none() | query_values, limit=st.none() | query_values)
@@ -110,7 +124,8 @@ def test_systemprompt_list_parameters_agree_with_openapi_core(page: str | None, 
     operation = specs.load("systemprompt").operation("listConversations")
     query = {k: v for k, v in {"page": page, "limit": limit}.items() if v is not None}
     request = httpx.Request("GET", BASE + "/v1/conversation", params=query, headers={"api-key": "k"})
-    assert fast_accepts_params(OperationValidator(operation), {}, query) == reference_accepts("systemprompt", request)
+    expected = reference_accepts("systemprompt", request) and not any(map(int_reads_but_not_ascii, (page, limit)))
+    assert fast_accepts_params(OperationValidator(operation), {}, query) == expected
 
 
 @given(

@@ -35,6 +35,7 @@ from specs.text import shorten
 from .chaos import parse_prefer
 from .config import MockConfig
 from .errors import ApiError
+from .integers import ascii_int
 from .record import Recorder
 from .request import RequestInfo
 from .runtime import Runtime
@@ -175,7 +176,7 @@ class ProxyEndpoint:
             return await self.proxy.client.send(self.origin, scope["method"], target, forwarded, body)
         # A streamed body keeps its declared length; without one it goes out chunked.
         declared = headers.get("content-length")
-        length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+        length = ascii_int(declared) if declared is not None else None
         return await self.proxy.client.send(
             self.origin, scope["method"], target, forwarded, _rest(body, receive), length
         )

@@ -153,7 +153,7 @@ class ProxyEndpoint:
             self._record(scope, exchange, ops, request_findings, [], request_id)
             raise ApiError(
                 502,
-                f"the upstream {self.label} could not be reached ({type(exc).__name__})",
+                f"the upstream {self.label} could not be reached ({_cause(exc)})",
                 code="upstream_unreachable",
                 headers={VIOLATIONS_HEADER: str(len(request_findings))},
             ) from None
@@ -205,7 +205,7 @@ class ProxyEndpoint:
         except httpx.HTTPError as exc:
             self._broke_off(scope, exchange, ops, request_findings, request_id, upstream, exc)
             timed_out = isinstance(exc, httpx.TimeoutException)
-            cause = f"sent no more within {self.proxy.timeout:g} s" if timed_out else f"({type(exc).__name__})"
+            cause = f"sent no more within {self.proxy.timeout:g} s" if timed_out else f"({_cause(exc)})"
             raise ApiError(
                 504 if timed_out else 502,
                 f"the upstream {self.label} broke off its {upstream.status_code} answer after {size} bytes {cause}",
@@ -255,7 +255,7 @@ class ProxyEndpoint:
         finding = Finding(
             "incompleteResponse",
             ops.operation.pointer if ops is not None else pointer(self.api, ("paths",)),
-            f"the upstream {self.label} broke off its {upstream.status_code} answer mid-body ({type(exc).__name__})",
+            f"the upstream {self.label} broke off its {upstream.status_code} answer mid-body ({_cause(exc)})",
             (upstream.header(b"content-length") or b"").decode("latin-1") or None,
         )
         exchange.status = upstream.status_code
@@ -372,6 +372,12 @@ async def _rest(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
         yield message.get("body", b"")
         if not message.get("more_body"):
             return
+
+
+def _cause(exc: httpx.HTTPError) -> str:
+    # upstream_client.py words its errors from exception names, TLS reasons and timeouts,
+    # never from request data: safe to show.
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _merged(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -153,16 +153,16 @@ def response_content_type(ops: OperationChecks, ex: Exchange) -> Iterator[Findin
     if key is None:
         return
     declared = ops.responses[key].get("content", {})
-    where = in_spec(ops.api, (*ops.parts, "responses", key, *(("content",) if declared else ())))
     sent = media_type(ex.response_headers)
     if not declared:
         if ex.response_body:
+            where = in_spec(ops.api, (*ops.parts, "responses", key))
             yield Finding("contentType", where, f"status {ex.status} is documented without a body", sent)
         return
     if sent not in declared:
         yield Finding(
             "contentType",
-            where,
+            in_spec(ops.api, (*ops.parts, "responses", key, "content")),
             f"response content type {sent or '(none)'} is not one the spec declares for {key} ({', '.join(declared)})",
             sent,
         )

@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     proxy.add_argument(
         "--upstream-timeout",
-        type=float,
+        type=str,
         metavar="SECONDS",
         help=f"answer 504 past it (default {DEFAULTS.upstream_timeout:g})",
     )
@@ -242,7 +242,9 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         if problem is not None:
             # Checked now: found only at shutdown, the whole session's recording would be lost.
             raise ValueError(f"{flag} {path} {problem}")
-    if not math.isfinite(args.upstream_timeout) or args.upstream_timeout <= 0:
+    timeout = flag_value(args.upstream_timeout) if isinstance(args.upstream_timeout, str) else args.upstream_timeout
+    # flag_value reads JSON's grammar: ASCII digits only, `true` is not 1.
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
         raise ValueError("--upstream-timeout must be a finite number of seconds above 0")
     return MockConfig(
         apis=apis,
@@ -261,7 +263,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         control_token=args.control_token,
         upstreams=upstreams,
         proxy_strict=args.proxy_strict,
-        upstream_timeout=args.upstream_timeout,
+        upstream_timeout=float(timeout),
         record_file=args.record,
         record_keys=tuple(parse_record_key(k) for k in record_keys),
         faults=tuple(args.fault or ()),

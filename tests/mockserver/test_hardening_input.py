@@ -288,3 +288,25 @@ def test_a_host_list_is_a_400(mock: MockProcess, path: str) -> None:
         assert status == 400 and body is not None and "Host" in body["message"], (value, status, body)
     one = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer demo-alice\r\n"
     assert raw_exchange(mock.base_url, (one + "Connection: close\r\n\r\n").encode())[0] == 200
+
+
+@pytest.mark.parametrize("value", ["１", "2٫5", "true", "nan", "-1", "0"])
+def test_a_bad_upstream_timeout_is_one_line_and_exit_2(value: str) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "--port",
+            "0",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--upstream-timeout",
+            value,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert done.stderr.strip() == "convo-mock: error: --upstream-timeout must be a finite number of seconds above 0"

@@ -38,7 +38,7 @@ MAX_DELAY_MS = 60_000
 DEFAULT_BODY_MS = 2000
 DEFAULT_RETRY_AFTER = 1
 MAX_RETRY_AFTER = 86_400
-RULE_FIELDS = ("status", "fault", "operation", "tenant", "rate", "times", "retry_after", "body_ms")
+RULE_FIELDS = ("status", "fault", "api", "operation", "tenant", "rate", "times", "retry_after", "body_ms")
 
 
 class Source(StrEnum):
@@ -87,6 +87,7 @@ class Fault:
 @dataclass
 class FaultRule:
     fault: Fault
+    api: str | None = None
     operation: str | None = None
     tenant: str | None = None
     rate: float = 1.0
@@ -98,6 +99,7 @@ class FaultRule:
         return {
             "status": fault.status,
             "fault": fault.transport,
+            "api": self.api,
             "operation": self.operation,
             "tenant": self.tenant,
             "rate": self.rate,
@@ -150,11 +152,20 @@ def parse_rule(data: Any, source: Source, operations: Sequence[Operation]) -> Fa
     transport = data.get("fault")
     if (status is None) == (transport is None):
         raise ValueError('a fault rule needs exactly one of "status" and "fault"')
+    api = None if data.get("api") is None else _text("api", data["api"])
+    served = sorted({op.api for op in operations})
+    if api is not None and api not in served:
+        raise ValueError(f"api {api[:60]!r} is not served; served: {', '.join(served)}")
     operation = None if data.get("operation") is None else _text("operation", data["operation"])
-    # Both APIs have e.g. a getConversation: an operationId scopes a rule to it in each.
-    scoped = [op for op in operations if operation is None or op.operation_id == operation]
+    # Both APIs have e.g. a getConversation: an operationId alone scopes a rule to it in each,
+    # "api" to one of them.
+    scoped = [
+        op
+        for op in operations
+        if (api is None or op.api == api) and (operation is None or op.operation_id == operation)
+    ]
     if not scoped:
-        known = ", ".join(sorted({op.operation_id for op in operations}))
+        known = ", ".join(sorted({op.operation_id for op in operations if api is None or op.api == api}))
         raise ValueError(f"operation {str(operation)[:60]!r} is not served; known: {known}")
     if status is not None:
         check_status(integer_within("status", status, 100, 599), scoped)
@@ -170,6 +181,7 @@ def parse_rule(data: Any, source: Source, operations: Sequence[Operation]) -> Fa
     times = data.get("times")
     return FaultRule(
         fault=fault,
+        api=api,
         operation=operation,
         tenant=None if data.get("tenant") is None else _text("tenant", data["tenant"]),
         rate=fraction("rate", data.get("rate", 1)),
@@ -207,6 +219,8 @@ class Rules:
 
     def pick(self, operation: Operation, tenant: str | None, roll: random.Random) -> Fault | None:
         for rule in self.rules:
+            if rule.api is not None and rule.api != operation.api:
+                continue
             if rule.operation is not None and rule.operation != operation.operation_id:
                 continue
             if rule.tenant is not None and rule.tenant != tenant:

@@ -240,7 +240,7 @@ function renderChaos(data) {
       "tr",
       {},
       el("td", {}, describe(rule)),
-      el("td", {}, rule.operation || "all"),
+      el("td", {}, [rule.api, rule.operation].filter(Boolean).join(" ") || "all"),
       el("td", {}, rule.tenant || "all"),
       el("td", {}, rule.rate),
       el("td", {}, rule.remaining ?? "∞"),

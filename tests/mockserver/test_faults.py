@@ -12,6 +12,8 @@ import pytest
 
 import specs
 from mockserver.auth import label_of
+from mockserver.seed import DOCUMENTED_UUID
+from specs.auth import scheme_of
 from tests.conftest import ALICE, BOB, MockProcess
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
@@ -198,3 +200,22 @@ def test_meta_names_the_defaults_a_rule_takes(calm: MockProcess) -> None:
     assert answer.status_code == 503 and answer.headers["retry-after"] == str(meta["fault_defaults"]["retry_after"])
     # The journal keeps journal_size entries: the dashboard keeps as many.
     assert meta["journal_size"] > 0 and meta["max_delay_ms"] > 0
+
+
+def test_api_scopes_a_rule_to_one_of_the_two_apis_sharing_an_operation_id(calm: MockProcess) -> None:
+    rule = {"status": 503, "api": "systemprompt", "operation": "getConversation"}
+    applied = httpx.put(calm.base_url + CHAOS, json={"faults": [rule]})
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["faults"][0]["api"] == "systemprompt"
+    systemprompt = httpx.get(
+        f"{calm.base_url}/v1/conversation/{DOCUMENTED_UUID}", headers=scheme_of("systemprompt").headers(ALICE)
+    )
+    runtype = httpx.get(calm.base_url + "/v1/conversations/conv_demo1_1", headers=AUTH)
+    assert systemprompt.status_code == 503 and runtype.status_code == 200
+    refused = httpx.put(calm.base_url + CHAOS, json={"faults": [{**rule, "api": "nope"}]})
+    assert refused.status_code == 400 and "runtype, systemprompt" in refused.json()["message"]
+    flagged = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--port", "0", "--fault", "status=503,api=nope"],
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert flagged.returncode == 2 and "api 'nope' is not served" in flagged.stderr

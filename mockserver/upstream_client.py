@@ -118,7 +118,11 @@ class _Connection(asyncio.Protocol):
     # httptools callbacks
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        # Past the head, the parser reports a chunked body's trailers here too. The head has
+        # been handed out by then (the proxy passes `Response.headers` on after the body), so
+        # they are dropped, as RFC 9110 §6.5.1 allows, rather than turned into headers.
+        if not self.headers_done:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()

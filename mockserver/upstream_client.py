@@ -117,6 +117,12 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
 
+    def on_message_begin(self) -> None:
+        if self.complete:
+            # Another answer starts in the same read as the one just finished: nobody asked for
+            # it, and the parser is now inside it, so the connection can carry no more requests.
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         # Past the head, the parser reports a chunked body's trailers here too. The head has
         # been handed out by then (the proxy passes `Response.headers` on after the body), so

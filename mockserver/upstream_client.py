@@ -346,20 +346,27 @@ class UpstreamClient:
         chunked: bool,
     ) -> Response:
         conn.begin(head=method == "HEAD", active=True)
-        if isinstance(body, bytes):
-            conn.write(head + body)
-        else:
-            conn.write(head)
-            async for chunk in body:
-                if chunk:
-                    conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-                    await conn.writable(self.timeout)
-            if chunked:
-                conn.write(b"0\r\n\r\n")
-        while not conn.headers_done:
-            if conn.error is not None:
-                raise conn.error
-            await conn.wait(self.timeout)
+        try:
+            if isinstance(body, bytes):
+                conn.write(head + body)
+            else:
+                conn.write(head)
+                async for chunk in body:
+                    if chunk:
+                        conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                        await conn.writable(self.timeout)
+                if chunked:
+                    conn.write(b"0\r\n\r\n")
+            while not conn.headers_done:
+                if conn.error is not None:
+                    raise conn.error
+                await conn.wait(self.timeout)
+        except BaseException:
+            # Cancelled (the proxy's client went away), or the body's source failed: the
+            # connection is half-way through an exchange and nobody holds it; close it rather
+            # than leave the socket open until the upstream gives up on it.
+            conn.close()
+            raise
         return Response(self, origin, conn, self.timeout)
 
     async def aclose(self) -> None:

@@ -164,8 +164,15 @@ class _Connection(asyncio.Protocol):
     # for the client
 
     def _framed(self) -> bool:
-        names = {name.lower() for name, _ in self.headers}
-        return b"content-length" in names or b"transfer-encoding" in names or self.status in (204, 304)
+        """Whether the answer said where its body ends (else the close ends it, RFC 9112 §6.3):
+        a Transfer-Encoding whose last coding is chunked or, without Transfer-Encoding, a
+        Content-Length."""
+        if self.status in (204, 304):
+            return True
+        codings = [value for name, value in self.headers if name.lower() == b"transfer-encoding"]
+        if codings:
+            return codings[-1].rsplit(b",", 1)[-1].strip().lower() == b"chunked"
+        return any(name.lower() == b"content-length" for name, _ in self.headers)
 
     def _fail(self, error: httpx.TransportError) -> None:
         self.error = error

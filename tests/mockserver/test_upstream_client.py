@@ -372,13 +372,23 @@ def test_a_chunked_body_with_extensions_and_trailers(run: Runner[None]) -> None:
     run(test)
 
 
-def test_a_body_delimited_by_the_close(run: Runner[None]) -> None:
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n",
+        # RFC 9112 §6.3: a transfer coding other than a final chunked is also ended by the close.
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+    ],
+    ids=["no-framing", "gzip-coding", "chunked-not-last"],
+)
+def test_a_body_delimited_by_the_close(run: Runner[None], head: bytes) -> None:
     async def test() -> None:
         data = b"x" * 100_000
 
         async def until_close(peer: Peer) -> None:
             if await peer.request() is not None:
-                await peer.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + data)
+                await peer.send(head + data)
 
         async with RawUpstream(until_close) as upstream:
             client = UpstreamClient(TIMEOUT)

@@ -23,6 +23,10 @@ import httpx
 # Past this much unread body, stop reading from the upstream until the client catches up.
 _HIGH_WATER = 512 * 1024
 _LOW_WATER = 64 * 1024
+# An answer's head (interim 1xx answers included) larger than this is refused: the parser keeps
+# a header it has not finished in memory, so an upstream that never ends its head would grow it
+# without bound. h11, which the proxy used before, refused past 16 KiB; nginx's default is 4-8 KiB.
+_MAX_HEAD = 64 * 1024
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 
 
@@ -66,6 +70,7 @@ class _Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: collections.deque[bytes] = collections.deque()
         self.buffered = 0
+        self.head_bytes = 0
         self.paused = False
         self.headers_done = False
         self.complete = False
@@ -90,6 +95,11 @@ class _Connection(asyncio.Protocol):
             self._fail(httpx.RemoteProtocolError("the upstream switched protocols"))
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"malformed response ({exc})"))
+        else:
+            if not self.headers_done:
+                self.head_bytes += len(data)
+                if self.head_bytes > _MAX_HEAD:
+                    self._fail(httpx.RemoteProtocolError(f"the answer's head exceeds {_MAX_HEAD} bytes"))
 
     def eof_received(self) -> bool:
         return False

@@ -488,6 +488,51 @@ def test_a_malformed_answer_is_a_protocol_error(run: Runner[None], answer: bytes
     run(test)
 
 
+def endless(start: bytes, unit: bytes) -> Handler:
+    """Answer with `start`, then `unit` over and over until the client closes the connection."""
+
+    async def handle(peer: Peer) -> None:
+        if await peer.request() is not None:
+            await peer.send(start)
+            while not peer.writer.is_closing():
+                await peer.send(unit * (65536 // len(unit)))
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    ("start", "unit"),
+    [
+        (b"HTTP/1.1 200 OK\r\nX-Endless: ", b"a"),
+        (b"HTTP/1.1 200 OK\r\n", b"X-Many: 1\r\n"),
+        (b"", b"HTTP/1.1 100 Continue\r\n\r\n"),
+    ],
+    ids=["one-header", "many-headers", "interim-answers"],
+)
+def test_an_endless_head_is_refused(run: Runner[None], start: bytes, unit: bytes) -> None:
+    async def test() -> None:
+        async with RawUpstream(endless(start, unit)) as upstream:
+            client = UpstreamClient(TIMEOUT)  # without a bound: a ReadTimeout, memory growing
+            with pytest.raises(httpx.RemoteProtocolError, match="head exceeds"):
+                await client.send(upstream.origin, "GET", b"/", [], b"")
+
+    run(test)
+
+
+def test_a_large_head_within_the_bound_is_read_whole(run: Runner[None]) -> None:
+    async def test() -> None:
+        value = b"v" * 100
+        count = upstream_client._MAX_HEAD // 2 // len(value)
+        head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: %b\r\n" % (n, value) for n in range(count))
+        async with RawUpstream(answering(head + b"Content-Length: 2\r\n\r\nok")) as upstream:
+            client = UpstreamClient(TIMEOUT)
+            response, body = await fetch(client, upstream.origin)
+            await client.aclose()
+        assert body == b"ok" and len(response.headers) == count + 1
+
+    run(test)
+
+
 def test_a_refused_connection_is_a_connect_error(run: Runner[None]) -> None:
     async def test() -> None:
         with socket.socket() as sock:  # a port that was free a moment ago, now with no listener

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -851,13 +851,15 @@ def test_bytes_past_the_answer_in_the_same_packet_drop_the_connection(run: Runne
 # --- through the proxy --------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def proxy_in_front_of(url: str) -> Iterator[MockProcess]:
-    proxy = MockProcess("--upstream", url)
+@contextlib.asynccontextmanager
+async def proxy_in_front_of(url: str) -> AsyncIterator[MockProcess]:
+    """`convo-mock --upstream url` as a child process, started and stopped off the loop that
+    runs the upstream."""
+    proxy = await asyncio.to_thread(MockProcess, "--upstream", url)
     try:
         yield proxy
     finally:
-        proxy.stop()
+        await asyncio.to_thread(proxy.stop)
 
 
 def test_head_and_chunked_answers_pass_through_the_proxy() -> None:
@@ -868,19 +870,21 @@ def test_head_and_chunked_answers_pass_through_the_proxy() -> None:
             await peer.send(head if request.line.startswith(b"HEAD ") else CHUNKED)
 
     async def test() -> None:
-        async with RawUpstream(by_method) as upstream:
-            with proxy_in_front_of(upstream.url) as proxy:
-                async with httpx.AsyncClient(base_url=proxy.base_url, timeout=TIMEOUT) as http:
-                    auth = {"Authorization": f"Bearer {ALICE}"}
-                    for _ in range(2):  # the second over the proxy's kept-alive connection
-                        answer = await http.head("/v1/conversations", headers=auth)
-                        assert (answer.status_code, answer.content) == (200, b"")
-                        assert answer.headers["content-length"] == "1234"
-                        assert answer.headers["x-upstream"] == "head"
-                        answer = await http.get("/v1/conversations/c1/messages", headers=auth)
-                        assert (answer.status_code, answer.text) == (200, "hello world!")
-                        assert answer.headers["content-type"] == "text/plain"
-                        assert "x-checksum" not in answer.headers and "x-other" not in answer.headers
+        async with (
+            RawUpstream(by_method) as upstream,
+            proxy_in_front_of(upstream.url) as proxy,
+            httpx.AsyncClient(base_url=proxy.base_url, timeout=TIMEOUT) as http,
+        ):
+            auth = {"Authorization": f"Bearer {ALICE}"}
+            for _ in range(2):  # the second over the proxy's kept-alive connection
+                answer = await http.head("/v1/conversations", headers=auth)
+                assert (answer.status_code, answer.content) == (200, b"")
+                assert answer.headers["content-length"] == "1234"
+                assert answer.headers["x-upstream"] == "head"
+                answer = await http.get("/v1/conversations/c1/messages", headers=auth)
+                assert (answer.status_code, answer.text) == (200, "hello world!")
+                assert answer.headers["content-type"] == "text/plain"
+                assert "x-checksum" not in answer.headers and "x-other" not in answer.headers
         assert [r.line.split(b" ")[0] for r in upstream.requests] == [b"HEAD", b"GET"] * 2
 
     with asyncio.Runner() as runner:

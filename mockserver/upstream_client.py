@@ -23,6 +23,10 @@ import httpx
 # Past this much unread body, stop reading from the upstream until the client catches up.
 _HIGH_WATER = 512 * 1024
 _LOW_WATER = 64 * 1024
+# An answer's head (interim 1xx answers included) larger than this is refused: the parser keeps
+# a header it has not finished in memory, so an upstream that never ends its head would grow it
+# without bound. h11, which the proxy used before, refused past 16 KiB; nginx's default is 4-8 KiB.
+_MAX_HEAD = 64 * 1024
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 
 
@@ -66,6 +70,7 @@ class _Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: collections.deque[bytes] = collections.deque()
         self.buffered = 0
+        self.head_bytes = 0
         self.paused = False
         self.headers_done = False
         self.complete = False
@@ -90,6 +95,11 @@ class _Connection(asyncio.Protocol):
             self._fail(httpx.RemoteProtocolError("the upstream switched protocols"))
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"malformed response ({exc})"))
+        else:
+            if not self.headers_done:
+                self.head_bytes += len(data)
+                if self.head_bytes > _MAX_HEAD:
+                    self._fail(httpx.RemoteProtocolError(f"the answer's head exceeds {_MAX_HEAD} bytes"))
 
     def eof_received(self) -> bool:
         return False
@@ -117,8 +127,18 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
 
+    def on_message_begin(self) -> None:
+        if self.complete:
+            # Another answer starts in the same read as the one just finished: nobody asked for
+            # it, and the parser is now inside it, so the connection can carry no more requests.
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        # Past the head, the parser reports a chunked body's trailers here too. The head has
+        # been handed out by then (the proxy passes `Response.headers` on after the body), so
+        # they are dropped, as RFC 9110 §6.5.1 allows, rather than turned into headers.
+        if not self.headers_done:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
@@ -154,8 +174,15 @@ class _Connection(asyncio.Protocol):
     # for the client
 
     def _framed(self) -> bool:
-        names = {name.lower() for name, _ in self.headers}
-        return b"content-length" in names or b"transfer-encoding" in names or self.status in (204, 304)
+        """Whether the answer said where its body ends (else the close ends it, RFC 9112 §6.3):
+        a Transfer-Encoding whose last coding is chunked or, without Transfer-Encoding, a
+        Content-Length."""
+        if self.status in (204, 304):
+            return True
+        codings = [value for name, value in self.headers if name.lower() == b"transfer-encoding"]
+        if codings:
+            return codings[-1].rsplit(b",", 1)[-1].strip().lower() == b"chunked"
+        return any(name.lower() == b"content-length" for name, _ in self.headers)
 
     def _fail(self, error: httpx.TransportError) -> None:
         self.error = error
@@ -336,20 +363,27 @@ class UpstreamClient:
         chunked: bool,
     ) -> Response:
         conn.begin(head=method == "HEAD", active=True)
-        if isinstance(body, bytes):
-            conn.write(head + body)
-        else:
-            conn.write(head)
-            async for chunk in body:
-                if chunk:
-                    conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-                    await conn.writable(self.timeout)
-            if chunked:
-                conn.write(b"0\r\n\r\n")
-        while not conn.headers_done:
-            if conn.error is not None:
-                raise conn.error
-            await conn.wait(self.timeout)
+        try:
+            if isinstance(body, bytes):
+                conn.write(head + body)
+            else:
+                conn.write(head)
+                async for chunk in body:
+                    if chunk:
+                        conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                        await conn.writable(self.timeout)
+                if chunked:
+                    conn.write(b"0\r\n\r\n")
+            while not conn.headers_done:
+                if conn.error is not None:
+                    raise conn.error
+                await conn.wait(self.timeout)
+        except BaseException:
+            # Cancelled (the proxy's client went away), or the body's source failed: the
+            # connection is half-way through an exchange and nobody holds it; close it rather
+            # than leave the socket open until the upstream gives up on it.
+            conn.close()
+            raise
         return Response(self, origin, conn, self.timeout)
 
     async def aclose(self) -> None:

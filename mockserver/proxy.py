@@ -224,7 +224,8 @@ class ProxyEndpoint:
         if ops is not None and not response_findings and self.proxy.recorder and exchange.response_body is not None:
             self.proxy.recorder.observe(ops.operation, exchange, self.scheme.credential(exchange.headers).token)
         out = [(k, v) for k, v in upstream.headers if k.decode("latin-1").lower() not in _RESPONSE_DROPPED]
-        if complete and b"content-length" not in {k.lower() for k, _ in out}:
+        # The length of what came back; not for HEAD, whose Content-Length describes the GET.
+        if complete and scope["method"] != "HEAD" and b"content-length" not in {k.lower() for k, _ in out}:
             out.append((b"content-length", str(len(raw)).encode()))
         out.append((_HEADER_KEY, str(len(request_findings) + len(response_findings)).encode()))
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})

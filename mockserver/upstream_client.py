@@ -28,6 +28,7 @@ _LOW_WATER = 64 * 1024
 # without bound. h11, which the proxy used before, refused past 16 KiB; nginx's default is 4-8 KiB.
 _MAX_HEAD = 64 * 1024
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 
 
 @dataclass(frozen=True)
@@ -315,8 +316,9 @@ class UpstreamClient:
             return await self._exchange(origin, conn, method, head, body, chunked)
         except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
             # A kept-alive connection the upstream had closed: once more on a new one, if
-            # nothing came back and the body can be sent again.
-            if conn.received or not isinstance(body, bytes):
+            # nothing came back, the body can be sent again and the method is idempotent
+            # (RFC 9110 §9.2.2: a proxy must not retry a POST, which may have been acted on).
+            if conn.received or not isinstance(body, bytes) or method not in _IDEMPOTENT:
                 raise
             return await self._exchange(origin, await self._connect(origin), method, head, body, chunked)
 

@@ -279,12 +279,25 @@ def test_a_kept_alive_connection_the_upstream_dropped_is_retried_once_on_a_new_o
         async with RawUpstream(close_on_second_request()) as upstream:
             client = UpstreamClient(TIMEOUT)
             assert (await fetch(client, upstream.origin))[1] == b"ok"
-            response, body = await fetch(client, upstream.origin, "POST", b"/again", body=b'{"n":2}')
+            response, body = await fetch(client, upstream.origin, "PUT", b"/again", body=b'{"n":2}')
             assert (response.status_code, body) == (200, b"ok")
             await client.aclose()
         assert len(upstream.peers) == 2
         # The retried request reached the new connection whole.
-        assert [(r.line, r.body) for r in upstream.peers[1].requests] == [(b"POST /again HTTP/1.1", b'{"n":2}')]
+        assert [(r.line, r.body) for r in upstream.peers[1].requests] == [(b"PUT /again HTTP/1.1", b'{"n":2}')]
+
+    run(test)
+
+
+def test_a_post_is_not_retried_as_the_upstream_may_have_acted_on_it(run: Runner[None]) -> None:
+    async def test() -> None:
+        async with RawUpstream(close_on_second_request()) as upstream:
+            client = UpstreamClient(TIMEOUT)
+            assert (await fetch(client, upstream.origin))[1] == b"ok"
+            with pytest.raises(httpx.TransportError):
+                await fetch(client, upstream.origin, "POST", b"/create", body=b'{"n":2}')
+            await client.aclose()
+        assert len(upstream.peers) == 1
 
     run(test)
 
@@ -864,10 +877,15 @@ async def proxy_in_front_of(url: str) -> AsyncIterator[MockProcess]:
 
 def test_head_and_chunked_answers_pass_through_the_proxy() -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1234\r\nX-Upstream: head\r\n\r\n"
+    # A HEAD answered as the GET would be sent, chunked: no length for the proxy to invent.
+    chunked_head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 
     async def by_method(peer: Peer) -> None:
         while (request := await peer.request()) is not None:
-            await peer.send(head if request.line.startswith(b"HEAD ") else CHUNKED)
+            if request.line.startswith(b"HEAD /v1/conversations/"):
+                await peer.send(chunked_head)
+            else:
+                await peer.send(head if request.line.startswith(b"HEAD ") else CHUNKED)
 
     async def test() -> None:
         async with (
@@ -885,7 +903,9 @@ def test_head_and_chunked_answers_pass_through_the_proxy() -> None:
                 assert (answer.status_code, answer.text) == (200, "hello world!")
                 assert answer.headers["content-type"] == "text/plain"
                 assert "x-checksum" not in answer.headers and "x-other" not in answer.headers
-        assert [r.line.split(b" ")[0] for r in upstream.requests] == [b"HEAD", b"GET"] * 2
+                answer = await http.head("/v1/conversations/conv_x", headers=auth)
+                assert answer.status_code == 200 and answer.headers.get("content-length") != "0"
+        assert [r.line.split(b" ")[0] for r in upstream.requests] == [b"HEAD", b"GET", b"HEAD"] * 2
 
     with asyncio.Runner() as runner:
         runner.run(test())

@@ -63,7 +63,8 @@ class MockProcess:
         self.banner_lines: list[str] = []
         self.base_url = self._wait_for_url()
         self.output: list[str] = []
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
         self._wait_until_healthy()
 
     def _wait_for_url(self) -> str:
@@ -85,8 +86,9 @@ class MockProcess:
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
+        with self.proc.stdout:  # closed by its reader, at the end of the output
+            for line in self.proc.stdout:
+                self.output.append(line)
 
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + 15
@@ -109,7 +111,9 @@ class MockProcess:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        return self.proc.wait()
+        code = self.proc.wait()
+        self._drainer.join(timeout=5)
+        return code
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

@@ -41,12 +41,12 @@ def guarded() -> Iterator[MockProcess]:
     assert not any(TOKEN in line for line in mock.output), "the token reached the mock's output"
 
 
-def raw_get(base_url: str, target: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def raw_get(base_url: str, target: str, method: str = "GET") -> tuple[int, bytes]:
     """A request whose target goes out byte for byte (httpx would resolve `..` first)."""
     where = urlsplit(base_url)
     connection = http.client.HTTPConnection(where.hostname or "", where.port, timeout=10)
     try:
-        connection.request(method, target, headers=headers or {})
+        connection.request(method, target)
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -73,7 +73,7 @@ def _get_routes(mock: MockProcess) -> list[str]:
 
 
 def test_the_open_paths_are_exactly_the_page_and_its_files() -> None:
-    assert OPEN_CONTROL_PATHS == set(PAGE_FILES)
+    assert set(PAGE_FILES) == OPEN_CONTROL_PATHS
 
 
 def test_the_static_shell_loads_without_the_token(guarded: MockProcess) -> None:
@@ -109,7 +109,7 @@ def test_changes_need_the_token_even_on_the_open_paths(guarded: MockProcess) -> 
     url = guarded.base_url
     before = httpx.get(url + "/__mock__/chaos", headers=WITH_TOKEN).json()
     json_body = {"Content-Type": "application/json"}
-    changes = [
+    changes: list[tuple[str, str, object]] = [
         ("POST", "/__mock__/reset", None),
         ("PUT", "/__mock__/chaos", {"code": 503}),
         ("PUT", "/__mock__/state", {"tenants": {}}),
@@ -263,7 +263,7 @@ def test_the_page_asks_for_the_token_keeps_it_per_tab_and_forgets_it(tab: Tab) -
         assert tab.stored() == TOKEN
         # Every other call sends it too: the state browser's tenants load.
         page.click("button.tab[data-tab=state]")
-        page.wait_for_selector(f"#tenants a[data-tenant='{label_of(ALICE)}']")
+        page.wait_for_selector(f"#tenants a[data-tenant='{label_of(ALICE)}'][data-api=runtype]", state="attached")
         _assert_token_nowhere(tab)
 
         # A reload keeps the token for this tab: no form, the rows come back.
@@ -291,7 +291,7 @@ def test_the_page_asks_for_the_token_keeps_it_per_tab_and_forgets_it(tab: Tab) -
         # Entered again, everything loads again.
         tab.enter(TOKEN)
         page.locator("#requests tbody tr").filter(has_text="conv_nope").wait_for()
-        page.wait_for_selector(f"#tenants a[data-tenant='{label_of(ALICE)}']")
+        page.wait_for_selector(f"#tenants a[data-tenant='{label_of(ALICE)}'][data-api=runtype]", state="attached")
         _assert_token_nowhere(tab)
     finally:
         assert mock.stop() == 0

@@ -59,6 +59,7 @@ const TOKEN_HINT = "the value of --control-token or CONVO_MOCK_CONTROL_TOKEN the
 const TOKEN_NEEDED = `This mock's control plane is protected: enter its control token (${TOKEN_HINT}).`;
 const TOKEN_REFUSED = `The mock refused that token (401): enter ${TOKEN_HINT}.`;
 let asking = null; // one pending request for a token, shared by every call that got a 401
+let forgotten = 0; // how many times the token was forgotten: a poll started before drops its answer
 let tokenEntered = null;
 
 function storedToken() {
@@ -98,6 +99,7 @@ function useToken(event) {
 
 function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
+  forgotten += 1;
   // What the token unlocked leaves the page with it.
   entries.clear();
   lastId = 0;
@@ -186,7 +188,10 @@ function remember(entry) {
 async function poll() {
   try {
     if (KEEP === null) await loadMeta();
+    const asked = forgotten;
     const data = await call("GET", `/__mock__/requests?since=${lastId}&limit=${KEEP}`);
+    // Entries fetched with a token forgotten meanwhile stay out of the page; fetch afresh.
+    if (asked !== forgotten) data.requests = [];
     if (data.requests.length > 50) {
       // A backlog (first load, a burst): one render beats hundreds of single inserts.
       for (const entry of data.requests) remember(entry);

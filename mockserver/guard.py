@@ -9,7 +9,9 @@ so the browser is the attacker to keep out:
 - A cross-site page can send "simple" requests (form posts, text/plain, no preflight).
   State-changing control requests need `Content-Type: application/json` (or no body at all)
   and an allowed or absent `Origin` (else 403).
-- With `--control-token`, /__mock__/ also wants that token as a bearer credential.
+- With `--control-token`, /__mock__/ also wants that token as a bearer credential, except
+  for the dashboard's static shell (`OPEN_CONTROL_PATHS`): a browser cannot send the header
+  when it navigates, so the page loads, asks for the token and sends it on every call.
 - The request head is bounded (431): the server has already read it, but nothing keeps it.
 """
 
@@ -25,12 +27,20 @@ from specs.auth import AuthScheme
 from specs.text import shorten
 
 from .config import DEFAULT_CORS, MockConfig
+from .dashboard import STATIC_FILES
 from .errors import ApiError
 from .integers import ascii_int
 
 CONTROL_PREFIX = "/__mock__"
 CONTROL_AUTH = AuthScheme("controlToken", "bearer", "Authorization")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What loads without the control token: the dashboard's page and its own files, which hold
+# no data (every figure the page shows comes from token-protected JSON routes). Exact paths,
+# compared with the decoded path as received: `/__mock__/static/app.js/../state`, a trailing
+# slash or another case is not in the set and needs the token. Health is not here: it names
+# the APIs and a failing save's error, and a supervisor can send a header.
+OPEN_CONTROL_PATHS = frozenset({CONTROL_PREFIX + "/", *(f"{CONTROL_PREFIX}/static/{name}" for name in STATIC_FILES)})
+_OPEN_METHODS = frozenset({"GET", "HEAD"})
 
 
 def host_name(value: str) -> str:
@@ -115,7 +125,7 @@ class Guard:
 
     def _check_control(self, scope: Scope, raw: list[tuple[bytes, bytes]]) -> ApiError | None:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
-        if self.token is not None:
+        if self.token is not None and not (scope["method"] in _OPEN_METHODS and scope["path"] in OPEN_CONTROL_PATHS):
             credential = CONTROL_AUTH.credential(headers)
             if credential.token is None or not hmac.compare_digest(credential.token.encode(), self.token):
                 return ApiError(

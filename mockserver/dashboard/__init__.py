@@ -22,6 +22,9 @@ from ..runtime import Runtime
 from ..store import Tenant
 
 _FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
+# Served under /__mock__/static/ (the page itself is /__mock__/); guard.py lets these and the
+# page load without the control token.
+STATIC_FILES = tuple(name for name in _FILES if name != "index.html")
 # The page loads nothing from anywhere else, and nothing may frame it.
 _HEADERS = {
     "Cache-Control": "no-cache",
@@ -47,7 +50,7 @@ async def page(request: Request) -> Response:
 
 async def asset(request: Request) -> Response:
     name = request.path_params["name"]
-    if name not in _FILES or name == "index.html":
+    if name not in STATIC_FILES:
         raise ApiError(404, f"no dashboard file named {name[:40]!r}")
     return Response(_asset(name), media_type=_FILES[name], headers=_HEADERS)
 

@@ -24,15 +24,94 @@ function el(tag, props = {}, ...children) {
 }
 
 async function call(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
+  for (;;) {
+    const init = { method, headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const sent = storedToken();
+    if (sent) init.headers.Authorization = `Bearer ${sent}`;
+    const response = await fetch(path, init);
+    if (response.status === 401) {
+      // Only the guard answers 401 here: the token is missing or wrong. When another call has
+      // stored a newer token meanwhile, retry with that one at once.
+      if (storedToken() === sent) {
+        if (sent) sessionStorage.removeItem(TOKEN_KEY);
+        await askForToken(sent ? TOKEN_REFUSED : TOKEN_NEEDED);
+      }
+      continue;
+    }
+    const data = response.status === 204 ? null : await response.json();
+    if (!response.ok) throw new Error((data && data.message) || `${method} ${path}: ${response.status}`);
+    return data;
   }
-  const response = await fetch(path, init);
-  const data = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error((data && data.message) || `${method} ${path}: ${response.status}`);
-  return data;
+}
+
+// ---- the control token ---------------------------------------------------------------------
+// With --control-token every JSON route under /__mock__/ answers 401 without the token; only
+// this page and its files load without it. The page asks once per tab and keeps the token in
+// sessionStorage: gone with the tab, never sent by the browser on its own (as a cookie would
+// be), never in the URL, never written into the page or the console.
+
+const TOKEN_KEY = "convo-mock.control-token";
+const TOKEN_HINT = "the value of --control-token or CONVO_MOCK_CONTROL_TOKEN the mock was started with";
+const TOKEN_NEEDED = `This mock's control plane is protected: enter its control token (${TOKEN_HINT}).`;
+const TOKEN_REFUSED = `The mock refused that token (401): enter ${TOKEN_HINT}.`;
+let asking = null; // one pending request for a token, shared by every call that got a 401
+let forgotten = 0; // how many times the token was forgotten: a poll started before drops its answer
+let tokenEntered = null;
+
+function storedToken() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function askForToken(message) {
+  if (asking) return asking;
+  asking = new Promise((resolve) => (tokenEntered = resolve));
+  const form = $("#token-form");
+  $("#token-message").textContent = message;
+  form.hidden = false;
+  $("#forget-token").hidden = true;
+  $("#status").textContent = "waiting for the control token";
+  $("#status").classList.add("bad");
+  form.token.focus();
+  return asking;
+}
+
+function useToken(event) {
+  event.preventDefault();
+  const input = event.target.token;
+  const value = input.value.trim();
+  input.value = "";
+  // The mock only accepts tokens that fit in a header; anything else would make fetch throw.
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    $("#token-message").textContent = "A control token is printable ASCII without spaces: enter it again.";
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, value);
+  event.target.hidden = true;
+  $("#forget-token").hidden = false;
+  const resolve = tokenEntered;
+  asking = tokenEntered = null;
+  resolve();
+}
+
+function forgetToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  forgotten += 1;
+  // What the token unlocked leaves the page with it.
+  entries.clear();
+  lastId = 0;
+  selected = null;
+  render();
+  $("#detail").replaceChildren(el("p", { className: "muted" }, "Click a request to see its headers and bodies."));
+  $("#tenants tbody").replaceChildren();
+  $("#conversations").replaceChildren();
+  $("#state-detail").replaceChildren(el("p", { className: "muted" }, "Pick a tenant's API, then a conversation."));
+  askForToken("Token forgotten: enter it again to use the dashboard.")
+    .then(loadTenants)
+    .catch(() => {});
 }
 
 function say(text, bad = false) {
@@ -109,7 +188,10 @@ function remember(entry) {
 async function poll() {
   try {
     if (KEEP === null) await loadMeta();
+    const asked = forgotten;
     const data = await call("GET", `/__mock__/requests?since=${lastId}&limit=${KEEP}`);
+    // Entries fetched with a token forgotten meanwhile stay out of the page; fetch afresh.
+    if (asked !== forgotten) data.requests = [];
     if (data.requests.length > 50) {
       // A backlog (first load, a burst): one render beats hundreds of single inserts.
       for (const entry of data.requests) remember(entry);
@@ -297,6 +379,9 @@ function wire() {
         if ($("#fault [name=operation]").options.length === 1) loadOperations().catch((e) => say(e.message, true));
       }
     });
+  $("#token-form").addEventListener("submit", useToken);
+  $("#forget-token").addEventListener("click", forgetToken);
+  $("#forget-token").hidden = !storedToken();
   $("#filters").addEventListener("input", render);
   $("#filters").addEventListener("submit", (event) => event.preventDefault());
   $("#clear-journal").addEventListener("click", async () => {

@@ -13,20 +13,9 @@ import httpx
 import pytest
 
 from mockserver.auth import label_of
-from tests.browser import FLAGS, require_chromium, require_playwright
 from tests.conftest import ALICE, BOB, MockProcess
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = require_playwright()
-    with sync_api.sync_playwright() as p:
-        # Playwright's launcher passes its own --headless and profile directory.
-        launched = p.chromium.launch(executable_path=require_chromium(), args=list(FLAGS))
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

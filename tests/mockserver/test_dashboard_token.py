@@ -19,7 +19,6 @@ from starlette.routing import Route
 from mockserver import control
 from mockserver.auth import label_of
 from mockserver.guard import OPEN_CONTROL_PATHS
-from tests.browser import FLAGS, require_chromium, require_playwright
 from tests.conftest import ALICE, MockProcess
 from tests.mockserver.test_hardening import TokenMockProcess
 
@@ -177,15 +176,6 @@ def test_the_401_names_no_token_and_the_page_none_either(guarded: MockProcess) -
 
 
 # Browser --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = require_playwright()
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=require_chromium(), args=list(FLAGS))
-        yield launched
-        launched.close()
 
 
 class Tab:

@@ -17,12 +17,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TextIO
 
-from . import report
 from .coverage import coverage_dict
-from .coverage_reports import ReportPaths, finish
 from .errors import CannotRun, Interrupted
-from .json_report import write_json
-from .junit import write_junit
+from .reports import console as report
+from .reports.coverage_reports import ReportPaths, finish
+from .reports.json_report import write_json
+from .reports.junit import write_junit
 from .results import RunResult
 from .runner import run
 from .settings import SETTINGS, RunSettings, SettingError, from_environment, resolve

@@ -18,9 +18,9 @@ import pytest
 
 import specs
 
-from . import report
-from .coverage_reports import ReportPaths, console_block, coverage_of, gate, write_reports
 from .errors import CannotRun
+from .reports import console as report
+from .reports.coverage_reports import ReportPaths, console_block, coverage_of, gate, write_reports
 from .results import RunResult, Status
 from .runner import run
 from .settings import BY_NAME, FAMILIES, SETTINGS, RunSettings, SettingError, resolve

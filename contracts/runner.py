@@ -14,7 +14,7 @@ import specs
 
 from .context import Context
 from .errors import CannotRun
-from .families import auth, boundaries, semantics, upstream
+from .families import auth, boundaries, schemathesis, semantics
 from .results import RunResult, Status
 from .settings import FAMILIES
 from .target import CLEAN_UP_GRACE, Client, DeadlinePassed, Target
@@ -25,7 +25,7 @@ Targets = Mapping[str, Target] | Target
 def checks_of(family: str, api: str, read_only: bool) -> list[Callable[[Context], None]]:
     checks: list[Callable[[Context], None]]
     if family == "schemathesis":
-        checks = list(upstream.CHECKS)
+        checks = list(schemathesis.CHECKS)
     elif family == "boundaries":
         checks = list(boundaries.CHECKS)
     elif family == "auth":

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from starlette.types import Message, Receive, Scope, Send
 
 from mockserver import MockConfig, create_app
-from mockserver.store import Store, decode_cursor, encode_cursor
+from mockserver.api.store import Store, decode_cursor, encode_cursor
 from specs import API_NAMES
 from specs.auth import scheme_of
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.store import Store
+from mockserver.api.store import Store
 from specs.auth import scheme_of
 
 from .broken import ALICE, BOB, Exchange, FaultyApp, tenant_of

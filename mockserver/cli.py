@@ -17,25 +17,25 @@ import uvicorn
 
 import specs
 from specs.auth import scheme_of
+from specs.integers import ascii_int
 from specs.paths import unwritable
 from specs.redact import redact_url
 from specs.text import shorten
 
 from . import interrupt
+from .api.auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
+from .api.seed import DOCUMENTED_UUID, SeedError
 from .app import create_app
-from .auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
-from .chaos import MAX_SEED, Chaos, Settings
 from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
-from .faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
+from .control.chaos import MAX_SEED, Chaos, Settings
+from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
-from .integers import ascii_int
 from .protocol import bounded_protocol
-from .proxy import ProxyState
-from .record import parse_record_key
+from .proxy.endpoint import ProxyState
+from .proxy.record import parse_record_key
+from .proxy.traffic_report import write_json
+from .proxy.upstream_args import parse_upstreams
 from .runtime import Runtime
-from .seed import DOCUMENTED_UUID, SeedError
-from .traffic_report import write_json
-from .upstream_args import parse_upstreams
 
 # The demo keys are documented in the README: showing them is how a first user gets started.
 DEMO_SECRETS = frozenset(parse_key(k).key for k in DEFAULT_KEYS)
@@ -391,7 +391,7 @@ def _log_violations() -> None:
     """One line per violation on stderr, whatever uvicorn does with its own loggers."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("convo-mock: %(message)s"))
-    violations = logging.getLogger("mockserver.violations")
+    violations = logging.getLogger("mockserver.proxy.violations")
     violations.addHandler(handler)
     violations.setLevel(logging.WARNING)
     violations.propagate = False

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import specs
 
-from .auth import DEFAULT_KEYS, ApiKey, parse_key
+from .api.auth import DEFAULT_KEYS, ApiKey, parse_key
 
 DEFAULT_CORS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 # Host names that always reach this machine's loopback interface, whatever --host says.

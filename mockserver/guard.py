@@ -24,12 +24,12 @@ import re
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from specs.auth import AuthScheme
+from specs.integers import ascii_int
 from specs.text import shorten
 
+from .api.errors import ApiError
 from .config import DEFAULT_CORS, MockConfig
-from .dashboard import STATIC_FILES
-from .errors import ApiError
-from .integers import ascii_int
+from .control.dashboard import STATIC_FILES
 
 CONTROL_PREFIX = "/__mock__"
 CONTROL_AUTH = AuthScheme("controlToken", "bearer", "Authorization")

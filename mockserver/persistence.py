@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from .seed import SeedError
-from .store import Store, format_timestamp
+from .api.seed import SeedError
+from .api.store import Store, format_timestamp
 
 logger = logging.getLogger("mockserver")
 

@@ -14,8 +14,8 @@ import asyncio
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from .api.errors import short_code
 from .config import MockConfig
-from .errors import short_code
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):

@@ -28,11 +28,11 @@ from specs.auth import scheme_of
 
 from .background import BackgroundServer
 from .config import MockConfig
-from .faults import Source
-from .journal import Query
-from .proxy import ProxyState
+from .control.faults import Source
+from .control.journal import Query
+from .proxy.endpoint import ProxyState
+from .proxy.upstream_args import parse_upstreams
 from .runtime import Runtime
-from .upstream_args import parse_upstreams
 
 T = TypeVar("T")
 

@@ -10,14 +10,14 @@ from starlette.types import Scope
 import specs
 from specs.auth import scheme_of
 
-from .auth import ApiKey, Keyring
-from .chaos import Chaos
+from .api.auth import ApiKey, Keyring
+from .api.seed import SeedError, demo_data, normalize, read_seed_file
+from .api.store import Clock, Store
 from .config import MockConfig
-from .faults import Source, parse_flag, parse_rule
-from .journal import Journal
+from .control.chaos import Chaos
+from .control.faults import Source, parse_flag, parse_rule
+from .control.journal import Journal
 from .persistence import StateSaver, read_state
-from .seed import SeedError, demo_data, normalize, read_seed_file
-from .store import Clock, Store
 
 
 class Runtime:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from tests.browser import FLAGS, require_chromium, require_playwright
-from tests.mockserver.upstreams import serve
+from tests.mockserver.proxy.upstreams import serve
 
 __all__ = ["browser", "serve"]
 

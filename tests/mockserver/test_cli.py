@@ -27,7 +27,7 @@ def test_banner_prints_url_keys_and_a_working_curl_per_api(spawn_mock: Any) -> N
 
 def test_custom_keys_and_readonly(spawn_mock: Any) -> None:
     mock = spawn_mock("--key", "k1", "--key", "k2:readonly")
-    from mockserver.auth import label_of
+    from mockserver.api.auth import label_of
 
     assert f"<{label_of('k1')}>" in mock.banner and "demo-alice" not in mock.banner
     k1 = {"Authorization": "Bearer k1"}
@@ -43,7 +43,7 @@ def test_custom_keys_and_readonly(spawn_mock: Any) -> None:
 
 
 def test_banner_never_prints_a_real_key(spawn_mock: Any) -> None:
-    from mockserver.auth import label_of
+    from mockserver.api.auth import label_of
 
     mock = spawn_mock("--key", "unnamed-s3cr3t", "--key", "team=named-s3cr3t:readonly", "--key", "demo-bob")
     assert "s3cr3t" not in mock.banner

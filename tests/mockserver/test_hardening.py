@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.body import deeper_than
+from mockserver.api.body import deeper_than
 from mockserver.config import CONTROL_TOKEN_ENV
 from tests.browser import headless_args, require_chromium
 from tests.conftest import MockProcess

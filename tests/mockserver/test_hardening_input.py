@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from mockserver.cli import build_parser, config_from_args
-from mockserver.integers import ascii_int
 from mockserver.interrupt import INTERRUPTED
+from specs.integers import ascii_int
 from tests.conftest import MockProcess
 
 ALICE = {"Authorization": "Bearer demo-alice"}

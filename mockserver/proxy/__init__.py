@@ -1,0 +1,1 @@
+"""Proxy mode (--upstream): forward to the real service, check the traffic, record it, report violations."""

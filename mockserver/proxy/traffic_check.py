@@ -1,0 +1,207 @@
+"""The proxy's checks of real traffic against the spec: small named functions in two registries.
+
+Each check looks at one exchange and yields `Finding`s: the rule, where the spec writes it,
+the offending value. They use the same validators the mock compiles from the spec
+(validation.py), compiled once per operation × status. Credentials are not checked here: a
+request without a key is how a client tests the service's 401, which the spec documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from specs import Operation
+
+from ..api.validation import OperationValidator, ResponseValidator
+from .violations import in_spec, operation_parts, parameter_parts
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    pointer: str
+    message: str
+    value: Any
+
+
+@dataclass
+class Exchange:
+    """One request through the proxy and, once it came back, the upstream's answer."""
+
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes | None  # None: too large to buffer, not checked
+    status: int = 0
+    response_headers: Mapping[str, str] | None = None
+    response_body: bytes | None = None  # None: too large to buffer, not checked
+
+
+class OperationChecks:
+    """Everything compiled once for one operation."""
+
+    def __init__(self, operation: Operation) -> None:
+        self.operation = operation
+        self.api = operation.api
+        self.parts = operation_parts(operation)
+        self.request = OperationValidator(operation)
+        self.response = ResponseValidator(operation)
+        self.responses: dict[str, Any] = operation.definition.get("responses", {})
+
+    def response_key(self, status: int) -> str | None:
+        """The `responses` entry that documents `status` (exact, then `2XX`, then `default`)."""
+        for key in (str(status), f"{status // 100}XX", "default"):
+            if key in self.responses:
+                return key
+        return None
+
+    def run_request(self, exchange: Exchange) -> list[Finding]:
+        return [f for check in REQUEST_CHECKS for f in check(self, exchange)]
+
+    def run_response(self, exchange: Exchange) -> list[Finding]:
+        return [f for check in RESPONSE_CHECKS for f in check(self, exchange)]
+
+
+def media_type(headers: Mapping[str, str] | None) -> str | None:
+    value = (headers or {}).get("content-type")
+    return value.split(";", 1)[0].strip().lower() if value else None
+
+
+def _json(data: bytes) -> tuple[bool, Any]:
+    try:
+        return True, orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False, None
+
+
+# --- request checks ------------------------------------------------------------------------
+
+
+def request_parameters(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+    query = ex.query if ops.request.takes_query else {}
+    for problem in ops.request.parameter_problems(ex.path_params, query):
+        assert problem.parameter is not None
+        base = parameter_parts(ops.api, ops.operation.path, ops.operation.method.lower(), problem.parameter)
+        schema_path = problem.schema_path if problem.rule == "required" else ("schema", *problem.schema_path)
+        yield Finding(problem.rule, in_spec(ops.api, base, schema_path), problem.message, problem.value)
+
+
+def request_content_type(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+    declared = (ops.operation.request_body or {}).get("content", {})
+    if not declared or not ex.body:
+        return
+    sent = media_type(ex.headers)
+    if sent not in declared:
+        yield Finding(
+            "contentType",
+            in_spec(ops.api, (*ops.parts, "requestBody", "content")),
+            f"request content type {sent or '(none)'} is not one the spec declares ({', '.join(declared)})",
+            sent,
+        )
+
+
+def request_body(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+    if not ops.request.takes_body or ex.body is None:
+        return
+    if not ex.body:
+        if ops.request.body_required:
+            yield Finding(
+                "required",
+                in_spec(ops.api, (*ops.parts, "requestBody", "required")),
+                "the request body is required",
+                None,
+            )
+        return
+    if media_type(ex.headers) != "application/json":
+        return  # request_content_type reports it
+    parsed, body = _json(ex.body)
+    if not parsed:
+        yield Finding("json", in_spec(ops.api, (*ops.parts, "requestBody")), "request body is not valid JSON", None)
+        return
+    base = (*ops.parts, "requestBody", "content", "application/json", "schema")
+    for problem in ops.request.body_problems(body):
+        yield Finding(problem.rule, in_spec(ops.api, base, problem.schema_path), problem.message, problem.value)
+
+
+REQUEST_CHECKS: tuple[Callable[[OperationChecks, Exchange], Iterator[Finding]], ...] = (
+    request_parameters,
+    request_content_type,
+    request_body,
+)
+
+
+# --- response checks -----------------------------------------------------------------------
+
+
+def response_status(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+    if ops.response_key(ex.status) is None:
+        yield Finding(
+            "status",
+            in_spec(ops.api, (*ops.parts, "responses")),
+            f"status {ex.status} is not documented for {ops.operation.operation_id} "
+            f"(documented: {', '.join(ops.responses)})",
+            ex.status,
+        )
+
+
+def response_content_type(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+    key = ops.response_key(ex.status)
+    if key is None:
+        return
+    declared = ops.responses[key].get("content", {})
+    sent = media_type(ex.response_headers)
+    if not declared:
+        if ex.response_body:
+            where = in_spec(ops.api, (*ops.parts, "responses", key))
+            yield Finding("contentType", where, f"status {ex.status} is documented without a body", sent)
+        return
+    if sent not in declared:
+        yield Finding(
+            "contentType",
+            in_spec(ops.api, (*ops.parts, "responses", key, "content")),
+            f"response content type {sent or '(none)'} is not one the spec declares for {key} ({', '.join(declared)})",
+            sent,
+        )
+
+
+def response_body(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+    key = ops.response_key(ex.status)
+    if key is None or ex.response_body is None or media_type(ex.response_headers) != "application/json":
+        return
+    if "application/json" not in ops.responses[key].get("content", {}):
+        return
+    parsed, body = _json(ex.response_body)
+    if not parsed:
+        yield Finding(
+            "json", in_spec(ops.api, (*ops.parts, "responses", key, "content")), "response body is not valid JSON", None
+        )
+        return
+    base = (*ops.parts, "responses", key, "content", "application/json", "schema")
+    for problem in ops.response.body_problems(key, body):
+        yield Finding(problem.rule, in_spec(ops.api, base, problem.schema_path), problem.message, problem.value)
+
+
+def response_headers(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+    key = ops.response_key(ex.status)
+    if key is None:
+        return
+    for name, header in ops.responses[key].get("headers", {}).items():
+        if header.get("required") and name.lower() not in (ex.response_headers or {}):
+            yield Finding(
+                "required",
+                in_spec(ops.api, (*ops.parts, "responses", key, "headers", name, "required")),
+                f"the required response header {name} is missing",
+                None,
+            )
+
+
+RESPONSE_CHECKS: tuple[Callable[[OperationChecks, Exchange], Iterator[Finding]], ...] = (
+    response_status,
+    response_content_type,
+    response_body,
+    response_headers,
+)

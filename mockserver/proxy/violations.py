@@ -1,0 +1,209 @@
+"""What the validation proxy saw break the spec, and where in the spec each rule is written.
+
+A violation names the operation, the direction (request or response), a JSON pointer into
+the spec file as written (`$ref`s followed, so the pointer opens on the line that holds the
+rule), the rule, the offending value (redacted, then shortened) and the journal entry of
+the request it belongs to (`requestId`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+
+import specs
+from specs import Operation
+from specs.redact import Redactor
+
+# Offending values are cut to this many characters in records, logs and reports.
+VALUE_LIMIT = 200
+MAX_EXAMPLES = 10_000
+logger = logging.getLogger("mockserver.proxy.violations")
+
+
+@dataclass(frozen=True)
+class Violation:
+    api: str
+    operation_id: str | None  # None: an operation the spec does not know
+    method: str
+    path: str  # the spec's path template, or the request's path for an unknown operation
+    direction: str  # "request" | "response"
+    pointer: str  # e.g. runtype.yaml#/components/schemas/Title/maxLength
+    rule: str  # the JSON Schema keyword, or status / contentType / json / header / unknownOperation
+    message: str
+    value: str  # the offending value as JSON, redacted and shortened
+    request_id: int  # the journal entry's requestId
+    curl: str  # the request, credentials redacted
+
+    @property
+    def operation(self) -> str:
+        return f"{self.api} {self.operation_id or f'{self.method} {self.path} (unknown operation)'}"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {
+            "api": data["api"],
+            "operationId": data["operation_id"],
+            "method": data["method"],
+            "path": data["path"],
+            "direction": data["direction"],
+            "specPointer": data["pointer"],
+            "rule": data["rule"],
+            "message": data["message"],
+            "value": data["value"],
+            "requestId": data["request_id"],
+            "curl": data["curl"],
+        }
+
+    def line(self) -> str:
+        """The console line: one per violation."""
+        return (
+            f"violation #{self.request_id} {self.operation} {self.direction}: {self.message} "
+            f"[{self.rule} at {self.pointer}] value={self.value}"
+        )
+
+
+def excerpt(value: Any, redactor: Redactor) -> str:
+    """An offending value for the record: JSON, redacted, then shortened."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return redactor.excerpt(text, VALUE_LIMIT)
+
+
+class ViolationLog:
+    """The latest violations (bounded) and the count of every one ever seen (per operation × rule)."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.entries: deque[Violation] = deque(maxlen=size)
+        self.counts: Counter[tuple[str, str, str, str, str, str | None]] = Counter()
+        # The first example of each distinct failure (rule at a pointer), for reports; bounded
+        # because an unknown operation's path may carry ids.
+        self.examples: dict[tuple[str, str, str, str, str, str | None, str], tuple[Violation, int]] = {}
+
+    def record(self, violations: Iterable[Violation]) -> None:
+        for v in violations:
+            self.entries.append(v)
+            key = (v.api, v.method, v.path, v.direction, v.rule, v.operation_id)
+            if key not in self.counts and len(self.counts) >= MAX_EXAMPLES:
+                # Unknown operations' paths may carry ids: past the cap they share one row.
+                key = (v.api, v.method, "(other paths)", v.direction, v.rule, v.operation_id)
+            self.counts[key] += 1
+            group = (*key, v.pointer)
+            if group in self.examples:
+                first, count = self.examples[group]
+                self.examples[group] = (first, count + 1)
+            elif len(self.examples) < MAX_EXAMPLES:
+                self.examples[group] = (v, 1)
+            logger.warning("%s", v.line())
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.counts.clear()
+        self.examples.clear()
+
+    def read(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "summary": self.summary(),
+            "violations": [v.as_dict() for v in self.entries],
+        }
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per operation × direction × rule, most frequent first."""
+        rows = [
+            {
+                "api": api,
+                "operationId": operation_id,
+                "method": method,
+                "path": path,
+                "direction": direction,
+                "rule": rule,
+                "count": count,
+            }
+            for (api, method, path, direction, rule, operation_id), count in self.counts.items()
+        ]
+        return sorted(rows, key=lambda r: (-r["count"], r["api"], r["path"], r["method"], r["rule"]))
+
+    def table(self) -> str:
+        """The shutdown summary for people: operation × rule × count."""
+        rows = [
+            (
+                f"{r['api']} {r['operationId'] or r['method'] + ' ' + r['path']}",
+                f"{r['direction']} {r['rule']}",
+                r["count"],
+            )
+            for r in self.summary()
+        ]
+        head = ("operation", "rule", "count")
+        width0 = max(len(head[0]), *(len(r[0]) for r in rows))
+        width1 = max(len(head[1]), *(len(r[1]) for r in rows))
+        lines = [f"{head[0]:<{width0}}  {head[1]:<{width1}}  {head[2]:>5}"]
+        lines += [f"{a:<{width0}}  {b:<{width1}}  {c:>5}" for a, b, c in rows]
+        return "\n".join(lines)
+
+
+# --- where a rule is written ---------------------------------------------------------------
+
+
+def pointer(api: str, parts: Sequence[str | int]) -> str:
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return f"{api}.yaml#/" + "/".join(escaped)
+
+
+def operation_parts(operation: Operation) -> tuple[str, ...]:
+    return ("paths", operation.path, operation.method.lower())
+
+
+def in_spec(api: str, base: Sequence[str | int], schema_path: Sequence[str | int] = ()) -> str:
+    """The pointer to `schema_path` under `base` in the spec as written: wherever a step
+    meets a `$ref`, the pointer continues in the referenced component."""
+    node: Any = specs.load(api).content
+    parts: list[str | int] = []
+    for part in (*base, *schema_path):
+        while isinstance(node, dict) and "$ref" in node and part not in node:
+            ref = str(node["$ref"])
+            parts = [p.replace("~1", "/").replace("~0", "~") for p in ref.removeprefix("#/").split("/")]
+            node = specs.load(api).content
+            for step in parts:
+                node = node[step]
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            # A keyword the validator reports that the text does not hold (e.g. a default
+            # format check): stop at the last step that exists.
+            break
+        parts.append(part)
+    return pointer(api, parts)
+
+
+@functools.cache
+def parameter_parts(api: str, path: str, method: str, name: str) -> tuple[str | int, ...]:
+    """Where parameter `name` is declared: on the operation, else on its path item."""
+    item = specs.load(api).content["paths"][path]
+    for base, declared in (((path, method), item[method].get("parameters", [])), ((path,), item.get("parameters", []))):
+        for index, param in enumerate(declared):
+            if _resolved_name(api, param) == name:
+                return ("paths", *base, "parameters", index)
+    return ("paths", path, method)
+
+
+def _resolved_name(api: str, param: dict[str, Any]) -> str | None:
+    if "$ref" in param:
+        node: Any = specs.load(api).content
+        for step in str(param["$ref"]).removeprefix("#/").split("/"):
+            node = node[step.replace("~1", "/").replace("~0", "~")]
+        param = node
+    name = param.get("name")
+    return str(name) if name is not None else None

@@ -8,10 +8,11 @@ knows the actual keys in play (the suite's) and replaces them wherever they appe
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from .auth import all_secret_header_names
 from .text import shorten
@@ -65,8 +66,13 @@ class Redactor:
     """Replaces known secret values wherever they appear in a text."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
-        # Longest first, so that a key containing another key is replaced whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # Each key also as the text that carries it escaped: inside a JSON string (a key with
+        # `"` or `\\`), percent-encoded in a path or query. Longest first, so that a key
+        # containing another key is replaced whole.
+        keys = {s for s in secrets if s}
+        self._count = len(keys)
+        forms = {form for s in keys for form in _written_forms(s)}
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -98,4 +104,15 @@ class Redactor:
         return shorten(self(text), limit)
 
     def __repr__(self) -> str:
-        return f"Redactor({len(self._secrets)} secrets)"
+        return f"Redactor({self._count} secrets)"
+
+
+def _written_forms(secret: str) -> set[str]:
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+    }

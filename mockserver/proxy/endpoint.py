@@ -1,10 +1,12 @@
 """Proxy mode (`--upstream`): forward an API's requests to the real service, check both ways.
 
 A request through the proxy passes the same middleware as a mocked one (CORS, journal, any
-Host/Origin guard), then `ProxyEndpoint`: chaos (`--latency`, `Prefer: code=` answered here),
-the request checks, the forward (method, raw path, query, headers as sent, hop-by-hop headers
-dropped, `Host` rewritten by httpx), the response checks, the answer streamed back with
-`X-Convo-Violations: N`. Violations never change the answer unless `--proxy-strict`.
+Host/Origin guard), then `ProxyEndpoint`, which makes it one `Exchange` (exchange.py) and
+hands that through its steps: chaos (`--latency`, `Prefer: code=` answered here), the request
+checks, the forward by `upstream_client.py` (method, raw path and query, headers as sent,
+hop-by-hop headers dropped, `Host` set to the upstream's), the response checks, the answer
+relayed with `X-Convo-Violations: N`. Violations never change the answer unless
+`--proxy-strict`.
 
 Bodies up to the buffer limits are held to be checked (a request's before it is forwarded,
 a response's before its headers go out, since the header counts its violations); larger
@@ -19,7 +21,7 @@ import shlex
 import time
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 
 import httpx
 import orjson
@@ -38,8 +40,9 @@ from ..api.request import RequestInfo
 from ..config import MockConfig
 from ..control.chaos import parse_prefer
 from ..runtime import Runtime
+from .exchange import Exchange, Finding
 from .record import Recorder
-from .traffic_check import Exchange, Finding, OperationChecks
+from .traffic_check import OperationChecks
 from .upstream_client import Origin, Response, UpstreamClient
 from .violations import Violation, ViolationLog, excerpt, pointer
 
@@ -96,7 +99,13 @@ class ProxyState:
 
 
 class ProxyEndpoint:
-    """All operations of one spec path of a proxied API (or, with none, its unknown paths)."""
+    """All operations of one spec path of a proxied API (or, with none, its unknown paths).
+
+    Each request becomes one `Exchange`, handed through named steps: `_arrived` (what was
+    sent, the operation, the credential, the journal's requestId), `_chaos`, `_hold_body`,
+    `_check_request`, `_forward`, `_take_answer`, `_check_response`, `_relay`; `_record`
+    turns the exchange's findings into violations as they are found.
+    """
 
     def __init__(self, proxy: ProxyState, api: str, operations: list[Operation]) -> None:
         self.proxy = proxy
@@ -108,162 +117,191 @@ class ProxyEndpoint:
         self.scheme = scheme_of(api)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        proxy = self.proxy
-        request_id = proxy.next_id()
-        ops = self.checks.get(scope["method"])
+        exchange = self._arrived(scope)
+        if exchange.checks is not None:
+            await self._chaos(exchange)
+        await self._hold_body(exchange, receive)
+        self._check_request(exchange)
+        upstream = await self._forward(exchange, receive)
+        try:
+            raw, complete = await self._take_answer(exchange, upstream)
+            self._check_response(exchange, upstream, raw, complete)
+            await self._relay(exchange, upstream, raw, complete, send)
+        finally:
+            await upstream.aclose()
+
+    def _arrived(self, scope: Scope) -> Exchange:
+        """The request's facts, its operation's checks, its credential and journal requestId."""
+        checks = self.checks.get(scope["method"])
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        target = scope.get("raw_path") or scope["path"].encode()
+        if scope["query_string"]:
+            target += b"?" + scope["query_string"]
+        exchange = Exchange(
+            api=self.api,
+            method=scope["method"],
+            path=scope["path"],
+            query_string=scope["query_string"],
+            target=target,
+            raw_headers=scope["headers"],
+            headers=headers,
+            scheme=scope.get("scheme", "http"),
+            path_params=scope.get("path_params", {}),
+            query=QueryParams(scope["query_string"]),
+            checks=checks,
+            credential=self.scheme.credential(headers).token,
+            request_id=self.proxy.next_id(),
+        )
         info = RequestInfo.of(scope)
         info.api = self.api
-        info.operation = ops.operation.operation_id if ops else None
-        info.request_id = request_id
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if ops is not None:
-            # Forced errors and delays as in mock mode; a forced success cannot rewrite what
-            # the real service answered, so it is not applied.
-            prefer = parse_prefer([v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"prefer"])
-            runtime = proxy.runtime
-            await runtime.chaos.before(ops.operation, prefer, lambda: runtime.tenant_label(self.api, headers))
-        body, complete = await _read_body(receive, proxy.max_request)
-        exchange = Exchange(
-            scope.get("path_params", {}),
-            QueryParams(scope["query_string"]),
-            headers,
-            body if complete else None,
+        info.operation = checks.operation.operation_id if checks else None
+        info.request_id = exchange.request_id
+        return exchange
+
+    async def _chaos(self, exchange: Exchange) -> None:
+        """Forced errors and delays as in mock mode; a forced success cannot rewrite what the
+        real service answered, so it is not applied."""
+        assert exchange.checks is not None
+        prefer = parse_prefer([v.decode("latin-1") for k, v in exchange.raw_headers if k.lower() == b"prefer"])
+        runtime = self.proxy.runtime
+        await runtime.chaos.before(
+            exchange.checks.operation, prefer, lambda: runtime.tenant_label(self.api, exchange.headers)
         )
-        if ops is None:
-            request_findings = [self._unknown(scope)]
-        else:
-            request_findings = ops.run_request(exchange)
-            proxy.exchanged[(self.api, ops.operation.operation_id)] += 1
-        if request_findings and proxy.strict and ops is not None:
-            self._record(scope, exchange, ops, request_findings, [], request_id)
-            first = request_findings[0].message
-            more = f" (and {len(request_findings) - 1} more)" if len(request_findings) > 1 else ""
-            raise ApiError(400, f"{first}{more}", headers={VIOLATIONS_HEADER: str(len(request_findings))})
+
+    async def _hold_body(self, exchange: Exchange, receive: Receive) -> None:
+        """The request body, held whole to be checked; past --max-body only its first part."""
+        held, complete = await _read_body(receive, self.proxy.max_request)
+        exchange.held = held
+        exchange.body = held if complete else None
+
+    def _check_request(self, exchange: Exchange) -> None:
+        """The request checks; with --proxy-strict a request that breaks the spec is a 400."""
+        checks = exchange.checks
+        if checks is None:
+            exchange.request_findings = [self._unknown(exchange)]
+            return
+        exchange.request_findings = checks.run_request(exchange)
+        self.proxy.exchanged[(self.api, checks.operation.operation_id)] += 1
+        if exchange.request_findings and self.proxy.strict:
+            self._record(exchange)
+            found = exchange.request_findings
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise ApiError(400, f"{found[0].message}{more}", headers={VIOLATIONS_HEADER: str(len(found))})
+
+    async def _forward(self, exchange: Exchange, receive: Receive) -> Response:
+        """The request sent upstream; the answer once its status and headers are in."""
         try:
-            upstream = await self._send(scope, headers, body, complete, receive)
+            upstream = await self._send(exchange, receive)
         except httpx.TimeoutException:
-            self._record(scope, exchange, ops, request_findings, [], request_id)
+            self._record(exchange)
             raise ApiError(
                 504,
-                f"the upstream {self.label} did not answer within {proxy.timeout:g} s",
+                f"the upstream {self.label} did not answer within {self.proxy.timeout:g} s",
                 code="upstream_timeout",
-                headers={VIOLATIONS_HEADER: str(len(request_findings))},
+                headers={VIOLATIONS_HEADER: str(exchange.findings)},
             ) from None
         except httpx.HTTPError as exc:
-            self._record(scope, exchange, ops, request_findings, [], request_id)
+            self._record(exchange)
             raise ApiError(
                 502,
                 f"the upstream {self.label} could not be reached ({_cause(exc)})",
                 code="upstream_unreachable",
-                headers={VIOLATIONS_HEADER: str(len(request_findings))},
+                headers={VIOLATIONS_HEADER: str(exchange.findings)},
             ) from None
-        try:
-            await self._answer(scope, send, exchange, ops, request_findings, request_id, upstream)
-        finally:
-            await upstream.aclose()
+        exchange.upstream = upstream
+        exchange.status = upstream.status_code
+        return upstream
 
-    async def _send(
-        self, scope: Scope, headers: Mapping[str, str], body: bytes, complete: bool, receive: Receive
-    ) -> Response:
+    async def _send(self, exchange: Exchange, receive: Receive) -> Response:
+        headers = exchange.headers
         dropped = _HOP_BY_HOP
         if "connection" in headers:
             dropped = dropped | {h.strip().lower() for h in headers["connection"].split(",")}
-        forwarded = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in dropped]
-        target = scope.get("raw_path") or scope["path"].encode()
-        if scope["query_string"]:
-            target += b"?" + scope["query_string"]
-        if complete:
-            return await self.proxy.client.send(self.origin, scope["method"], target, forwarded, body)
+        forwarded = [(k, v) for k, v in exchange.raw_headers if k.decode("latin-1").lower() not in dropped]
+        client = self.proxy.client
+        if exchange.body is not None:
+            return await client.send(self.origin, exchange.method, exchange.target, forwarded, exchange.body)
         # A streamed body keeps its declared length; without one it goes out chunked.
         declared = headers.get("content-length")
         length = ascii_int(declared) if declared is not None else None
-        return await self.proxy.client.send(
-            self.origin, scope["method"], target, forwarded, _rest(body, receive), length
-        )
+        body = _rest(exchange.held, receive)
+        return await client.send(self.origin, exchange.method, exchange.target, forwarded, body, length)
 
-    async def _answer(
-        self,
-        scope: Scope,
-        send: Send,
-        exchange: Exchange,
-        ops: OperationChecks | None,
-        request_findings: list[Finding],
-        request_id: int,
-        upstream: Response,
-    ) -> None:
+    async def _take_answer(self, exchange: Exchange, upstream: Response) -> tuple[bytes, bool]:
+        """The answer's body held to be checked, up to the buffer: (what was read, whole?)."""
         chunks: list[bytes] = []
         size = 0
-        stream = upstream.aiter_raw()
         complete = True
         try:
-            async for chunk in stream:
+            async for chunk in upstream.aiter_raw():
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.proxy.max_response:
                     complete = False
                     break
         except httpx.HTTPError as exc:
-            self._broke_off(scope, exchange, ops, request_findings, request_id, upstream, exc)
+            self._broke_off(exchange, upstream, exc)
             timed_out = isinstance(exc, httpx.TimeoutException)
             cause = f"sent no more within {self.proxy.timeout:g} s" if timed_out else f"({_cause(exc)})"
             raise ApiError(
                 504 if timed_out else 502,
                 f"the upstream {self.label} broke off its {upstream.status_code} answer after {size} bytes {cause}",
                 code="upstream_timeout" if timed_out else "upstream_broke_off",
-                headers={VIOLATIONS_HEADER: str(len(request_findings) + 1)},
+                headers={VIOLATIONS_HEADER: str(exchange.findings)},
             ) from None
-        raw = b"".join(chunks)
-        response_headers = _merged(upstream.headers)
-        exchange.status = upstream.status_code
-        exchange.response_headers = response_headers
-        exchange.response_body = _decoded(raw, response_headers.get("content-encoding"), self.proxy.max_response)
-        if not complete:
-            exchange.response_body = None
-        response_findings = ops.run_response(exchange) if ops is not None else []
-        self._record(scope, exchange, ops, request_findings, response_findings, request_id)
-        if ops is not None and not response_findings and self.proxy.recorder and exchange.response_body is not None:
-            self.proxy.recorder.observe(ops.operation, exchange, self.scheme.credential(exchange.headers).token)
+        return b"".join(chunks), complete
+
+    def _check_response(self, exchange: Exchange, upstream: Response, raw: bytes, complete: bool) -> None:
+        """The response checks (of the body only when it was held whole); a conforming answer
+        goes to the record file."""
+        exchange.response_headers = headers = _merged(upstream.headers)
+        if complete:
+            exchange.response_body = _decoded(raw, headers.get("content-encoding"), self.proxy.max_response)
+        checks = exchange.checks
+        if checks is not None:
+            exchange.response_findings = checks.run_response(exchange)
+        self._record(exchange)
+        recorder = self.proxy.recorder
+        if checks is not None and not exchange.response_findings and recorder and exchange.response_body is not None:
+            recorder.observe(checks.operation, exchange, exchange.credential)
+
+    async def _relay(self, exchange: Exchange, upstream: Response, raw: bytes, complete: bool, send: Send) -> None:
+        """The upstream's status and headers (+ X-Convo-Violations), then its body: what was
+        held, and past the buffer the rest as it comes."""
         out = [(k, v) for k, v in upstream.headers if k.decode("latin-1").lower() not in _RESPONSE_DROPPED]
         # The length of what came back; not for HEAD, whose Content-Length describes the GET.
-        if complete and scope["method"] != "HEAD" and b"content-length" not in {k.lower() for k, _ in out}:
+        if complete and exchange.method != "HEAD" and b"content-length" not in {k.lower() for k, _ in out}:
             out.append((b"content-length", str(len(raw)).encode()))
-        out.append((_HEADER_KEY, str(len(request_findings) + len(response_findings)).encode()))
+        out.append((_HEADER_KEY, str(exchange.findings).encode()))
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})
         if complete:
             await send({"type": "http.response.body", "body": raw})
             return
         await send({"type": "http.response.body", "body": raw, "more_body": True})
         try:
-            async for chunk in stream:
+            async for chunk in upstream.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.HTTPError as exc:
             # The status is already sent: record the break and leave the answer incomplete,
             # so the client sees a broken-off body as the upstream sent it.
-            self._broke_off(scope, exchange, ops, request_findings, request_id, upstream, exc)
+            self._broke_off(exchange, upstream, exc)
             return
         await send({"type": "http.response.body", "body": b""})
 
-    def _broke_off(
-        self,
-        scope: Scope,
-        exchange: Exchange,
-        ops: OperationChecks | None,
-        request_findings: list[Finding],
-        request_id: int,
-        upstream: Response,
-        exc: httpx.HTTPError,
-    ) -> None:
-        finding = Finding(
-            "incompleteResponse",
-            ops.operation.pointer if ops is not None else pointer(self.api, ("paths",)),
-            f"the upstream {self.label} broke off its {upstream.status_code} answer mid-body ({_cause(exc)})",
-            (upstream.header(b"content-length") or b"").decode("latin-1") or None,
+    def _broke_off(self, exchange: Exchange, upstream: Response, exc: httpx.HTTPError) -> None:
+        checks = exchange.checks
+        exchange.response_findings.append(
+            Finding(
+                "incompleteResponse",
+                checks.operation.pointer if checks is not None else pointer(self.api, ("paths",)),
+                f"the upstream {self.label} broke off its {upstream.status_code} answer mid-body ({_cause(exc)})",
+                (upstream.header(b"content-length") or b"").decode("latin-1") or None,
+            )
         )
-        exchange.status = upstream.status_code
-        self._record(scope, exchange, ops, request_findings, [finding], request_id)
+        self._record(exchange)
 
-    def _unknown(self, scope: Scope) -> Finding:
-        what = f"{scope['method']} {scope['path']}"
+    def _unknown(self, exchange: Exchange) -> Finding:
+        what = f"{exchange.method} {exchange.path}"
         return Finding(
             "unknownOperation",
             pointer(self.api, ("paths",)),
@@ -271,44 +309,41 @@ class ProxyEndpoint:
             what,
         )
 
-    def _record(
-        self,
-        scope: Scope,
-        exchange: Exchange,
-        ops: OperationChecks | None,
-        request_findings: list[Finding],
-        response_findings: list[Finding],
-        request_id: int,
-    ) -> None:
-        if not request_findings and not response_findings:
+    def _record(self, exchange: Exchange) -> None:
+        """The exchange's findings not yet recorded, as violations."""
+        found = [
+            *(("request", f) for f in exchange.request_findings),
+            *(("response", f) for f in exchange.response_findings),
+        ][exchange.recorded :]
+        if not found:
             return
-        token = self.scheme.credential(exchange.headers).token
-        redactor = self.proxy.redactor([token])
-        curl = self._curl(scope, exchange, redactor)
-        operation = ops.operation if ops else None
+        exchange.recorded += len(found)
+        redactor = self.proxy.redactor([exchange.credential])
+        curl = self._curl(exchange, redactor)
+        checks = exchange.checks
+        operation = checks.operation if checks else None
         self.proxy.violations.record(
             Violation(
                 api=self.api,
                 operation_id=operation.operation_id if operation else None,
-                method=scope["method"],
-                path=operation.path if operation else shorten(scope["path"], 200),
+                method=exchange.method,
+                path=operation.path if operation else shorten(exchange.path, 200),
                 direction=direction,
                 pointer=finding.pointer,
                 rule=finding.rule,
                 message=redactor.excerpt(finding.message, 500),
                 value=excerpt(finding.value, redactor),
-                request_id=request_id,
+                request_id=exchange.request_id,
                 curl=curl,
             )
-            for direction, findings in (("request", request_findings), ("response", response_findings))
-            for finding in findings
+            for direction, finding in found
         )
 
-    def _curl(self, scope: Scope, exchange: Exchange, redactor: Redactor) -> str:
+    def _curl(self, exchange: Exchange, redactor: Redactor) -> str:
         host = exchange.headers.get("host", "localhost")
-        query = redactor.query(scope["query_string"].decode("latin-1"))
-        url = f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
-        parts = ["curl", "-X", scope["method"], shlex.quote(redactor(url))]
+        query = redactor.query(exchange.query_string.decode("latin-1"))
+        url = f"{exchange.scheme}://{host}{exchange.path}" + (f"?{query}" if query else "")
+        parts = ["curl", "-X", exchange.method, shlex.quote(redactor(url))]
         for name in ("content-type", self.scheme.header_key):
             if name in exchange.headers:
                 parts += ["-H", shlex.quote(f"{name}: {redactor(redact_header(name, exchange.headers[name]))}")]

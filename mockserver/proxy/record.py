@@ -23,7 +23,7 @@ from specs import Operation
 from specs.redact import Redactor
 
 from ..persistence import write_atomic
-from .traffic_check import Exchange
+from .exchange import Exchange
 
 # Served by the mock from the request's host, never stored (see seed.py).
 _DERIVED = ("_link",)

@@ -17,22 +17,22 @@ from __future__ import annotations
 
 import itertools
 import logging
-import shlex
 import time
-import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
+from urllib.parse import quote
 
 import httpx
-import orjson
 from starlette.datastructures import QueryParams
 from starlette.types import Message, Receive, Scope, Send
 
 import specs
 from specs import Operation
 from specs.auth import scheme_of
+from specs.curl import curl_line
+from specs.inflate import NotInflatable, TooLarge, coding_of, inflate_all
 from specs.integers import ascii_int
-from specs.redact import Redactor, redact_header, redact_url
+from specs.redact import Redactor, redact_url
 from specs.text import shorten
 
 from ..api.errors import ApiError
@@ -55,7 +55,8 @@ _HOP_BY_HOP = frozenset(
 )
 # uvicorn writes its own date and server headers; the upstream's would be duplicates.
 _RESPONSE_DROPPED = (_HOP_BY_HOP - {"content-length"}) | {"date", "server"}
-_CURL_BODY_LIMIT = 2000
+# Characters left as they are when a path is written into a curl line (RFC 3986 pchar and "/").
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 logger = logging.getLogger("mockserver.proxy.endpoint")
 
@@ -341,19 +342,15 @@ class ProxyEndpoint:
 
     def _curl(self, exchange: Exchange, redactor: Redactor) -> str:
         host = exchange.headers.get("host", "localhost")
+        path = quote(redactor(exchange.path), safe=_PATH_SAFE)
         query = redactor.query(exchange.query_string.decode("latin-1"))
-        url = f"{exchange.scheme}://{host}{exchange.path}" + (f"?{query}" if query else "")
-        parts = ["curl", "-X", exchange.method, shlex.quote(redactor(url))]
-        for name in ("content-type", self.scheme.header_key):
-            if name in exchange.headers:
-                parts += ["-H", shlex.quote(f"{name}: {redactor(redact_header(name, exchange.headers[name]))}")]
-        if exchange.body:
-            try:  # parsed, so that no JSON escape hides a key from the redactor
-                text = orjson.dumps(redactor.json(orjson.loads(exchange.body))).decode()
-            except orjson.JSONDecodeError:
-                text = exchange.body.decode("utf-8", "replace")
-            parts += ["-d", shlex.quote(redactor.excerpt(text, _CURL_BODY_LIMIT))]
-        return " ".join(parts)
+        url = f"{exchange.scheme}://{host}{path}" + (f"?{query}" if query else "")
+        shown = [
+            (name, exchange.headers[name])
+            for name in ("content-type", self.scheme.header_key)
+            if name in exchange.headers
+        ]
+        return curl_line(exchange.method, url, shown, exchange.body, redactor)
 
 
 class UnknownPaths:
@@ -427,16 +424,13 @@ def _merged(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 def _decoded(raw: bytes, encoding: str | None, limit: int) -> bytes | None:
     """The body as the checks need it; None when it cannot be decoded within `limit` bytes."""
-    if not encoding or encoding == "identity":
+    coding = coding_of(encoding)
+    if coding is None:
         return raw
-    if encoding not in ("gzip", "deflate"):
-        return None
     try:
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
-        data = decoder.decompress(raw, limit)
-    except zlib.error:
+        return inflate_all(raw, coding, limit)
+    except (TooLarge, NotInflatable):
         return None
-    return None if decoder.unconsumed_tail else data
 
 
 __all__ = ["VIOLATIONS_HEADER", "ProxyEndpoint", "ProxyState", "UnknownPaths"]

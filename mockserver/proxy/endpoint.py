@@ -15,6 +15,7 @@ ones stream through and only their status and content type are checked.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -125,9 +126,9 @@ class ProxyEndpoint:
         self._check_request(exchange)
         upstream = await self._forward(exchange, receive)
         try:
-            raw, complete = await self._take_answer(exchange, upstream)
-            self._check_response(exchange, upstream, raw, complete)
-            await self._relay(exchange, upstream, raw, complete, send)
+            held, complete = await self._take_answer(exchange, upstream)
+            self._check_response(exchange, upstream, held, complete)
+            await self._relay(exchange, upstream, held, complete, send, receive)
         finally:
             await upstream.aclose()
 
@@ -228,8 +229,9 @@ class ProxyEndpoint:
         body = _rest(exchange.held, receive)
         return await client.send(self.origin, exchange.method, exchange.target, forwarded, body, length)
 
-    async def _take_answer(self, exchange: Exchange, upstream: Response) -> tuple[bytes, bool]:
-        """The answer's body held to be checked, up to the buffer: (what was read, whole?)."""
+    async def _take_answer(self, exchange: Exchange, upstream: Response) -> tuple[list[bytes], bool]:
+        """The answer's body held to be checked, up to the buffer: (what was read, whole?).
+        Past the buffer the rest is relayed as it comes, unchecked."""
         chunks: list[bytes] = []
         size = 0
         complete = True
@@ -250,13 +252,15 @@ class ProxyEndpoint:
                 code="upstream_timeout" if timed_out else "upstream_broke_off",
                 headers={VIOLATIONS_HEADER: str(exchange.findings)},
             ) from None
-        return b"".join(chunks), complete
+        return chunks, complete
 
-    def _check_response(self, exchange: Exchange, upstream: Response, raw: bytes, complete: bool) -> None:
+    def _check_response(self, exchange: Exchange, upstream: Response, held: list[bytes], complete: bool) -> None:
         """The response checks (of the body only when it was held whole); a conforming answer
         goes to the record file."""
         exchange.response_headers = headers = _merged(upstream.headers)
         if complete:
+            raw = held[0] if len(held) == 1 else b"".join(held)
+            held[:] = [raw]
             exchange.response_body = _decoded(raw, headers.get("content-encoding"), self.proxy.max_response)
         checks = exchange.checks
         if checks is not None:
@@ -266,27 +270,55 @@ class ProxyEndpoint:
         if checks is not None and not exchange.response_findings and recorder and exchange.response_body is not None:
             recorder.observe(checks.operation, exchange, exchange.credential)
 
-    async def _relay(self, exchange: Exchange, upstream: Response, raw: bytes, complete: bool, send: Send) -> None:
+    async def _relay(
+        self,
+        exchange: Exchange,
+        upstream: Response,
+        held: list[bytes],
+        complete: bool,
+        send: Send,
+        receive: Receive,
+    ) -> None:
         """The upstream's status and headers (+ X-Convo-Violations), then its body: what was
-        held, and past the buffer the rest as it comes."""
+        held, and past the buffer the rest as it comes, no faster than the client takes it.
+        A client that leaves ends the relay: its upstream connection is closed, not read on."""
         out = [(k, v) for k, v in upstream.headers if k.decode("latin-1").lower() not in _RESPONSE_DROPPED]
         # The length of what came back; not for HEAD, whose Content-Length describes the GET.
         if complete and exchange.method != "HEAD" and b"content-length" not in {k.lower() for k, _ in out}:
-            out.append((b"content-length", str(len(raw)).encode()))
+            out.append((b"content-length", str(len(held[0]) if held else 0).encode()))
         out.append((_HEADER_KEY, str(exchange.findings).encode()))
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})
         if complete:
-            await send({"type": "http.response.body", "body": raw})
+            await send({"type": "http.response.body", "body": held[0] if held else b""})
             return
-        await send({"type": "http.response.body", "body": raw, "more_body": True})
+        # uvicorn drops what is sent to a client that has left, without a word: the only sign
+        # is `http.disconnect` on receive (the request body is all read by now).
+        gone = asyncio.ensure_future(_client_gone(receive))
+
+        def stop_reading(task: asyncio.Future[None]) -> None:
+            if not task.cancelled():
+                upstream.abort()
+
+        gone.add_done_callback(stop_reading)
         try:
+            for chunk in held:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            held.clear()
             async for chunk in upstream.aiter_raw():
+                if gone.done():
+                    return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.HTTPError as exc:
+            if gone.done():
+                return  # the client left, and the upstream connection was closed for it
             # The status is already sent: record the break and leave the answer incomplete,
             # so the client sees a broken-off body as the upstream sent it.
             self._broke_off(exchange, upstream, exc)
             return
+        finally:
+            if gone.done() and not gone.cancelled():
+                gone.exception()  # retrieved: a receive that failed is a client gone too
+            gone.cancel()
         await send({"type": "http.response.body", "body": b""})
 
     def _broke_off(self, exchange: Exchange, upstream: Response, exc: httpx.HTTPError) -> None:
@@ -405,6 +437,12 @@ async def _rest(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
         yield message.get("body", b"")
         if not message.get("more_body"):
             return
+
+
+async def _client_gone(receive: Receive) -> None:
+    """Until the client has left."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _cause(exc: httpx.HTTPError) -> str:

@@ -352,6 +352,10 @@ class Response:
                 raise answer.error
             await answer.wait(self._timeout)
 
+    def abort(self) -> None:
+        """Stop reading now: the connection is closed (the reader then sees a ReadError)."""
+        self._answer.conn.close()
+
     async def aclose(self) -> None:
         """Done with the answer: its connection goes back to the pool if the answer was read
         to its end and the upstream keeps it open; else it is closed."""

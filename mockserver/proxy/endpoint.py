@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
-from urllib.parse import quote
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, NoReturn
 
 import httpx
 from starlette.datastructures import QueryParams
@@ -30,7 +29,6 @@ from starlette.types import Message, Receive, Scope, Send
 import specs
 from specs import Operation
 from specs.auth import scheme_of
-from specs.curl import curl_line
 from specs.inflate import NotInflatable, TooLarge, coding_of, inflate_all
 from specs.integers import ascii_int
 from specs.redact import Redactor, redact_url
@@ -44,8 +42,8 @@ from ..runtime import Runtime
 from .exchange import Exchange, Finding
 from .record import Recorder
 from .traffic_check import OperationChecks
-from .upstream_client import Origin, Response, UpstreamClient
-from .violations import Violation, ViolationLog, excerpt, pointer
+from .upstream_client import MalformedAnswer, Origin, Response, UpstreamClient
+from .violations import ViolationLog, operation_parts, pointer, violations_of
 
 VIOLATIONS_HEADER = "X-Convo-Violations"
 _HEADER_KEY = VIOLATIONS_HEADER.lower().encode()
@@ -56,14 +54,11 @@ _HOP_BY_HOP = frozenset(
 )
 # uvicorn writes its own date and server headers; the upstream's would be duplicates.
 _RESPONSE_DROPPED = (_HOP_BY_HOP - {"content-length"}) | {"date", "server"}
-# Characters left as they are when a path is written into a curl line (RFC 3986 pchar and "/").
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
-
-logger = logging.getLogger("mockserver.proxy.endpoint")
 
 
 class ProxyState:
-    """The live parts of proxy mode: the connection pool, the violations, the recorder."""
+    """The live parts of proxy mode: the connection pool, the violations, the recorder; the
+    credentials its clients send are secrets in every output, like the mock's keys."""
 
     def __init__(self, config: MockConfig, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -72,12 +67,18 @@ class ProxyState:
         self.timeout = config.upstream_timeout
         self.max_request = config.max_body
         self.max_response = config.proxy_buffer
-        self.violations = ViolationLog()
-        self.recorder = Recorder(config.record_file, dict(config.record_keys)) if config.record_file else None
+        self.violations = ViolationLog(redactor=self.redactor)
+        self.recorder = (
+            Recorder(config.record_file, dict(config.record_keys), self.redactor) if config.record_file else None
+        )
         self.exchanged: Counter[tuple[str, str]] = Counter()  # (api, operationId) → requests seen
         self.started = time.time()
         self._ids = itertools.count(1)
         self._client: UpstreamClient | None = None
+        self._schemes = [scheme_of(api) for api in self.upstreams]
+        self._journal = runtime.journal
+        for key, _ in config.record_keys:
+            self._journal.remember_secret(key)
 
     @property
     def client(self) -> UpstreamClient:
@@ -89,8 +90,18 @@ class ProxyState:
     def next_id(self) -> int:
         return next(self._ids)
 
-    def redactor(self, extra: Iterable[str | None] = ()) -> Redactor:
-        return Redactor([*(k.key for k in self.runtime.keys), *(self.recorder.keys if self.recorder else ()), *extra])
+    def saw(self, headers: Mapping[str, str]) -> None:
+        """Take note of the credentials a request carries, by each proxied API's scheme: from
+        now on they are secrets wherever they appear, as the mock's own keys are (the journal
+        keeps the latest ones, `REMEMBERED_SECRETS`)."""
+        for scheme in self._schemes:
+            token = scheme.credential(headers).token
+            if token is not None:
+                self._journal.remember_secret(token)
+
+    def redactor(self) -> Redactor:
+        """Every secret known: the mock's keys, --record-key's, the credentials clients sent."""
+        return self._journal.redactor()
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -154,6 +165,7 @@ class ProxyEndpoint:
             credential=self.scheme.credential(headers).token,
             request_id=self.proxy.next_id(),
         )
+        self.proxy.saw(headers)
         info = RequestInfo.of(scope)
         info.api = self.api
         info.operation = checks.operation.operation_id if checks else None
@@ -191,14 +203,21 @@ class ProxyEndpoint:
             raise ApiError(400, f"{found[0].message}{more}", headers={VIOLATIONS_HEADER: str(len(found))})
 
     async def _forward(self, exchange: Exchange, receive: Receive) -> Response:
-        """The request sent upstream; the answer once its status and headers are in."""
+        """The request sent upstream; the answer once its status and headers are in. An answer
+        the proxy cannot pass on as it came (not HTTP, a status outside 100-599, a transfer
+        coding other than chunked) is a 502 and a violation."""
         try:
             upstream = await self._send(exchange, receive)
-        except httpx.TimeoutException:
+        except MalformedAnswer as exc:
+            self._cannot_pass_on(exchange, exc.rule, str(exc), None)
+        except httpx.TimeoutException as exc:
             self._record(exchange)
+            waited = f"within {self.proxy.timeout:g} s"
             raise ApiError(
                 504,
-                f"the upstream {self.label} did not answer within {self.proxy.timeout:g} s",
+                f"no connection to the upstream {self.label} came free {waited}"
+                if isinstance(exc, httpx.PoolTimeout)
+                else f"the upstream {self.label} did not answer {waited}",
                 code="upstream_timeout",
                 headers={VIOLATIONS_HEADER: str(exchange.findings)},
             ) from None
@@ -212,7 +231,29 @@ class ProxyEndpoint:
             ) from None
         exchange.upstream = upstream
         exchange.status = upstream.status_code
+        codings = _transfer_codings(upstream.headers)
+        if codings and codings != ["chunked"]:
+            # Only chunked is undone on the way in (RFC 9112 §7); passed on without its
+            # Transfer-Encoding, any other coding would reach the client mislabelled.
+            await upstream.aclose()
+            shown = shorten(", ".join(codings), 100)
+            self._cannot_pass_on(
+                exchange, "transferCoding", f"Transfer-Encoding: {shown} (the proxy passes on only chunked)", shown
+            )
         return upstream
+
+    def _cannot_pass_on(self, exchange: Exchange, rule: str, problem: str, value: Any) -> NoReturn:
+        """A 502 naming what the upstream sent, and a response violation."""
+        checks = exchange.checks
+        where = pointer(self.api, (*operation_parts(checks.operation), "responses") if checks else ("paths",))
+        exchange.response_findings.append(Finding(rule, where, f"the upstream's answer: {problem}", value))
+        self._record(exchange)
+        raise ApiError(
+            502,
+            f"the upstream {self.label} sent an answer the proxy cannot pass on: {problem}",
+            code="upstream_malformed",
+            headers={VIOLATIONS_HEADER: str(exchange.findings)},
+        )
 
     async def _send(self, exchange: Exchange, receive: Receive) -> Response:
         headers = exchange.headers
@@ -348,41 +389,9 @@ class ProxyEndpoint:
             *(("request", f) for f in exchange.request_findings),
             *(("response", f) for f in exchange.response_findings),
         ][exchange.recorded :]
-        if not found:
-            return
-        exchange.recorded += len(found)
-        redactor = self.proxy.redactor([exchange.credential])
-        curl = self._curl(exchange, redactor)
-        checks = exchange.checks
-        operation = checks.operation if checks else None
-        self.proxy.violations.record(
-            Violation(
-                api=self.api,
-                operation_id=operation.operation_id if operation else None,
-                method=exchange.method,
-                path=operation.path if operation else shorten(exchange.path, 200),
-                direction=direction,
-                pointer=finding.pointer,
-                rule=finding.rule,
-                message=redactor.excerpt(finding.message, 500),
-                value=excerpt(finding.value, redactor),
-                request_id=exchange.request_id,
-                curl=curl,
-            )
-            for direction, finding in found
-        )
-
-    def _curl(self, exchange: Exchange, redactor: Redactor) -> str:
-        host = exchange.headers.get("host", "localhost")
-        path = quote(redactor(exchange.path), safe=_PATH_SAFE)
-        query = redactor.query(exchange.query_string.decode("latin-1"))
-        url = f"{exchange.scheme}://{host}{path}" + (f"?{query}" if query else "")
-        shown = [
-            (name, exchange.headers[name])
-            for name in ("content-type", self.scheme.header_key)
-            if name in exchange.headers
-        ]
-        return curl_line(exchange.method, url, shown, exchange.body, redactor)
+        if found:
+            exchange.recorded += len(found)
+            self.proxy.violations.record(violations_of(exchange, found, self.proxy.redactor()))
 
 
 class UnknownPaths:
@@ -449,6 +458,15 @@ def _cause(exc: httpx.HTTPError) -> str:
     # upstream_client.py words its errors from exception names, TLS reasons and timeouts,
     # never from request data: safe to show.
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _transfer_codings(headers: list[tuple[bytes, bytes]]) -> list[str]:
+    """The transfer codings of an answer, in order, lower case (RFC 9112 §6.1)."""
+    codings: list[str] = []
+    for name, value in headers:
+        if name.lower() == b"transfer-encoding":
+            codings += [c.strip().lower() for c in value.decode("latin-1").split(",") if c.strip()]
+    return codings
 
 
 def _merged(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:

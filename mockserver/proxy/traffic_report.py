@@ -102,6 +102,7 @@ def _result(
 
 
 def write_json(state: ProxyState, base_url: str, path: Path) -> None:
-    # Values were redacted when recorded; the whole text is redacted again for the known keys.
-    text = orjson.dumps(as_dict(state, base_url), option=orjson.OPT_INDENT_2).decode()
-    write_atomic(path, state.redactor()(text).encode())
+    # Values were redacted when recorded; the whole report is redacted again, parsed, with
+    # every credential known by now.
+    data = state.redactor().json(as_dict(state, base_url))
+    write_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2))

@@ -11,19 +11,33 @@ from __future__ import annotations
 import functools
 import logging
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
 import specs
 from specs import Operation
+from specs.auth import scheme_of
+from specs.curl import curl_line
 from specs.redact import Redactor
+from specs.text import printable, shorten
 
-# Offending values are cut to this many characters in records, logs and reports.
+from .exchange import Exchange, Finding
+
+# Every field a stranger's text can reach is cut, so that a violation holds at most about
+# 8,000 characters whatever the request was: the curl line (specs/curl.py: URL 2,000, each
+# header 500, body 4,000), the message, the offending value, the path of an unknown operation.
 VALUE_LIMIT = 200
+MESSAGE_LIMIT = 500
+PATH_LIMIT = 200
+METHOD_LIMIT = 40
+POINTER_LIMIT = 500
 MAX_EXAMPLES = 10_000
+# Characters left as they are when a path is written into a curl line (RFC 3986 pchar and "/").
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 logger = logging.getLogger("mockserver.proxy.violations")
 
 
@@ -62,11 +76,45 @@ class Violation:
         }
 
     def line(self) -> str:
-        """The console line: one per violation."""
-        return (
+        """The console line: one per violation, inert on a terminal (control characters escaped)."""
+        return printable(
             f"violation #{self.request_id} {self.operation} {self.direction}: {self.message} "
             f"[{self.rule} at {self.pointer}] value={self.value}"
         )
+
+
+def violations_of(exchange: Exchange, found: Iterable[tuple[str, Finding]], redactor: Redactor) -> list[Violation]:
+    """An exchange's findings (with their direction) as violations: every field redacted,
+    then cut to its limit; the curl line is the exchange's request."""
+    operation = exchange.checks.operation if exchange.checks else None
+    curl = curl_of(exchange, redactor)
+    return [
+        Violation(
+            api=exchange.api,
+            operation_id=operation.operation_id if operation else None,
+            method=operation.method if operation else shorten(exchange.method, METHOD_LIMIT),
+            path=operation.path if operation else redactor.excerpt(exchange.path, PATH_LIMIT),
+            direction=direction,
+            pointer=redactor.excerpt(finding.pointer, POINTER_LIMIT),
+            rule=finding.rule,
+            message=redactor.excerpt(finding.message, MESSAGE_LIMIT),
+            value=excerpt(finding.value, redactor),
+            request_id=exchange.request_id,
+            curl=curl,
+        )
+        for direction, finding in found
+    ]
+
+
+def curl_of(exchange: Exchange, redactor: Redactor) -> str:
+    """The exchange's request as a curl line: its content type and credential header (redacted)."""
+    host = exchange.headers.get("host", "localhost")
+    path = quote(redactor(exchange.path), safe=_PATH_SAFE)
+    query = redactor.query(exchange.query_string.decode("latin-1"))
+    url = f"{exchange.scheme}://{host}{path}" + (f"?{query}" if query else "")
+    names = ("content-type", scheme_of(exchange.api).header_key)
+    shown = [(name, exchange.headers[name]) for name in names if name in exchange.headers]
+    return curl_line(exchange.method, url, shown, exchange.body, redactor)
 
 
 def excerpt(value: Any, redactor: Redactor) -> str:
@@ -81,7 +129,10 @@ def excerpt(value: Any, redactor: Redactor) -> str:
 class ViolationLog:
     """The latest violations (bounded) and the count of every one ever seen (per operation × rule)."""
 
-    def __init__(self, size: int = 1000) -> None:
+    def __init__(self, size: int = 1000, redactor: Callable[[], Redactor] | None = None) -> None:
+        # Violations are redacted when recorded; reads redact them again with every credential
+        # known by then (a key the upstream echoed before its owner first sent it).
+        self._redactor = redactor
         self.entries: deque[Violation] = deque(maxlen=size)
         self.counts: Counter[tuple[str, str, str, str, str, str | None]] = Counter()
         # The first example of each distinct failure (rule at a pointer), for reports; bounded
@@ -114,11 +165,12 @@ class ViolationLog:
         self.examples.clear()
 
     def read(self) -> dict[str, Any]:
-        return {
+        data = {
             "total": self.total,
             "summary": self.summary(),
             "violations": [v.as_dict() for v in self.entries],
         }
+        return self._redactor().json(data) if self._redactor is not None else data
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per operation × direction × rule, most frequent first."""
@@ -140,7 +192,7 @@ class ViolationLog:
         """The shutdown summary for people: operation × rule × count."""
         rows = [
             (
-                f"{r['api']} {r['operationId'] or r['method'] + ' ' + r['path']}",
+                printable(f"{r['api']} {r['operationId'] or r['method'] + ' ' + r['path']}"),
                 f"{r['direction']} {r['rule']}",
                 r["count"],
             )

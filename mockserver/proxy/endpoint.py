@@ -23,12 +23,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, NoReturn
 
 import httpx
-from starlette.datastructures import QueryParams
 from starlette.types import Message, Receive, Scope, Send
 
 import specs
 from specs import Operation
-from specs.auth import scheme_of
+from specs.auth import AuthScheme, scheme_of
 from specs.inflate import NotInflatable, TooLarge, coding_of, inflate_all
 from specs.integers import ascii_int
 from specs.redact import Redactor, redact_url
@@ -48,12 +47,13 @@ from .violations import ViolationLog, operation_parts, pointer, violations_of
 VIOLATIONS_HEADER = "X-Convo-Violations"
 _HEADER_KEY = VIOLATIONS_HEADER.lower().encode()
 # RFC 9110 §7.6.1 hop-by-hop headers; host and content-length are set again for the upstream.
+# Names as bytes in lower case, as ASGI gives them (and as the answer's are compared).
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers"}
-    | {"transfer-encoding", "upgrade", "host", "content-length"}
+    {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer", b"trailers"}
+    | {b"transfer-encoding", b"upgrade", b"host", b"content-length"}
 )
 # uvicorn writes its own date and server headers; the upstream's would be duplicates.
-_RESPONSE_DROPPED = (_HOP_BY_HOP - {"content-length"}) | {"date", "server"}
+_RESPONSE_DROPPED = (_HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
 
 
 class ProxyState:
@@ -75,7 +75,7 @@ class ProxyState:
         self.started = time.time()
         self._ids = itertools.count(1)
         self._client: UpstreamClient | None = None
-        self._schemes = [scheme_of(api) for api in self.upstreams]
+        self._schemes = list(dict.fromkeys(scheme_of(api) for api in self.upstreams))
         self._journal = runtime.journal
         for key, _ in config.record_keys:
             self._journal.remember_secret(key)
@@ -90,14 +90,20 @@ class ProxyState:
     def next_id(self) -> int:
         return next(self._ids)
 
-    def saw(self, headers: Mapping[str, str]) -> None:
+    def saw(self, headers: Mapping[str, str], scheme: AuthScheme) -> str | None:
         """Take note of the credentials a request carries, by each proxied API's scheme: from
         now on they are secrets wherever they appear, as the mock's own keys are (the journal
-        keeps the latest ones, `REMEMBERED_SECRETS`)."""
-        for scheme in self._schemes:
-            token = scheme.credential(headers).token
+        keeps the latest ones, `REMEMBERED_SECRETS`). The one `scheme` reads, if any."""
+        found = None
+        for each in self._schemes:
+            if each.header_key not in headers:
+                continue
+            token = each.credential(headers).token
             if token is not None:
                 self._journal.remember_secret(token)
+                if each == scheme:
+                    found = token
+        return found
 
     def redactor(self) -> Redactor:
         """Every secret known: the mock's keys, --record-key's, the credentials clients sent."""
@@ -146,26 +152,26 @@ class ProxyEndpoint:
     def _arrived(self, scope: Scope) -> Exchange:
         """The request's facts, its operation's checks, its credential and journal requestId."""
         checks = self.checks.get(scope["method"])
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI servers give header names in lower case.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        query_string = scope["query_string"]
         target = scope.get("raw_path") or scope["path"].encode()
-        if scope["query_string"]:
-            target += b"?" + scope["query_string"]
+        if query_string:
+            target += b"?" + query_string
         exchange = Exchange(
             api=self.api,
             method=scope["method"],
             path=scope["path"],
-            query_string=scope["query_string"],
+            query_string=query_string,
             target=target,
             raw_headers=scope["headers"],
             headers=headers,
             scheme=scope.get("scheme", "http"),
             path_params=scope.get("path_params", {}),
-            query=QueryParams(scope["query_string"]),
             checks=checks,
-            credential=self.scheme.credential(headers).token,
+            credential=self.proxy.saw(headers, self.scheme),
             request_id=self.proxy.next_id(),
         )
-        self.proxy.saw(headers)
         info = RequestInfo.of(scope)
         info.api = self.api
         info.operation = checks.operation.operation_id if checks else None
@@ -231,7 +237,8 @@ class ProxyEndpoint:
             ) from None
         exchange.upstream = upstream
         exchange.status = upstream.status_code
-        codings = _transfer_codings(upstream.headers)
+        exchange.response_headers = _merged(upstream.headers)
+        codings = _transfer_codings(exchange.response_headers)
         if codings and codings != ["chunked"]:
             # Only chunked is undone on the way in (RFC 9112 §7); passed on without its
             # Transfer-Encoding, any other coding would reach the client mislabelled.
@@ -259,22 +266,26 @@ class ProxyEndpoint:
         headers = exchange.headers
         dropped = _HOP_BY_HOP
         if "connection" in headers:
-            dropped = dropped | {h.strip().lower() for h in headers["connection"].split(",")}
-        forwarded = [(k, v) for k, v in exchange.raw_headers if k.decode("latin-1").lower() not in dropped]
+            named = {h.strip().lower().encode("latin-1") for h in headers["connection"].split(",")}
+            dropped = dropped | named
+        forwarded = [(k, v) for k, v in exchange.raw_headers if k not in dropped]
         client = self.proxy.client
+        hold = self.proxy.max_response
         if exchange.body is not None:
-            return await client.send(self.origin, exchange.method, exchange.target, forwarded, exchange.body)
+            return await client.send(self.origin, exchange.method, exchange.target, forwarded, exchange.body, hold=hold)
         # A streamed body keeps its declared length; without one it goes out chunked.
         declared = headers.get("content-length")
         length = ascii_int(declared) if declared is not None else None
         body = _rest(exchange.held, receive)
-        return await client.send(self.origin, exchange.method, exchange.target, forwarded, body, length)
+        return await client.send(self.origin, exchange.method, exchange.target, forwarded, body, length, hold)
 
     async def _take_answer(self, exchange: Exchange, upstream: Response) -> tuple[list[bytes], bool]:
         """The answer's body held to be checked, up to the buffer: (what was read, whole?).
         Past the buffer the rest is relayed as it comes, unchecked."""
-        chunks: list[bytes] = []
-        size = 0
+        chunks = upstream.take_buffered()  # `send` waited for the held part
+        size = sum(map(len, chunks))
+        if upstream.complete or size > self.proxy.max_response:
+            return chunks, upstream.complete and size <= self.proxy.max_response
         complete = True
         try:
             async for chunk in upstream.aiter_raw():
@@ -298,11 +309,11 @@ class ProxyEndpoint:
     def _check_response(self, exchange: Exchange, upstream: Response, held: list[bytes], complete: bool) -> None:
         """The response checks (of the body only when it was held whole); a conforming answer
         goes to the record file."""
-        exchange.response_headers = headers = _merged(upstream.headers)
         if complete:
             raw = held[0] if len(held) == 1 else b"".join(held)
             held[:] = [raw]
-            exchange.response_body = _decoded(raw, headers.get("content-encoding"), self.proxy.max_response)
+            encoding = (exchange.response_headers or {}).get("content-encoding")
+            exchange.response_body = _decoded(raw, encoding, self.proxy.max_response)
         checks = exchange.checks
         if checks is not None:
             exchange.response_findings = checks.run_response(exchange)
@@ -323,9 +334,9 @@ class ProxyEndpoint:
         """The upstream's status and headers (+ X-Convo-Violations), then its body: what was
         held, and past the buffer the rest as it comes, no faster than the client takes it.
         A client that leaves ends the relay: its upstream connection is closed, not read on."""
-        out = [(k, v) for k, v in upstream.headers if k.decode("latin-1").lower() not in _RESPONSE_DROPPED]
+        out = [(k, v) for k, v in upstream.headers if k.lower() not in _RESPONSE_DROPPED]
         # The length of what came back; not for HEAD, whose Content-Length describes the GET.
-        if complete and exchange.method != "HEAD" and b"content-length" not in {k.lower() for k, _ in out}:
+        if complete and exchange.method != "HEAD" and "content-length" not in (exchange.response_headers or {}):
             out.append((b"content-length", str(len(held[0]) if held else 0).encode()))
         out.append((_HEADER_KEY, str(exchange.findings).encode()))
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})
@@ -460,20 +471,17 @@ def _cause(exc: httpx.HTTPError) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _transfer_codings(headers: list[tuple[bytes, bytes]]) -> list[str]:
+def _transfer_codings(headers: Mapping[str, str]) -> list[str]:
     """The transfer codings of an answer, in order, lower case (RFC 9112 §6.1)."""
-    codings: list[str] = []
-    for name, value in headers:
-        if name.lower() == b"transfer-encoding":
-            codings += [c.strip().lower() for c in value.decode("latin-1").split(",") if c.strip()]
-    return codings
+    value = headers.get("transfer-encoding")
+    return [c.strip().lower() for c in value.split(",") if c.strip()] if value else []
 
 
 def _merged(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """Header names in lower case, repeated ones joined with ", " (RFC 9110 §5.3)."""
     merged: dict[str, str] = {}
     for k, v in headers:
-        name, value = k.decode("latin-1").lower(), v.decode("latin-1")
+        name, value = k.lower().decode("latin-1"), v.decode("latin-1")
         merged[name] = f"{merged[name]}, {value}" if name in merged else value
     return merged
 

@@ -30,13 +30,17 @@ class OperationChecks:
         self.request = OperationValidator(operation)
         self.response = ResponseValidator(operation)
         self.responses: dict[str, Any] = operation.definition.get("responses", {})
+        self._keys: dict[int, str | None] = {}
 
     def response_key(self, status: int) -> str | None:
         """The `responses` entry that documents `status` (exact, then `2XX`, then `default`)."""
-        for key in (str(status), f"{status // 100}XX", "default"):
-            if key in self.responses:
-                return key
-        return None
+        try:
+            return self._keys[status]
+        except KeyError:
+            pass
+        found = next((k for k in (str(status), f"{status // 100}XX", "default") if k in self.responses), None)
+        self._keys[status] = found  # at most 500 statuses (100-599)
+        return found
 
     def run_request(self, exchange: Exchange) -> list[Finding]:
         return [f for check in REQUEST_CHECKS for f in check(self, exchange)]

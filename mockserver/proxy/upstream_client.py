@@ -92,10 +92,13 @@ class _Answer:
         "head_bytes",
         "headers",
         "headers_done",
+        "need",
         "parser",
+        "progress",
         "received",
         "reusable",
         "status",
+        "timer",
         "waiter",
     )
 
@@ -114,9 +117,13 @@ class _Answer:
         self.reusable = False
         self.error: httpx.TransportError | None = None
         self.waiter: asyncio.Future[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.need = -1  # the waiter wakes once the head is in and more body than this is buffered
+        self.progress = 0  # reads so far: a wait times out only after a timeout without one
 
     def feed(self, data: bytes) -> None:
         self.received = True
+        self.progress += 1
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -209,23 +216,48 @@ class _Answer:
         self._wake()
 
     def _wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+        """Resume the reader if what it waits for is in: the head and more than `need` bytes of
+        body, or the end of the answer, or a failure; or reading stopped at the high-water mark.
+        Every wake-up resumes the whole ASGI stack above the reader: waiting here for the held
+        body, not for each packet, is what makes one upstream answer cost one resumption."""
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if (
+            self.complete
+            or self.error is not None
+            or self.conn.closed
+            or (self.headers_done and (self.buffered > self.need or self.conn.paused))
+        ):
+            waiter.set_result(None)
 
-    async def wait(self, timeout: float | None) -> None:
-        """Until the parser has something new (or the connection ends); ReadTimeout past `timeout`."""
+    async def wait(self, timeout: float | None, need: int = -1) -> None:
+        """Until the head is in and more than `need` body bytes are buffered (or the answer
+        ended, or failed); ReadTimeout once `timeout` passes without a read."""
         loop = self.conn.loop
         waiter = self.waiter = loop.create_future()
-        timer = loop.call_later(timeout, _expire, waiter) if timeout is not None else None
+        self.need = need
+        self._wake()  # what it waits for may be in already
+        if timeout is not None and not waiter.done():
+            self.timer = loop.call_later(timeout, self._expire, waiter, timeout, self.progress)
         try:
             await waiter
         except TimeoutError:
             self.conn.close()
             raise httpx.ReadTimeout(f"no answer within {timeout:g} s") from None
         finally:
-            if timer is not None:
-                timer.cancel()
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
             self.waiter = None
+
+    def _expire(self, waiter: asyncio.Future[None], timeout: float, seen: int) -> None:
+        if waiter.done():
+            return
+        if self.progress != seen:  # something came in meanwhile: the timeout starts again
+            self.timer = self.conn.loop.call_later(timeout, self._expire, waiter, timeout, self.progress)
+            return
+        waiter.set_exception(TimeoutError())
 
     def take(self) -> bytes | None:
         if not self.chunks:
@@ -315,11 +347,6 @@ class _Connection(asyncio.Protocol):
         self.closed = True
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
-
-
 class Response:
     """The upstream's answer: status and headers at once, the body as it arrives."""
 
@@ -350,7 +377,21 @@ class Response:
                 return
             if answer.error is not None:
                 raise answer.error
-            await answer.wait(self._timeout)
+            await answer.wait(self._timeout, 0)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole answer is in (it may still be buffered here)."""
+        return self._answer.complete
+
+    def take_buffered(self) -> list[bytes]:
+        """The body read so far and not yet taken, at once (no await: what `hold` waited for)."""
+        answer = self._answer
+        chunks = list(answer.chunks)
+        answer.chunks.clear()
+        answer.buffered = 0
+        answer.conn.resume_reading()
+        return chunks
 
     def abort(self) -> None:
         """Stop reading now: the connection is closed (the reader then sees a ReadError)."""
@@ -398,17 +439,20 @@ class UpstreamClient:
         headers: list[tuple[bytes, bytes]],
         body: bytes | AsyncIterator[bytes],
         length: int | None = None,
+        hold: int = 0,
     ) -> Response:
         """Send `method target` with `headers` (Host and framing are added here) and `body`:
         bytes, or chunks streamed with the declared `length` (chunked encoding without one).
-        The answer once its status and headers are in."""
+        The answer once its status and headers are in and, with `hold`, once it is complete or
+        more than `hold` bytes of its body are buffered (or reading paused at the high-water
+        mark): a caller that holds the body to check it is resumed once, not per packet."""
         head = _head(origin, method, target, headers, body, length)
         chunked = not isinstance(body, bytes) and length is None
         conn = await self._acquire(origin)
         if conn is None:
-            return await self._exchange(origin, await self._connect(origin), method, head, body, chunked)
+            return await self._exchange(origin, await self._connect(origin), method, head, body, chunked, hold)
         try:
-            return await self._exchange(origin, conn, method, head, body, chunked)
+            return await self._exchange(origin, conn, method, head, body, chunked, hold)
         except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
             # A kept-alive connection the upstream had closed: once more on a new one, if
             # nothing came back, the body can be sent again and the method is idempotent
@@ -424,7 +468,7 @@ class UpstreamClient:
             retry = await self._acquire(origin)
             if retry is not None:
                 retry.close()  # an idle one may be as stale as the last: a new one in its place
-            return await self._exchange(origin, await self._connect(origin), method, head, body, chunked)
+            return await self._exchange(origin, await self._connect(origin), method, head, body, chunked, hold)
 
     def _pool(self, origin: Origin) -> _Pool:
         pool = self._pools.get(origin)
@@ -529,6 +573,7 @@ class UpstreamClient:
         head: bytes,
         body: bytes | AsyncIterator[bytes],
         chunked: bool,
+        hold: int,
     ) -> Response:
         answer = conn.begin(head=method == "HEAD")
         try:
@@ -545,7 +590,14 @@ class UpstreamClient:
             while not answer.headers_done:
                 if answer.error is not None:
                     raise answer.error
-                await answer.wait(self.timeout)
+                try:
+                    await answer.wait(self.timeout, hold if hold > 0 else -1)
+                except httpx.ReadTimeout as exc:
+                    if not answer.headers_done:
+                        raise
+                    # The head came, the held body stopped coming: the reader gets what did
+                    # come, then this.
+                    answer.error = exc
         except BaseException:
             # Cancelled (the proxy's client went away), or the body's source failed: the
             # connection is half-way through an exchange and nobody holds it; close it rather

@@ -75,7 +75,7 @@ class ProxyState:
         self.started = time.time()
         self._ids = itertools.count(1)
         self._client: UpstreamClient | None = None
-        self._schemes = list(dict.fromkeys(scheme_of(api) for api in self.upstreams))
+        self._schemes = [(scheme, scheme.header_key) for scheme in dict.fromkeys(map(scheme_of, self.upstreams))]
         self._journal = runtime.journal
         for key, _ in config.record_keys:
             self._journal.remember_secret(key)
@@ -95,8 +95,8 @@ class ProxyState:
         now on they are secrets wherever they appear, as the mock's own keys are (the journal
         keeps the latest ones, `REMEMBERED_SECRETS`). The one `scheme` reads, if any."""
         found = None
-        for each in self._schemes:
-            if each.header_key not in headers:
+        for each, key in self._schemes:
+            if key not in headers:
                 continue
             token = each.credential(headers).token
             if token is not None:
@@ -182,7 +182,7 @@ class ProxyEndpoint:
         """Forced errors and delays as in mock mode; a forced success cannot rewrite what the
         real service answered, so it is not applied."""
         assert exchange.checks is not None
-        prefer = parse_prefer([v.decode("latin-1") for k, v in exchange.raw_headers if k.lower() == b"prefer"])
+        prefer = parse_prefer([v.decode("latin-1") for k, v in exchange.raw_headers if k == b"prefer"])
         runtime = self.proxy.runtime
         await runtime.chaos.before(
             exchange.checks.operation, prefer, lambda: runtime.tenant_label(self.api, exchange.headers)
@@ -396,6 +396,8 @@ class ProxyEndpoint:
 
     def _record(self, exchange: Exchange) -> None:
         """The exchange's findings not yet recorded, as violations."""
+        if exchange.recorded == len(exchange.request_findings) + len(exchange.response_findings):
+            return
         found = [
             *(("request", f) for f in exchange.request_findings),
             *(("response", f) for f in exchange.response_findings),

@@ -1,21 +1,59 @@
-"""uvicorn's httptools protocol with a bounded request head.
+"""uvicorn's httptools protocol with a bounded request head, and the seam through which
+transport faults reach the connection.
 
 httptools keeps a header's bytes until the header ends, however long that takes: one 8 MB
 header costs 8 MB (and more in copies) before the app could look at it. This protocol counts
 what arrives before the head is complete and answers 431 once it passes the limit, so a
 connection holds at most the limit plus one read buffer. The header count and the precise
 size are checked again in `guard.py`, where the parsed headers are at hand.
+
+Every request's scope carries its `Connection` under `CONNECTION`, put there by this
+protocol when the request begins: a reset or a truncated answer (`control/faults.py`) breaks
+the connection through it, whatever middleware stands in between.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 
 import orjson
+from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .api.errors import short_code
 from .config import MockConfig
+
+CONNECTION = "mock.connection"  # the scope key
+
+
+class Connection:
+    """The connection a request arrived on, for the faults that break it."""
+
+    __slots__ = ("_transport",)
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+
+    def reset(self) -> None:
+        """Closed at once with a TCP reset: the client sees no answer at all."""
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._transport.abort()
+
+    def hang_up(self) -> None:
+        """Closed after what was written so far: an answer cut short."""
+        self._transport.close()
+
+
+def connection(scope: Scope) -> Connection | None:
+    """The request's connection; None when the server is not this protocol."""
+    found = scope.get(CONNECTION)
+    return found if isinstance(found, Connection) else None
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -25,7 +63,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head_done = False
         self._head_bytes = 0
+        self._connection = Connection(transport)
         super().connection_made(transport)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope[CONNECTION] = self._connection  # type: ignore[literal-required]
 
     def on_headers_complete(self) -> None:
         self._head_done = True

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
 
 import specs
+from specs.text import shorten
 
 from ..api.body import parse_json, read_capped
 from ..api.errors import ApiError, json_response
@@ -142,7 +143,7 @@ async def flush_record(request: Request) -> Response:
 async def openapi(request: Request) -> Response:
     name = request.path_params["api"].removesuffix(".json")
     if name not in _runtime(request).config.apis:
-        raise ApiError(404, f"no spec named {name[:40]!r}; served: {', '.join(_runtime(request).config.apis)}")
+        raise ApiError(404, f"no spec named {shorten(name, 40)!r}; served: {', '.join(_runtime(request).config.apis)}")
     content = copy.deepcopy(specs.load(name).content)
     # Point tools (Swagger UI, schemathesis) at this mock rather than the real service.
     own = _runtime(request).public_url(request.scope)

@@ -104,8 +104,9 @@ def _query(request: Request) -> Query:
 
 
 async def get_requests(request: Request) -> Response:
-    journal = _runtime(request).journal
-    return json_response(200, {"requests": journal.read(_query(request))})
+    runtime = _runtime(request)
+    # `instance`: ids are this process's; a poller seeing another instance starts over.
+    return json_response(200, {"instance": runtime.instance, "requests": runtime.journal.read(_query(request))})
 
 
 async def count_requests(request: Request) -> Response:

@@ -61,6 +61,21 @@ class Outcome:
     note: str | None = None  # why it was skipped
     cases: int = 0  # generated test cases behind this outcome (Schemathesis), 0 for our checks
 
+    def mark_checked(self) -> None:
+        """The check was made: a skip recorded before it no longer stands."""
+        if self.status is Status.SKIPPED:
+            self.status, self.note = Status.PASSED, None
+
+    def mark_skipped(self, why: str) -> None:
+        """The check could not be made, and why; a finding recorded before it stands."""
+        if self.status is Status.PASSED and not self.failures:
+            self.status, self.note = Status.SKIPPED, why
+
+    def count_case(self) -> None:
+        """One more generated case judged by this check (Schemathesis)."""
+        self.mark_checked()
+        self.cases += 1
+
     def add_failure(self, failure: Failure) -> None:
         self.status = Status.FAILED
         for known in self.failures:

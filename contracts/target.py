@@ -7,6 +7,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +51,16 @@ def origin_of(url: str) -> str:
     return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else "")
 
 
+class Credential(StrEnum):
+    """Whose credential a request carries: the main key, another tenant's key
+    (`--other-key`), the read-only key (`--readonly-key`), or none at all."""
+
+    MAIN = "main"
+    OTHER = "other"
+    READONLY = "readonly"
+    NONE = "none"
+
+
 # Seconds a request may take, whole response included: the default of `--timeout`.
 DEFAULT_TIMEOUT = 10.0
 
@@ -80,6 +91,18 @@ class Target:
             if value is not None and not isinstance(value, Secret):
                 object.__setattr__(self, name, Secret(value))
         object.__setattr__(self, "run_secrets", tuple(Secret(s) for s in self.run_secrets))
+
+    def key_for(self, credential: Credential) -> str | None:
+        """The key `credential` stands for; None for Credential.NONE. A key the run was not
+        given is the suite's bug (a check must skip without it), never a request sent bare."""
+        if credential is Credential.NONE:
+            return None
+        key = {Credential.MAIN: self.api_key, Credential.OTHER: self.other_key, Credential.READONLY: self.readonly_key}[
+            credential
+        ]
+        if key is None:
+            raise ValueError(f"no {credential.value} key was given for this run")
+        return key
 
     @property
     def redactor(self) -> Redactor:

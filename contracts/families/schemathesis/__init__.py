@@ -22,7 +22,7 @@ from specs import Operation
 
 from ...context import Context
 from ...errors import CannotRun
-from ...results import Failure, Observation, Status
+from ...results import Failure, Observation
 from ...target import auth_headers
 from .events import Run, read_events
 from .hooks import CREATED_FILE_ENV, RUN_TAG_ENV
@@ -183,9 +183,7 @@ def _record(ctx: Context, run: Run) -> None:
                     ctx.skip(op, check.name, check.message or "skipped by Schemathesis")
                 continue
             outcome = ctx.outcome(op, check.name)
-            if outcome.status is Status.SKIPPED:
-                outcome.status, outcome.note = Status.PASSED, None
-            outcome.cases += 1
+            outcome.count_case()
             if check.status != "failure":
                 continue
             ruling = judge(op, check, case)

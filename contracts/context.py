@@ -26,7 +26,6 @@ from specs import Operation
 from specs.redact import Redactor
 
 from . import reference
-from .curl import to_curl
 from .leeway import error_status_open
 from .results import Failure, Observation, Outcome
 from .samples import Sample
@@ -150,7 +149,7 @@ class Context:
             body=_json_or_none(request.content),
             status=response.status_code if response is not None else None,
             response=body_json(exchange),
-            curl=to_curl(request, self.target.redactor),
+            curl=exchange.curl(self.target.redactor),
             source="families",
         )
 
@@ -200,7 +199,7 @@ class Context:
                 expected=redact(expected),
                 actual=describe(exchange, redact),
                 spec_pointer=pointer or op.pointer,
-                curl=to_curl(exchange.request, redact) if exchange is not None else None,
+                curl=exchange.curl(redact) if exchange is not None else None,
             )
         )
 
@@ -213,7 +212,7 @@ class Context:
                 what=redact(what),
                 evidence=describe(exchange, redact),
                 spec_pointer=pointer or op.pointer,
-                curl=to_curl(exchange.request, redact) if exchange is not None else None,
+                curl=exchange.curl(redact) if exchange is not None else None,
             )
         )
 

@@ -4,8 +4,6 @@ client that talks to it and to nothing else, within a time and size budget."""
 from __future__ import annotations
 
 import time
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -14,6 +12,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from specs.auth import scheme_of
+from specs.curl import curl_line
+from specs.inflate import CODINGS, NotInflatable, TooLarge, coding_of, inflate
 from specs.redact import REDACTED, Redactor, redact_url
 
 from .errors import CannotRun
@@ -140,6 +140,15 @@ class Exchange:
     response: httpx.Response | None
     error: str | None = None
 
+    def curl(self, redact: Redactor) -> str:
+        """The request as a curl command (`specs.curl`: redacted, bounded, shell-quoted)."""
+        return request_curl(self.request, redact)
+
+
+def request_curl(request: httpx.Request, redact: Redactor) -> str:
+    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
+    return curl_line(request.method, str(request.url), headers, request.content, redact)
+
 
 @dataclass
 class Client:
@@ -157,8 +166,8 @@ class Client:
             base_url=self.target.base_url,
             timeout=self.target.timeout,
             follow_redirects=False,
-            # Only encodings `_read_bounded` inflates step by step (no brotli/zstd bombs).
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            # Only the codings `_read_bounded` inflates step by step (no brotli/zstd bombs).
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ", ".join(sorted(CODINGS))},
         )
 
     def close(self) -> None:
@@ -211,36 +220,25 @@ def _read_bounded(response: httpx.Response, ends: float, budget: float) -> str |
     """Read the body within the time left and the size cap; a reason when it could not be.
 
     httpx's timeouts are per read: a server sending one byte a second never trips them, so
-    the total is checked between chunks. Compressed bodies are inflated here, at most
-    `_STEP` bytes at a time, so a gzip bomb stops at the cap instead of filling memory."""
+    the total is checked between chunks. A compressed body is inflated by `specs.inflate`,
+    a step at a time, so a gzip bomb stops at the cap instead of filling memory."""
+    coding = coding_of(response.headers.get("content-encoding"))
+    raw = response.iter_raw()
+    body = raw if coding is None else inflate(raw, coding, MAX_RESPONSE_BYTES)
+    too_large = f"response body over {MAX_RESPONSE_BYTES} bytes (after decompression): stopped reading"
     parts: list[bytes] = []
     size = 0
     try:
-        for chunk in _decoded(response):
+        for chunk in body:
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
-                return f"response body over {MAX_RESPONSE_BYTES} bytes (after decompression): stopped reading"
+                return too_large
             parts.append(chunk)
             if time.monotonic() > ends:
                 return f"response not complete within {budget:g} s: stopped reading"
-    except zlib.error as exc:
+    except TooLarge:
+        return too_large
+    except NotInflatable as exc:
         return f"response body could not be decompressed ({exc})"
     response._content = b"".join(parts)
     return None
-
-
-_STEP = 64 * 1024
-
-
-def _decoded(response: httpx.Response) -> Iterator[bytes]:
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        yield from response.iter_bytes()
-        return
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
-    for raw in response.iter_raw():
-        data = raw
-        while data:
-            yield inflater.decompress(data, _STEP)
-            data = inflater.unconsumed_tail
-    yield inflater.flush()

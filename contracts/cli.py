@@ -15,7 +15,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
+
+from specs.cli import OneLineParser
 
 from .coverage import coverage_dict
 from .errors import CannotRun, Interrupted
@@ -30,14 +32,10 @@ from .settings import SETTINGS, RunSettings, SettingError, from_environment, res
 PROG = "convo-contracts"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Conformance suite for the Runtype and systemprompt.io conversation APIs.")
+    parser = OneLineParser(
+        prog=PROG, description="Conformance suite for the Runtype and systemprompt.io conversation APIs."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="fuzz a deployment and report what broke")
     for setting in SETTINGS:

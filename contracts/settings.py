@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import specs
+from specs.integers import ascii_int
 from specs.paths import unwritable
 
 from .target import DEFAULT_TIMEOUT, Secret, Target
@@ -66,21 +67,19 @@ class Setting:
 # --- parsers: (raw text, the label to name in an error) -> value -------------------------
 
 
-def _positive_int(raw: str, label: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingError(f"{label} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise SettingError(f"{label} must be at least 1, got {value}")
+def _int(raw: str, label: str) -> int:
+    """ASCII digits only (`specs.integers`), as the mock reads its own: `２` or `1_0` is no number."""
+    value = ascii_int(raw, signed=True)
+    if value is None:
+        raise SettingError(f"{label} must be a whole number in ASCII digits, got {raw!r}")
     return value
 
 
-def _int(raw: str, label: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingError(f"{label} must be a whole number, got {raw!r}") from None
+def _positive_int(raw: str, label: str) -> int:
+    value = _int(raw, label)
+    if value < 1:
+        raise SettingError(f"{label} must be at least 1, got {value}")
+    return value
 
 
 def _seconds(raw: str, label: str) -> float:

@@ -44,6 +44,8 @@ BAD_ARGUMENTS = {
     "max-duration zero": (["--max-duration", "0"], "--max-duration"),
     "max-examples zero": (["--max-examples", "0"], "at least 1"),
     "workers not a number": (["--workers", "two"], "whole number"),
+    "workers in full-width digits": (["--workers", "\uff12"], "whole number in ASCII digits"),
+    "seed with an underscore": (["--seed", "1_0"], "whole number in ASCII digits"),
     "unknown family": (["--only", "auth,nonsense"], "unknown family nonsense"),
     "other key is the main key": (["--other-key", KEY], "same as its API key"),
     "read-only key is the main key": (["--readonly-key", KEY], "same as its API key"),

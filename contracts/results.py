@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from specs.text import shorten
+
 from .samples import Sample
 
 
@@ -28,7 +30,7 @@ class Failure:
     @property
     def fold_key(self) -> tuple[str, str, str]:
         # The same broken rule answered the same way is one failure, however often it is seen.
-        return (self.expected, self.actual.split("\n", 1)[0][:80], self.spec_pointer)
+        return (self.expected, shorten(self.actual.split("\n", 1)[0], 80), self.spec_pointer)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from specs import Operation
+from specs.text import shorten
 
 from ...context import Context
 from ...errors import CannotRun
@@ -35,6 +36,7 @@ THREAD_SAFE_AST = sys.version_info >= (3, 13)
 # How long a terminated child may take to stop before it is killed.
 _GRACE = 5.0
 _STEP = 0.2
+_TAIL_READ = 64 * 1024  # bytes of Schemathesis' console output read for an error's detail
 
 
 def workers(requested: int) -> int:
@@ -131,10 +133,18 @@ def _run_once(ctx: Context, workdir: Path) -> tuple[Run, str]:
             if created.exists():
                 ctx.created.extend(line for line in created.read_text().splitlines() if line)
     run = read_events(events) if events.exists() else Run()
-    tail = console.read_text(encoding="utf-8", errors="replace")[-1500:] if console.exists() else ""
+    tail = _tail(console) if console.exists() else ""
     if not run.finished and not timed_out and run.tool_error is None:
         run.tool_error = f"Schemathesis stopped without finishing (exit code {child.returncode})"
     return run, tail
+
+
+def _tail(console: Path) -> str:
+    """The end of Schemathesis' console output, bounded in what is read (redacted and cut by
+    the caller: the cut falls far from what is shown)."""
+    with console.open("rb") as handle:
+        handle.seek(max(console.stat().st_size - _TAIL_READ, 0))
+        return handle.read().decode("utf-8", errors="replace")
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:
@@ -156,7 +166,8 @@ def schemathesis_checks(ctx: Context) -> None:
         if run.tool_error is None:
             break
     if run.tool_error is not None:
-        detail = ctx.target.redactor.excerpt(f"{run.tool_error}\n{tail}".strip(), 1500)
+        redact = ctx.target.redactor
+        detail = redact.excerpt(run.tool_error, 500) + "\n" + shorten(redact(tail).strip(), 1000, keep_end=True)
         raise CannotRun(f"{ctx.api}: Schemathesis failed twice (not a verdict on the server): {detail}")
     _record(ctx, run)
 

@@ -191,3 +191,5 @@ def readonly_writes_forbidden(ctx: Context) -> None:
 
 
 CHECKS = [credentials_required, tenant_isolation, readonly_writes_forbidden]
+# Under --read-only: the 401 checks send reads; tenant isolation says why it cannot run.
+READ_ONLY_CHECKS = [credentials_required, tenant_isolation]

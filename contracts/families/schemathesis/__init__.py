@@ -235,3 +235,5 @@ def _finding(entry: Failure | Observation) -> str:
 
 
 CHECKS = [schemathesis_checks]
+# Under --read-only Schemathesis is told to send GETs only (`_command`).
+READ_ONLY_CHECKS = CHECKS

@@ -27,7 +27,7 @@ from specs.redact import Redactor
 
 from . import reference
 from .leeway import error_status_open
-from .results import Failure, Observation, Outcome
+from .results import Evidence, Failure, Observation, Outcome
 from .samples import Sample
 from .target import Client, Credential, Exchange, Target
 
@@ -194,30 +194,23 @@ class Context:
 
     def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
         redact = self.target.redactor
-        self.outcome(op, check).add_failure(
-            Failure(
-                expected=redact(expected),
-                actual=describe(exchange, redact),
-                spec_pointer=pointer or op.pointer,
-                curl=exchange.curl(redact) if exchange is not None else None,
-            )
-        )
+        failure = Failure(redact(expected), evidence_of(exchange, redact), pointer or op.pointer)
+        self.outcome(op, check).add_failure(failure)
 
     def observe(self, op: Operation, check: str, what: str, exchange: Exchange | None, pointer: str = "") -> None:
         """The server chose otherwise than our mock where the documentation allows it: say
         what (e.g. "undocumented constraint: `limit=-5` answered 400") and show the answer."""
         redact = self.target.redactor
-        self.outcome(op, check).add_observation(
-            Observation(
-                what=redact(what),
-                evidence=describe(exchange, redact),
-                spec_pointer=pointer or op.pointer,
-                curl=exchange.curl(redact) if exchange is not None else None,
-            )
-        )
+        observation = Observation(redact(what), evidence_of(exchange, redact), pointer or op.pointer)
+        self.outcome(op, check).add_observation(observation)
 
     def skip(self, op: Operation, check: str, why: str) -> None:
         self.outcome(op, check).mark_skipped(why)
+
+
+def evidence_of(exchange: Exchange | None, redact: Redactor) -> Evidence:
+    """The proof an exchange gives: what came back, and the request as a curl command."""
+    return Evidence(describe(exchange, redact), exchange.curl(redact) if exchange is not None else None)
 
 
 def describe(exchange: Exchange | None, redact: Redactor) -> str:

@@ -22,7 +22,8 @@ MARKER = "EVIL"
 HOSTILE = (
     f"{MARKER}\x1b]0;{MARKER} title\x07\x1b[2J\x1b[31m{MARKER}\x1b[0m\r# {MARKER} heading\r\n"
     f"## {MARKER} two\n![{MARKER}](http://evil.example/x.png) [{MARKER}](http://evil.example) "
-    f"<img src=x onerror={MARKER}> | {MARKER} | ``` {MARKER} ` \u202e{MARKER}\u200b \x9b31m{MARKER} \x00\x0b\x0c{MARKER}"
+    f"<img src=x onerror={MARKER}> | {MARKER} | ``` {MARKER} ` \u202e{MARKER}\u200b "
+    f"\x9b31m{MARKER} \x00\x0b\x0c{MARKER}"
 )
 
 

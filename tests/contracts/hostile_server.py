@@ -28,7 +28,7 @@ HOSTILE = (
 
 
 def _credential(scope: Scope) -> str:
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers: dict[str, str] = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     return headers.get("authorization", "").removeprefix("Bearer ") or headers.get("api-key", "")
 
 

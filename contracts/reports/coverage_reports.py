@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from specs.text import printable
 
-from ..coverage import Coverage, Scope, compute, samples_of
+from ..coverage import Coverage, Scope, compute
 from ..results import RunResult
 from ..target import Target
 
@@ -15,7 +15,7 @@ NOT_COVERED_SHOWN = 15
 
 
 def coverage_of(result: RunResult, target: Target, apis: Sequence[str], families: Sequence[str]) -> Coverage:
-    return compute(samples_of(result), Scope.of(target, apis, families))
+    return compute(result.samples, Scope.of(target, apis, families))
 
 
 def console_block(coverage: Coverage) -> str:

@@ -12,7 +12,6 @@ imported when a contract item needs them.
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -216,6 +215,8 @@ def _shared_run(item: pytest.Item) -> RunResult:
 
 
 def _run_once_across_workers(item: pytest.Item, shared: Path) -> RunResult | CannotRunItem:
+    import pickle
+
     try:
         import fcntl  # POSIX only: imported here, so the plugin itself loads everywhere
     except ImportError:
@@ -274,6 +275,8 @@ def _finished_run(session: pytest.Session) -> RunResult | None:
     """The session's run, in the one process that reports it: the only process, or the
     xdist controller (which reads the workers' shared result); None in a worker, or when
     the run did not complete."""
+    import pickle
+
     from .results import RunResult
 
     config = session.config

@@ -1,0 +1,180 @@
+"""The hostile servers, the suite run against them as a real `convo-contracts` process, and a
+real `convo-mock --upstream` process in front of them, each output kept as bytes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from corpus.hostile import Hostile, WireServer
+
+from .inert import KEYS
+
+_BIN = Path(sys.executable).parent
+_URL = re.compile(rb"at (http://\S+)")
+REPORTS = {"junit": "--junit-xml", "json": "--json", "html": "--html", "markdown": "--markdown"}
+
+
+def _command(script: str, module: str) -> list[str]:
+    """The installed console script, as a user runs it (`python -m` where there is none)."""
+    path = _BIN / script
+    return [str(path)] if path.exists() else [sys.executable, "-m", module]
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[Callable[[Hostile], WireServer]]:
+    started: list[WireServer] = []
+
+    def start(hostile: Hostile) -> WireServer:
+        server = hostile.server(KEYS).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+    errors = [e for server in started for e in server.app.errors]
+    assert not errors, "the hostile server's own code failed: " + "; ".join(errors)
+
+
+@dataclass
+class SuiteRun:
+    code: int
+    stdout: bytes
+    stderr: bytes
+    files: dict[str, Path]  # report format (and "step-summary") → its file
+    peak_rss_kib: int
+
+    def read(self, name: str) -> bytes:
+        return self.files[name].read_bytes() if self.files[name].exists() else b""
+
+
+def run_suite(base_url: str, families: tuple[str, ...], folder: Path, *extra: str) -> SuiteRun:
+    """`convo-contracts run` against `base_url` with the three keys, every report format and a
+    GitHub step summary; its exit code, output and peak memory (from the kernel's accounting)."""
+    files = {name: folder / f"report.{name}" for name in REPORTS}
+    files["step-summary"] = folder / "step-summary.md"
+    files["step-summary"].write_text("")  # GitHub creates it empty before the step runs
+    args = [
+        *_command("convo-contracts", "contracts"), "run", "--base-url", base_url,
+        "--api-key", KEYS[0], "--other-key", KEYS[1], "--readonly-key", KEYS[2],
+        "--only", ",".join(families), "--max-examples", "5", "--timeout", "2", "--max-duration", "120",
+        *(arg for name, flag in REPORTS.items() for arg in (flag, str(files[name]))),
+        *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(files["step-summary"])}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda n=n, s=s: out.__setitem__(n, s.read()), daemon=True)
+        for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))
+    ]
+    for reader in readers:
+        reader.start()
+    # wait4 rather than wait: the kernel's peak RSS of this one child comes with its status.
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join(timeout=30)
+    return SuiteRun(proc.returncode, out.get("stdout", b""), out.get("stderr", b""), files, usage.ru_maxrss)
+
+
+@dataclass
+class Proxy:
+    """`convo-mock --upstream URL --record FILE --json FILE` in a child process, its stdout and
+    stderr kept apart, as bytes."""
+
+    upstream: str
+    folder: Path
+    args: tuple[str, ...] = ()
+    stdout: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+
+    def __post_init__(self) -> None:
+        self.record = self.folder / "record.json"
+        self.report = self.folder / "traffic.json"
+        command = [
+            *_command("convo-mock", "mockserver"), "--port", "0", "--upstream", self.upstream,
+            "--record", str(self.record), "--json", str(self.report), "--upstream-timeout", "5", *self.args,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.base_url = self._url()
+        self._drains = [
+            threading.Thread(target=self._drain, args=(pipe, into), daemon=True)
+            for pipe, into in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr))
+        ]
+        for drain in self._drains:
+            drain.start()
+        deadline = time.monotonic() + 15
+        while not self._healthy():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the proxy never became healthy")
+            time.sleep(0.05)
+
+    def _healthy(self) -> bool:
+        # The banner comes out just before the server listens.
+        try:
+            return httpx.get(self.base_url + "/__mock__/health", timeout=5).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def _url(self) -> str:
+        assert self.proc.stdout is not None
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the proxy exited early ({self.proc.wait()}): {self.stdout!r}")
+            self.stdout += line
+            found = _URL.search(line)
+            if found and line.startswith(b"convo-mock serving"):
+                return found.group(1).decode()
+
+    @staticmethod
+    def _drain(pipe: object, into: bytearray) -> None:
+        read = getattr(pipe, "read1")
+        while chunk := read(65536):
+            into += chunk
+
+    def memory_kib(self, field_name: str = "VmRSS") -> int:
+        """The process's resident memory now (VmRSS), or its peak so far (VmHWM)."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        found = re.search(rf"^{field_name}:\s+(\d+) kB", status, re.MULTILINE)
+        assert found is not None, status
+        return int(found.group(1))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        code = self.proc.wait()
+        for drain in self._drains:
+            drain.join(timeout=10)
+        return code
+
+
+@pytest.fixture
+def proxy_in_front(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
+    started: list[Proxy] = []
+
+    def start(upstream: str, *args: str) -> Proxy:
+        proxy = Proxy(upstream, tmp_path, args)
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -141,9 +142,8 @@ class Proxy:
                 return found.group(1).decode()
 
     @staticmethod
-    def _drain(pipe: object, into: bytearray) -> None:
-        read = getattr(pipe, "read1")
-        while chunk := read(65536):
+    def _drain(pipe: IO[bytes], into: bytearray) -> None:
+        while chunk := pipe.read1(65536):  # type: ignore[attr-defined]
             into += chunk
 
     def memory_kib(self, field_name: str = "VmRSS") -> int:
@@ -178,3 +178,8 @@ def proxy_in_front(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
     yield start
     for proxy in started:
         proxy.stop()
+
+
+from tests.mockserver.conftest import browser  # noqa: E402  (the one Chromium fixture, reused)
+
+__all__ = ["browser"]

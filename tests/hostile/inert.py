@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from corpus.hostile import CANARY
 
@@ -19,7 +20,7 @@ from corpus.hostile import CANARY
 # an escaping step writes otherwise (quotes, backslash, <, &, |, backtick, %, +), between
 # 8-character cores that every written form keeps as they are: a core found is the key found,
 # however the text around it was escaped (JSON, percent, HTML, XML, shell, Python repr).
-API_KEY = 'QzX7fT2a"<&>\\\'|`%+Wq9Lm4Rv'
+API_KEY = "QzX7fT2a\"<&>\\'|`%+Wq9Lm4Rv"
 OTHER_KEY = "Hb3Kp9Ws\"\\'<tag>&amp;Yc5Nd2Jx"
 READONLY_KEY = "Rt6Gv1Qe%2F%22+|`Lm8Px4Bz"
 KEYS = (API_KEY, OTHER_KEY, READONLY_KEY)
@@ -112,17 +113,17 @@ def markdown_problems(text: str) -> list[str]:
     return found
 
 
-def _inline_problems(children: Iterable[object], blocks: list[str]) -> list[str]:
+def _inline_problems(children: Iterable[Token], blocks: list[str]) -> list[str]:
     found: list[str] = []
     inline: list[str] = []
     for child in children:
-        kind, nesting, content = getattr(child, "type"), getattr(child, "nesting"), getattr(child, "content")
+        kind, nesting, content = child.type, child.nesting, child.content
         if nesting == 1:
             inline.append(kind)
         elif nesting == -1 and inline:
             inline.pop()
         if kind in ("image", "link_open"):
-            found.append(f"{kind} {getattr(child, 'attrs')!r}")
+            found.append(f"{kind} {child.attrs!r}")
         elif kind == "html_inline" and not _OUR_HTML.fullmatch(content):
             found.append(f"raw HTML {content[:80]!r}")
         elif CANARY in content and (inline or {"heading_open", "th_open"} & set(blocks)):

@@ -38,12 +38,14 @@ def _read(client: httpx.Client, method: str, path: str, api: str = "runtype", **
     """One request, its answer read up to READ_AT_MOST (then the client hangs up); b"" when
     the proxy gave no answer within the client's timeout."""
     body = bytearray()
-    with contextlib.suppress(httpx.TransportError):
-        with client.stream(method, path, headers=_auth(api), **kwargs) as answer:
-            for chunk in answer.iter_raw():
-                body += chunk
-                if len(body) >= READ_AT_MOST:
-                    break
+    with (
+        contextlib.suppress(httpx.TransportError),
+        client.stream(method, path, headers=_auth(api), **kwargs) as answer,
+    ):
+        for chunk in answer.iter_raw():
+            body += chunk
+            if len(body) >= READ_AT_MOST:
+                break
     return bytes(body)
 
 

@@ -256,9 +256,6 @@ class ConvoMock:
         }
         self._call(lambda runtime: runtime.chaos.update(settings, Source.FIXTURE))
 
-    def close(self) -> None:
-        """Kept for callers of the HTTP-based fixture; nothing to release."""
-
 
 @pytest.fixture(scope="session")
 def _convo_mock_server() -> Iterator[MockServer]:

@@ -11,12 +11,12 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import uvicorn
 
 import specs
 from specs.auth import scheme_of
+from specs.cli import OneLineParser
 from specs.integers import ascii_int
 from specs.paths import unwritable
 from specs.redact import redact_url
@@ -61,13 +61,6 @@ CHAOS_FLAGS = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with its errors as one line (it prints the whole usage first)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {printable(message)} (see --help)\n")
-
-
 def _port(text: str) -> int:
     port = ascii_int(text)
     if port is None or port > 65535:
@@ -88,7 +81,7 @@ def _header_text(headers: dict[str, str]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="convo-mock",
         description="A stateful mock of the Runtype and systemprompt.io conversation APIs, "
         "driven by their OpenAPI specs.",

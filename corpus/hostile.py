@@ -162,12 +162,17 @@ def key_in_bodies(e: Exchange, store: Store) -> None:
         _first(item, "title" if e.runtype else "message", f"owned by {token}")
         item["messageCount"] = token  # an integer in the spec: the key becomes the evidence
         item["metadata"] = {"echo": f"Bearer {token}", "link": f"/v1/conversations/{quote(token, safe='')}"}
-    if isinstance(e.response, dict | list):
-        text = json.dumps(e.response)
-        # One more copy only a JSON parser can read: escaped, character by character.
-        escaped = f'{{"echoEscaped": "{_json_escaped(token)}", ' + text[1:] if text.startswith("{") else text
-        e.response_headers = {**(e.response_headers or {}), "content-type": "application/json"}
-        e.response = escaped.encode()
+
+
+def key_json_escaped(e: Exchange, store: Store) -> None:
+    token = credential(e.headers)
+    if not token or e.status >= 400 or not isinstance(e.response, dict):
+        return
+    for item in _conversations(e.response):
+        _break(item)  # the answer breaks the spec: its text becomes the evidence
+    text = json.dumps(e.response)
+    # The key as only a JSON parser reads it: every character a \u escape.
+    e.response = f'{{"echo": "{_json_escaped(token)}", {text[1:]}'.encode()
 
 
 def key_in_headers(e: Exchange, store: Store) -> None:
@@ -358,11 +363,17 @@ HOSTILE: list[Hostile] = [
     Hostile(
         "key_in_bodies",
         "every conversation answered carries the caller's key: in its title, as its messageCount "
-        "(so it is the evidence of a broken spec), percent-encoded in a link, and once more "
-        "written with JSON \\u escapes only",
+        "(so it is the evidence of a broken spec) and percent-encoded in a link",
         "key",
         after=key_in_bodies,
-        families=("schemathesis", "boundaries", "semantics"),
+    ),
+    Hostile(
+        "key_json_escaped",
+        "every answer carries the caller's key written with JSON \\u escapes only (one per character), "
+        "and breaks the spec so that the answer is the evidence",
+        "key",
+        after=key_json_escaped,
+        families=("semantics",),
     ),
     Hostile(
         "key_in_headers",
@@ -446,30 +457,35 @@ HOSTILE: list[Hostile] = [
         "reading a conversation answers status 999",
         "protocol",
         wire=status_line(b"999 Hostile"),
+        families=("semantics",),
     ),
     Hostile(
         "status_600",
         "reading a conversation answers status 600",
         "protocol",
         wire=status_line(b"600 Hostile"),
+        families=("semantics",),
     ),
     Hostile(
         "status_099",
         "reading a conversation answers status 099 (below the interim range's floor, no final answer follows)",
         "protocol",
         wire=status_line(b"099 Hostile"),
+        families=("semantics",),
     ),
     Hostile(
         "gzip_then_chunked",
         "reading a conversation answers `Transfer-Encoding: gzip, chunked`, without Content-Encoding",
         "protocol",
         wire=transfer_coding(b"gzip", gzip.compress),
+        families=("semantics",),
     ),
     Hostile(
         "unknown_transfer_coding",
         "reading a conversation answers `Transfer-Encoding: x-hostile, chunked` (a coding nobody knows)",
         "protocol",
         wire=transfer_coding(b"x-hostile", _reversed),
+        families=("semantics",),
     ),
     Hostile(
         "huge_body",
@@ -635,6 +651,9 @@ class WireServer:
         assert task is not None
         self._tasks.add(task)
         parsed = _Parsed()
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # answers go out as they are written, not after a delayed ACK
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             while True:
                 while not parsed.done:
@@ -668,8 +687,8 @@ class WireServer:
         bent = self.wire(WireRequest(method, path, named), answer) if self.wire else None
         if bent is None:
             framed = [*_without(answer.headers, b"content-length"), (b"content-length", b"%d" % len(answer.body))]
-            writer.write(_head(b"%d %b" % (answer.status, _REASONS.get(answer.status, b"Whatever")), framed))
-            writer.write(answer.body if method != "HEAD" else b"")
+            head = _head(b"%d %b" % (answer.status, _REASONS.get(answer.status, b"Whatever")), framed)
+            writer.write(head + (answer.body if method != "HEAD" else b""))  # one write: no delayed ACK
             await writer.drain()
             return named.get("connection", "").lower() != "close"
         delivery = Delivery(path)

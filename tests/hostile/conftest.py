@@ -3,6 +3,7 @@ real `convo-mock --upstream` process in front of them, each output kept as bytes
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -10,10 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -89,6 +91,23 @@ def run_suite(base_url: str, families: tuple[str, ...], folder: Path, *extra: st
     for reader in readers:
         reader.join(timeout=30)
     return SuiteRun(proc.returncode, out.get("stdout", b""), out.get("stderr", b""), files, usage.ru_maxrss)
+
+
+def get_many(base_url: str, targets: Iterable[str], headers: dict[str, str]) -> list[int]:
+    """GET each target (path and query, already encoded) over one kept-alive connection; the
+    statuses. http.client, not httpx: httpx takes ~20 ms to build a request for a 60 KB URL."""
+    address = urlsplit(base_url)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+    statuses = []
+    try:
+        for target in targets:
+            connection.request("GET", target, headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+            statuses.append(answer.status)
+    finally:
+        connection.close()
+    return statuses
 
 
 @dataclass

@@ -17,7 +17,7 @@ from corpus.hostile import BY_NAME, CANARY, Hostile, WireServer
 from specs.auth import scheme_of
 from tests.conftest import ALICE, MockProcess
 
-from .conftest import Proxy
+from .conftest import Proxy, get_many
 from .inert import API_KEY, raw_controls
 
 AUTH = scheme_of("runtype").headers(API_KEY)
@@ -94,15 +94,15 @@ def test_a_crafted_path_cannot_put_escape_sequences_on_the_proxys_console(
 
 def test_journal_paths_and_query_strings_are_capped_within_the_documented_bound(spawn_mock: Any) -> None:
     mock: MockProcess = spawn_mock()
-    with httpx.Client(base_url=mock.base_url, headers={"Authorization": f"Bearer {ALICE}"}, timeout=30) as client:
-        for n in range(500):  # a full journal of small entries: the baseline
-            client.get(f"/v1/conversations/conv_{n}")
-        before = _memory_kib(mock.proc.pid)
-        for n in range(500):  # every entry replaced by one with a 50 KB path and a 12 KB query
-            answer = client.get(f"/v1/conversations/{n:05}{'p' * 50_000}", params={"q": "q" * 12_000})
-            assert answer.status_code == 404
-        after = _memory_kib(mock.proc.pid, "VmHWM")
-        entries = client.get("/__mock__/requests").json()["requests"]
+    auth = {"Authorization": f"Bearer {ALICE}"}
+    # A full journal of small entries: the baseline.
+    assert set(get_many(mock.base_url, (f"/v1/conversations/conv_{n}" for n in range(500)), auth)) == {404}
+    before = _memory_kib(mock.proc.pid)
+    # Every entry replaced by one with a 50 KB path and a 12 KB query string.
+    long = (f"/v1/conversations/{n:05}{'p' * 50_000}?q={'q' * 12_000}" for n in range(500))
+    assert set(get_many(mock.base_url, long, auth)) == {404}
+    after = _memory_kib(mock.proc.pid, "VmHWM")
+    entries = httpx.get(mock.base_url + "/__mock__/requests", timeout=30).json()["requests"]
     assert len(entries) == 500
     assert after - before < JOURNAL_BOUND_KIB, f"the journal grew the mock by {after - before} KiB"
     assert max(len(e["path"]) + len(e["query"]) for e in entries) < 8 * 1024
@@ -112,13 +112,12 @@ def test_violation_records_are_capped_so_memory_stays_bounded(
     hostile_server: Callable[[Hostile], WireServer], proxy_in_front: Callable[..., Proxy]
 ) -> None:
     proxy = proxy_in_front(hostile_server(BY_NAME["key_in_headers"]).base_url)
-    with httpx.Client(base_url=proxy.base_url, headers=AUTH, timeout=30) as client:
-        client.get("/v1/nowhere")
-        before = proxy.memory_kib()
-        for n in range(RECORDS):  # distinct unknown paths of 60 KB: each a violation with its curl line
-            client.get(f"/v1/{n:05}{'u' * 60_000}")
-        after = proxy.memory_kib("VmHWM")
-        data = client.get("/__mock__/violations").json()
+    get_many(proxy.base_url, ["/v1/nowhere"], AUTH)
+    before = proxy.memory_kib()
+    # Distinct unknown paths of 60 KB: each a violation, with its curl line.
+    get_many(proxy.base_url, (f"/v1/{n:05}{'u' * 60_000}" for n in range(RECORDS)), AUTH)
+    after = proxy.memory_kib("VmHWM")
+    data = httpx.get(proxy.base_url + "/__mock__/violations", timeout=30).json()
     assert data["total"] == RECORDS + 1
     grown = after - before
     assert grown < RECORDS * RECORD_BOUND_KIB, f"{RECORDS} violations grew the proxy by {grown} KiB"

@@ -373,7 +373,7 @@ HOSTILE: list[Hostile] = [
         "and breaks the spec so that the answer is the evidence",
         "key",
         after=key_json_escaped,
-        families=("semantics",),
+        families=("schemathesis", "semantics"),
     ),
     Hostile(
         "key_in_headers",
@@ -402,7 +402,7 @@ HOSTILE: list[Hostile] = [
         "window title, clear screen, concealed text, a hyperlink, C1 controls, NUL",
         "terminal",
         after=taint(TERMINAL),
-        families=("schemathesis", "boundaries", "auth", "semantics"),
+        families=("schemathesis", "boundaries", "semantics"),
     ),
     Hostile(
         "terminal_escapes_in_ids",

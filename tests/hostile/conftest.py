@@ -35,6 +35,17 @@ def _command(script: str, module: str) -> list[str]:
     return [str(path)] if path.exists() else [sys.executable, "-m", module]
 
 
+def memory_kib(pid: int, field_name: str = "VmRSS") -> int:
+    """A process's resident memory now (VmRSS), or its peak so far (VmHWM), from the kernel;
+    0 once it has exited."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    found = re.search(rf"^{field_name}:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0  # a zombie has no memory lines
+
+
 @pytest.fixture
 def hostile_server() -> Iterator[Callable[[Hostile], WireServer]]:
     started: list[WireServer] = []
@@ -85,12 +96,16 @@ def run_suite(base_url: str, families: tuple[str, ...], folder: Path, *extra: st
     ]
     for reader in readers:
         reader.start()
-    # wait4 rather than wait: the kernel's peak RSS of this one child comes with its status.
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    # The kernel's high-water mark of the process (VmHWM), read until it exits: a peak stays
+    # in it, so only the last moments could be missed. (The rusage of wait4 will not do: a
+    # child's maxrss starts from its parent's RSS at the fork.)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, memory_kib(proc.pid, "VmHWM"))
+        time.sleep(0.05)
     for reader in readers:
         reader.join(timeout=30)
-    return SuiteRun(proc.returncode, out.get("stdout", b""), out.get("stderr", b""), files, usage.ru_maxrss)
+    return SuiteRun(proc.returncode, out.get("stdout", b""), out.get("stderr", b""), files, peak)
 
 
 def get_many(base_url: str, targets: Iterable[str], headers: dict[str, str]) -> list[int]:
@@ -167,10 +182,7 @@ class Proxy:
 
     def memory_kib(self, field_name: str = "VmRSS") -> int:
         """The process's resident memory now (VmRSS), or its peak so far (VmHWM)."""
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        found = re.search(rf"^{field_name}:\s+(\d+) kB", status, re.MULTILINE)
-        assert found is not None, status
-        return int(found.group(1))
+        return memory_kib(self.proc.pid, field_name)
 
     def stop(self) -> int:
         if self.proc.poll() is None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +16,7 @@ from corpus.hostile import BY_NAME, CANARY, Hostile, WireServer
 from specs.auth import scheme_of
 from tests.conftest import ALICE, MockProcess
 
-from .conftest import Proxy, get_many
+from .conftest import Proxy, get_many, memory_kib
 from .inert import API_KEY, raw_controls
 
 AUTH = scheme_of("runtype").headers(API_KEY)
@@ -97,11 +96,11 @@ def test_journal_paths_and_query_strings_are_capped_within_the_documented_bound(
     auth = {"Authorization": f"Bearer {ALICE}"}
     # A full journal of small entries: the baseline.
     assert set(get_many(mock.base_url, (f"/v1/conversations/conv_{n}" for n in range(500)), auth)) == {404}
-    before = _memory_kib(mock.proc.pid)
+    before = memory_kib(mock.proc.pid)
     # Every entry replaced by one with a 50 KB path and a 12 KB query string.
     long = (f"/v1/conversations/{n:05}{'p' * 50_000}?q={'q' * 12_000}" for n in range(500))
     assert set(get_many(mock.base_url, long, auth)) == {404}
-    after = _memory_kib(mock.proc.pid, "VmHWM")
+    after = memory_kib(mock.proc.pid, "VmHWM")
     entries = httpx.get(mock.base_url + "/__mock__/requests", timeout=30).json()["requests"]
     assert len(entries) == 500
     assert after - before < JOURNAL_BOUND_KIB, f"the journal grew the mock by {after - before} KiB"
@@ -123,10 +122,3 @@ def test_violation_records_are_capped_so_memory_stays_bounded(
     assert grown < RECORDS * RECORD_BOUND_KIB, f"{RECORDS} violations grew the proxy by {grown} KiB"
     longest = max(len(json.dumps(v)) for v in data["violations"])
     assert longest < 16 * 1024, f"a violation record of {longest} characters"
-
-
-def _memory_kib(pid: int, field: str = "VmRSS") -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise AssertionError(f"no {field} for {pid}")

@@ -51,7 +51,7 @@ TERMINAL = (
     f"\x1b]0;{CANARY} window title\x07"
     "\x1b[2J\x1b[H"
     f"\x1b[8m{CANARY} hidden text\x1b[0m"
-    f"\x1b]8;;http:\x2f\x2fevil.example\x1b\\{CANARY} link\x1b]8;;\x1b\\"
+    f"\x1b]8;;http://evil.example\x1b\\{CANARY} link\x1b]8;;\x1b\\"
     "\x9b31mred\x08\x08\x7f\x00"
 )
 # A bare CR returns to the start of the line: what follows overwrites (or forges) our output;
@@ -73,7 +73,6 @@ XML_ILLEGAL = f"\x00\x01\x08\x0b\x0c\x1b\x1f{CANARY}\ufffe\uffff"
 # An unpaired surrogate: valid as a JSON escape, not encodable as UTF-8.
 LONE_SURROGATE = f"\ud800{CANARY}\udfff"
 
-RUNTYPE_KEYS = ("id", "title", "modelId", "ownerId")
 HUGE_BYTES = 1 << 30  # what `huge_body` announces and sends: 1 GiB, generated, never stored
 DRIP_SECONDS = 0.2  # `slow_drip`: one byte this often
 
@@ -208,6 +207,21 @@ def _key_id_undeletable(e: Exchange, store: Store) -> None:
     token = credential(e.headers)
     if token and e.runtype and e.method == "DELETE" and e.path.rsplit("/", 1)[-1] == token:
         e.answer(500, {"error": "internal", "message": f"conversation {token} is locked"})
+
+
+def terminal_headers(e: Exchange, store: Store) -> None:
+    """Escape sequences in a header of every answer, and as a conversation's content type."""
+    headers = dict(e.response_headers or {})
+    headers["x-hostile"] = TERMINAL.replace("\x00", "")
+    e.response_headers = headers
+    if e.status < 400 and e.method == "GET" and _is_item_path(e.path):
+        _retype(e, f"text/html\x1b]0;{CANARY}\x07\x1b[2J")
+
+
+def _retype(e: Exchange, content_type: str) -> None:
+    """The same JSON answer under another content type."""
+    e.response = json.dumps(e.response).encode()
+    e.response_headers = {**(e.response_headers or {}), "content-type": content_type}
 
 
 # --- bending HTTP itself ------------------------------------------------------------------
@@ -414,7 +428,7 @@ HOSTILE: list[Hostile] = [
         "terminal_escapes_in_headers",
         "answers carry escape sequences in header values, the content type of a conversation included",
         "terminal",
-        after=lambda e, store: _terminal_headers(e),
+        after=terminal_headers,
     ),
     Hostile(
         "bare_carriage_returns",
@@ -510,20 +524,6 @@ HOSTILE: list[Hostile] = [
     ),
 ]
 BY_NAME = {h.name: h for h in HOSTILE}
-
-
-def _terminal_headers(e: Exchange) -> None:
-    headers = dict(e.response_headers or {})
-    headers["x-hostile"] = TERMINAL.replace("\x00", "")
-    e.response_headers = headers
-    if e.status < 400 and e.method == "GET" and _is_item_path(e.path):
-        _retype(e, f"text/html\x1b]0;{CANARY}\x07\x1b[2J")
-
-
-def _retype(e: Exchange, content_type: str) -> None:
-    """The same JSON answer under another content type."""
-    e.response = json.dumps(e.response).encode()
-    e.response_headers = {**(e.response_headers or {}), "content-type": content_type}
 
 
 # --- serving ------------------------------------------------------------------------------

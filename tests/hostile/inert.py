@@ -9,7 +9,6 @@ import json
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
-from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -139,18 +138,29 @@ def _foreign_table(text: str, where: list[int] | None) -> list[str]:
     return [] if first in _OUR_TABLES else [f"a table the server made: {header[:80]!r}"]
 
 
+_SCRIPT_TYPES = ("", "text/javascript", "application/javascript", "module")
+
+
 class _Elements(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
-        self.scripts = 0
+        self._in_code = False  # inside a script the browser would run
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "script":
-            self.scripts += 1
         text = tag + " " + " ".join(f"{k}={v}" for k, v in attrs)
         if CANARY in text:
             self.found.append(f"an element the server's text made: <{text[:100]}>")
+        if tag == "script":
+            self._in_code = (dict(attrs).get("type") or "").lower() in _SCRIPT_TYPES
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_code = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_code and CANARY in data:
+            self.found.append(f"the server's text in a script that runs: {data[:80]!r}")
 
     def handle_comment(self, data: str) -> None:
         if CANARY in data:
@@ -169,15 +179,10 @@ class _Elements(html.parser.HTMLParser):
             self.found.append(f"a CDATA section the server's text made: {data[:80]!r}")
 
 
-def html_problems(text: str, scripts: int) -> list[str]:
-    """Elements, attributes, comments the server's text made in an HTML page, and any script
-    element beyond the page's own `scripts`."""
+def html_problems(text: str) -> list[str]:
+    """Elements, attributes, comments the server's text made in an HTML page, and its text
+    inside a script the browser would run."""
     parser = _Elements()
     parser.feed(text)
     parser.close()
-    extra = [f"{parser.scripts} script elements, the report has {scripts}"] if parser.scripts != scripts else []
-    return parser.found + extra
-
-
-def read_all(paths: Iterable[Path]) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in paths if path.exists()}
+    return parser.found

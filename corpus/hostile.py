@@ -416,7 +416,7 @@ HOSTILE: list[Hostile] = [
         "window title, clear screen, concealed text, a hyperlink, C1 controls, NUL",
         "terminal",
         after=taint(TERMINAL),
-        families=("schemathesis", "boundaries", "semantics"),
+        families=("schemathesis", "semantics"),
     ),
     Hostile(
         "terminal_escapes_in_ids",
@@ -452,7 +452,6 @@ HOSTILE: list[Hostile] = [
         "report",
         before=tainted_ids(_slash_free(MARKDOWN))[0],
         after=_both(taint(MARKDOWN), tainted_ids(_slash_free(MARKDOWN))[1]),
-        families=("schemathesis", "boundaries", "semantics"),
     ),
     Hostile(
         "xml_illegal_characters",

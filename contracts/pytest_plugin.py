@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import specs
+from specs.text import printable
 
 from .settings import BY_NAME, FAMILIES, SETTINGS, RunSettings, SettingError, resolve
 
@@ -90,7 +91,7 @@ def _resolve(config: pytest.Config) -> RunSettings:
     try:
         return resolve(_raw_settings(config), pytest=True)
     except SettingError as exc:
-        raise pytest.UsageError(f"convo-contracts: {exc}") from None
+        raise pytest.UsageError(printable(f"convo-contracts: {exc}")) from None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -240,6 +241,7 @@ def _run_once_across_workers(item: pytest.Item, shared: Path) -> RunResult | Can
 def _run_here(item: pytest.Item) -> RunResult | CannotRunItem:
     """Run the families of the selected items, for the APIs of the selected items."""
     from .errors import CannotRun
+    from .reports.console import for_terminal
     from .results import RunResult
     from .runner import run
 
@@ -254,9 +256,10 @@ def _run_here(item: pytest.Item) -> RunResult | CannotRunItem:
     try:
         return run(settings.targets, apis, families, result=result)
     except CannotRun as exc:
-        return CannotRunItem(redact(f"convo-contracts could not run: {exc}"))
+        why = f"convo-contracts could not run: {exc}"
     except Exception as exc:  # the suite's own bug: one clear error per item, no key, no traceback
-        return CannotRunItem(redact(f"convo-contracts could not run (internal error): {type(exc).__name__}: {exc}"))
+        why = f"convo-contracts could not run (internal error): {type(exc).__name__}: {exc}"
+    return CannotRunItem(for_terminal(why, redact).replace("\n", " "))
 
 
 @pytest.hookimpl(tryfirst=True)

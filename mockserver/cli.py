@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import logging
 import math
@@ -31,7 +32,7 @@ from .control.chaos import MAX_SEED, Chaos, Settings
 from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
 from .protocol import bounded_protocol
-from .proxy.endpoint import ProxyState
+from .proxy.endpoint import GC_THRESHOLDS, ProxyState
 from .proxy.record import parse_record_key
 from .proxy.traffic_report import write_json
 from .proxy.upstream_args import parse_upstreams
@@ -350,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     if proxy is not None:
         _log_violations()
+        gc.set_threshold(*GC_THRESHOLDS)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -79,8 +79,8 @@ class Limits:
 
 
 class _Answer:
-    """One answer as it is read: a parser of its own whose callbacks fill it in. Everything
-    one exchange learns lives here, so nothing needs resetting between exchanges."""
+    """One answer as it is read: everything one exchange learns lives here (the connection's
+    parser fills it in), so nothing needs resetting between exchanges."""
 
     __slots__ = (
         "buffered",
@@ -93,9 +93,7 @@ class _Answer:
         "headers",
         "headers_done",
         "need",
-        "parser",
         "progress",
-        "received",
         "reusable",
         "status",
         "timer",
@@ -105,13 +103,12 @@ class _Answer:
     def __init__(self, conn: _Connection, *, head: bool) -> None:
         self.conn = conn
         self.head = head  # an answer to HEAD: it ends with its head
-        self.parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: collections.deque[bytes] = collections.deque()
         self.buffered = 0  # body bytes read from the upstream and not yet taken
         self.head_bytes = 0
-        self.received = False  # any byte came back (then the request may have been acted on)
+        self.progress = 0  # reads so far: any means the request may have been acted on
         self.headers_done = False
         self.complete = False
         self.reusable = False
@@ -119,22 +116,6 @@ class _Answer:
         self.waiter: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.need = -1  # the waiter wakes once the head is in and more body than this is buffered
-        self.progress = 0  # reads so far: a wait times out only after a timeout without one
-
-    def feed(self, data: bytes) -> None:
-        self.received = True
-        self.progress += 1
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self.fail(MalformedAnswer("the upstream switched protocols"))
-        except httptools.HttpParserError as exc:
-            self.fail(MalformedAnswer(f"malformed response ({exc})"))
-        else:
-            if not self.headers_done:
-                self.head_bytes += len(data)
-                if self.head_bytes > _MAX_HEAD:
-                    self.fail(MalformedAnswer(f"the answer's head exceeds {_MAX_HEAD} bytes"))
 
     def lost(self, exc: Exception | None) -> None:
         """The connection closed under this answer."""
@@ -146,57 +127,6 @@ class _Answer:
             else:
                 self.error = httpx.RemoteProtocolError("the upstream closed the connection without answering")
         self._wake()
-
-    # httptools callbacks
-
-    def on_message_begin(self) -> None:
-        if self.complete:
-            # Another answer starts in the same read as the one just finished: nobody asked for
-            # it, and the parser is now inside it, so the connection can carry no more requests.
-            self.conn.close()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        # Past the head, the parser reports a chunked body's trailers here too. The head has
-        # been handed out by then (the proxy passes `Response.headers` on after the body), so
-        # they are dropped, as RFC 9110 §6.5.1 allows, rather than turned into headers.
-        if not self.headers_done:
-            self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
-        if not 100 <= self.status <= 599:
-            # RFC 9110 §15: a status is three digits, 100-599; the parser takes any three.
-            self.fail(MalformedAnswer(f"status {self.status} is outside 100-599", rule="status"))
-        elif self.status >= 200:
-            self.headers_done = True
-            if self.head:
-                # No body follows an answer to HEAD, but the parser cannot know the method:
-                # the answer ends here and the connection is not reused.
-                self.complete = True
-                self.conn.answer = None
-            self._wake()
-
-    def on_body(self, body: bytes) -> None:
-        if self.complete:
-            return
-        self.chunks.append(body)
-        self.buffered += len(body)
-        if self.buffered > _HIGH_WATER:
-            self.conn.pause_reading()
-        self._wake()
-
-    def on_message_complete(self) -> None:
-        if not self.headers_done:  # a 1xx interim answer: the real one follows
-            self.headers = []
-            return
-        if self.complete:
-            return
-        self.complete = True
-        self.reusable = self.parser.should_keep_alive()
-        self.conn.answer = None
-        self._wake()
-
-    # for the reader
 
     def _framed(self) -> bool:
         """Whether the answer said where its body ends (else the close ends it, RFC 9112 §6.3):
@@ -270,11 +200,14 @@ class _Answer:
 
 
 class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection; the answer in flight, if any, is `answer`."""
+    """One TCP (or TLS) connection, with the parser of its answers: its callbacks fill in the
+    answer in flight, `answer` (None between exchanges: a byte then is out of step). One parser
+    for the connection's life, as its answers follow each other on it."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.paused = False  # reading stopped until the reader catches up
         self.answer: _Answer | None = None
@@ -292,10 +225,22 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not subclasses
 
     def data_received(self, data: bytes) -> None:
-        if self.answer is None:  # bytes nobody asked for: this connection is out of step
+        answer = self.answer
+        if answer is None:  # bytes nobody asked for: this connection is out of step
             self.close()
             return
-        self.answer.feed(data)
+        answer.progress += 1
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            answer.fail(MalformedAnswer("the upstream switched protocols"))
+        except httptools.HttpParserError as exc:
+            answer.fail(MalformedAnswer(f"malformed response ({exc})"))
+        else:
+            if not answer.headers_done:
+                answer.head_bytes += len(data)
+                if answer.head_bytes > _MAX_HEAD:
+                    answer.fail(MalformedAnswer(f"the answer's head exceeds {_MAX_HEAD} bytes"))
 
     def eof_received(self) -> bool:
         return False
@@ -314,6 +259,62 @@ class _Connection(asyncio.Protocol):
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
         self._writable = None
+
+    # httptools callbacks: `answer` is None once the answer in flight is complete (and for
+    # whatever follows it in the same read)
+
+    def on_message_begin(self) -> None:
+        if self.answer is None:
+            # Another answer starts in the same read as the one just finished: nobody asked for
+            # it, and the parser is now inside it, so the connection can carry no more requests.
+            self.close()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # Past the head, the parser reports a chunked body's trailers here too. The head has
+        # been handed out by then (the proxy passes `Response.headers` on after the body), so
+        # they are dropped, as RFC 9110 §6.5.1 allows, rather than turned into headers.
+        answer = self.answer
+        if answer is not None and not answer.headers_done:
+            answer.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        answer = self.answer
+        if answer is None:
+            return
+        answer.status = status = self.parser.get_status_code()
+        if not 100 <= status <= 599:
+            # RFC 9110 §15: a status is three digits, 100-599; the parser takes any three.
+            answer.fail(MalformedAnswer(f"status {status} is outside 100-599", rule="status"))
+        elif status >= 200:
+            answer.headers_done = True
+            if answer.head:
+                # No body follows an answer to HEAD, but the parser cannot know the method:
+                # the answer ends here and the connection is not reused.
+                answer.complete = True
+                self.answer = None
+            answer._wake()
+
+    def on_body(self, body: bytes) -> None:
+        answer = self.answer
+        if answer is None:
+            return
+        answer.chunks.append(body)
+        answer.buffered += len(body)
+        if answer.buffered > _HIGH_WATER:
+            self.pause_reading()
+        answer._wake()
+
+    def on_message_complete(self) -> None:
+        answer = self.answer
+        if answer is None:
+            return
+        if not answer.headers_done:  # a 1xx interim answer: the real one follows
+            answer.headers = []
+            return
+        answer.complete = True
+        answer.reusable = self.parser.should_keep_alive()
+        self.answer = None
+        answer._wake()
 
     # for the client
 
@@ -460,7 +461,7 @@ class UpstreamClient:
             answer = conn.answer
             if (
                 isinstance(exc, MalformedAnswer)
-                or (answer is not None and answer.received)
+                or (answer is not None and answer.progress)
                 or not isinstance(body, bytes)
                 or method not in _IDEMPOTENT
             ):

@@ -83,7 +83,7 @@ def test_after_three_kill_9s_under_write_load_the_folder_holds_only_the_state_fi
     for round_ in range(3):
         args = ("--state-file", str(state)) + (("--seed", str(seed)) if round_ == 0 else ())
         mock = spawn_mock(*args)
-        leftovers += _kill_9_mid_save(mock, folder, set(foreign) | {"state.json"})
+        leftovers += _kill_9_mid_save(mock, folder)
     assert leftovers == 3, "a save was in progress at each kill -9 (else this test proves less)"
     clean = spawn_mock("--state-file", str(state))
     assert httpx.get(clean.base_url + "/v1/conversations", headers=AUTH).status_code == 200
@@ -102,9 +102,11 @@ def _big_seed(count: int) -> dict[str, Any]:
     return {"tenants": {ALICE: {"runtype": conversations}}}
 
 
-def _kill_9_mid_save(mock: MockProcess, folder: Path, known: set[str]) -> int:
-    """Write until a save is seen in progress (a new file in the folder), then kill -9 at once;
-    whether a file was there when the process died."""
+def _kill_9_mid_save(mock: MockProcess, folder: Path) -> int:
+    """Write until a save is seen in progress (a file that was not in the folder while the
+    mock sat idle: a lock file is), then kill -9 at once; whether it was still there after."""
+    time.sleep(0.2)  # a save of the starting state is over
+    known = set(os.listdir(folder))
     stop = threading.Event()
 
     def write() -> None:

@@ -144,6 +144,14 @@ class Proxy:
             "--record", str(self.record), "--json", str(self.report), "--upstream-timeout", "5", *self.args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self._start()
+        except BaseException:
+            self.proc.kill()  # never left running behind a failed start
+            self.proc.wait()
+            raise
+
+    def _start(self) -> None:
         self.base_url = self._url()
         self._drains = [
             threading.Thread(target=self._drain, args=(pipe, into), daemon=True)

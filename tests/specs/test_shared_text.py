@@ -98,3 +98,10 @@ def test_shorten_keeps_the_start_or_the_end_within_the_limit() -> None:
     assert shorten("abcdef", 4) == "abc…"
     assert shorten("abcdef", 4, keep_end=True) == "…def"
     assert shorten("abcdef", 1, keep_end=True) == "…" and len(shorten("x" * 50, 10, keep_end=True)) == 10
+
+
+def test_a_key_in_a_python_repr_is_redacted_too() -> None:
+    key = "ab'c\\d\"e"
+    redact = Redactor([key])
+    for text in (repr(key), f"conversation {key!r} not found", repr({"id": key})):
+        assert "ab" not in redact(text).replace("[REDACTED]", ""), text

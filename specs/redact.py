@@ -176,5 +176,5 @@ def _written_forms(secret: str) -> set[str]:
         quote_plus(secret),
         # Python's repr (`\\` doubled, `\'` escaped): jsonschema's messages and Python-made
         # text quote values this way.
-        repr(secret)[1:-1],
+        str.__repr__(secret)[1:-1],  # str.__repr__: a Secret hides itself from repr()
     }

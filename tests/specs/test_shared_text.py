@@ -12,7 +12,7 @@ import pytest
 
 from specs.curl import BODY_LIMIT, URL_LIMIT, curl_line
 from specs.inflate import NotInflatable, TooLarge, coding_of, inflate, inflate_all
-from specs.redact import REDACTED, Redactor
+from specs.redact import REDACTED, Redactor, Secret
 from specs.text import printable, shorten
 
 HOSTILE = "a\x1b]0;pwned\x07b\x1b[2Jc\rd\ne\u202ef\u200bg\U000e0041h\x85i\u2028j\x7f"
@@ -105,3 +105,9 @@ def test_a_key_in_a_python_repr_is_redacted_too() -> None:
     redact = Redactor([key])
     for text in (repr(key), f"conversation {key!r} not found", repr({"id": key})):
         assert "ab" not in redact(text).replace("[REDACTED]", ""), text
+
+
+def test_a_secret_that_hides_its_repr_is_still_found_in_one() -> None:
+    key = Secret("ab'c\\d\"e")
+    assert repr(key) == "'[REDACTED]'"
+    assert "ab" not in Redactor([key])(f"{str.__repr__(key)} is not of type 'integer'").replace("[REDACTED]", "")

@@ -14,7 +14,6 @@ note, not a failure), `skip` when the check could not be made and why.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,11 +27,10 @@ from specs.redact import Redactor
 
 from . import reference
 from .leeway import error_status_open
-from .results import Evidence, Failure, Observation, Outcome
+from .results import EXCERPT, Evidence, Failure, Observation, Outcome, answered
 from .samples import Sample
 from .target import Client, Credential, Exchange, Target
 
-_EXCERPT = 600
 SERVER_ERROR = "not_a_server_error"  # Schemathesis' name for the same rule
 RESPONSE_MATCHES_SPEC = "response_matches_spec"
 
@@ -228,18 +226,13 @@ def evidence_of(exchange: Exchange | None, redact: Redactor) -> Evidence:
 
 
 def describe(exchange: Exchange | None, redact: Redactor) -> str:
-    """What came back, for a report: redacted first, then shortened (a key at the cut point
-    would otherwise survive half)."""
+    """What came back, for a report (`results.answered`), or why nothing did."""
     if exchange is None:
         return "no request could be made"
     if exchange.response is None:
-        return redact.excerpt(f"no response: {exchange.error}", _EXCERPT)
+        return redact.excerpt(f"no response: {exchange.error}", EXCERPT)
     response = exchange.response
-    content_type = response.headers.get("content-type", "(none)")
-    text = response.text
-    with contextlib.suppress(ValueError):
-        text = json.dumps(response.json(), ensure_ascii=False)
-    return redact.excerpt(f"{response.status_code} {content_type} {text}".rstrip(), _EXCERPT)
+    return answered(response.status_code, response.headers.get("content-type", "(none)"), response.text, redact)
 
 
 def _server_error(exchange: Exchange | None) -> bool:

@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from specs.redact import Redactor
 from specs.text import shorten
 
 from .samples import Sample
+
+EXCERPT = 600  # characters of what came back that a finding keeps
 
 
 class Status(StrEnum):
@@ -49,6 +52,16 @@ class Evidence:
     def as_json(self) -> dict[str, Any]:
         """The JSON report's fields beside a finding's own (`got` is the finding's)."""
         return {"curl": self.curl}
+
+
+def answered(status: int | None, content_type: str, body: str, redact: Redactor) -> str:
+    """What came back, as every finding's evidence shows it (our checks' and Schemathesis'):
+    the status, the content type and the body, every key redacted, then cut. A JSON body is
+    shown from its parsed value (`Redactor.body`): a key a server wrote under an escape (a
+    `\\u` escape per character, a Python repr inside a JSON string) is found there as it is
+    in no written form; a body that is not JSON is its text, redacted. Redacted before it is
+    cut: a key cut in half is no longer recognisable."""
+    return redact.excerpt(f"{status} {content_type} {redact.body(body)}".rstrip(), EXCERPT)
 
 
 @dataclass

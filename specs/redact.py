@@ -105,6 +105,15 @@ class Redactor:
             return {self(k): self.json(v) for k, v in value.items()}
         return value
 
+    def body(self, text: str) -> str:
+        """A message body as text for a person (evidence, a curl line): a JSON body rendered
+        from its parsed value redacted by `json` (no escape, `\\u0051` or a repr's `\\'`
+        inside a JSON string, hides a key), compact; any other text redacted as text."""
+        try:
+            return json.dumps(self.json(json.loads(text)), ensure_ascii=False, separators=(",", ":"))
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
+            return self(text)
+
     def query(self, query: str) -> str:
         """A query string with credential-looking parameters and any known secret redacted,
         read after percent-decoding (a key sent as `sekrit%2DKEY` is still the key)."""

@@ -22,7 +22,7 @@ from specs.text import shorten
 
 from ...context import Context
 from ...errors import CannotRun
-from ...results import Evidence, Failure, Observation
+from ...results import EXCERPT, Evidence, Failure, Observation
 from ...target import auth_headers
 from .events import Run, read_events
 from .hooks import CREATED_FILE_ENV, RUN_TAG_ENV
@@ -213,7 +213,7 @@ def _record(ctx: Context, run: Run) -> None:
             ctx.outcome(op, "not_a_server_error").add_observation(
                 Observation(
                     what="no answer within --timeout (or no connection): not proof of a server fault",
-                    evidence=Evidence(redact.excerpt(unanswered.message, 600)),
+                    evidence=Evidence(redact.excerpt(unanswered.message, EXCERPT)),
                     spec_pointer=op.pointer,
                 )
             )
@@ -221,7 +221,7 @@ def _record(ctx: Context, run: Run) -> None:
         ctx.outcome(op, "not_a_server_error").add_failure(
             Failure(
                 expected="a response (Schemathesis' request got none)",
-                evidence=Evidence(redact.excerpt(unanswered.message, 600)),
+                evidence=Evidence(redact.excerpt(unanswered.message, EXCERPT)),
                 spec_pointer=op.pointer,
             )
         )

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 from specs.curl import curl_line
 from specs.redact import Redactor
 
-from ...results import Evidence
+from ...results import Evidence, answered
 from ...samples import Sample
 
 # No answer at all within --timeout, or no connection: the network or a slow server, not
@@ -44,7 +44,6 @@ SERVER_SIDE_ERRORS = frozenset(
         "UnhealthyAPIError",
     }
 )
-_EXCERPT = 600
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ class Case:
     def got(self, redact: Redactor) -> str:
         if self.response is None:
             return "no response"
-        return redact.excerpt(f"{self.status} {self.content_type()} {self.response_text()}".rstrip(), _EXCERPT)
+        return answered(self.status, self.content_type(), self.response_text(), redact)
 
     def evidence(self, redact: Redactor) -> Evidence:
         return Evidence(self.got(redact), self.curl(redact))

@@ -25,7 +25,8 @@ MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.OBSERVED: "○", Stat
 
 def for_terminal(text: str, redact: Redactor) -> str:
     """`text` as it may be printed: keys redacted, then every line inert; our own line
-    breaks are kept, any other control character is shown escaped (`\\x1b`, `\\r`)."""
+    breaks are kept, any other control character is shown escaped (`\\x1b`, `\\r`). The
+    same rule holds for the text of the JUnit and HTML reports (each escapes it after)."""
     return "\n".join(printable(line) for line in redact(text).split("\n"))
 
 
@@ -163,7 +164,7 @@ def final_line(result: RunResult) -> str:
 def leftovers(result: RunResult, redact: Redactor) -> str:
     """What the run could not delete, one line each: the ids are the server's (a key echoed
     as an id is redacted like any other)."""
-    return for_terminal("\n".join(f"    {printable(item)}" for item in result.leftovers), redact)
+    return for_terminal("\n".join(f"    {printable(redact(item))}" for item in result.leftovers), redact)
 
 
 def write(result: RunResult, families: list[str], out: TextIO, redact: Redactor) -> None:
@@ -177,6 +178,8 @@ def write(result: RunResult, families: list[str], out: TextIO, redact: Redactor)
     if reasons:
         parts.append("\nSkipped:\n" + "\n".join(f"    {n} skipped: {printable(why)}" for why, n in reasons))
     if result.leftovers:
-        parts.append("\nCould not clean up:\n" + "\n".join(f"    {printable(item)}" for item in result.leftovers))
+        parts.append(
+            "\nCould not clean up:\n" + "\n".join(f"    {printable(redact(item))}" for item in result.leftovers)
+        )
     parts.append("\n" + final_line(result))
     out.write(for_terminal("\n".join(parts), redact) + "\n")

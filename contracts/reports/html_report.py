@@ -2,8 +2,10 @@
 network), for people who never saw the tool: the verdict, what broke and how to reproduce
 it, every result, and the spec coverage matrix, with filters.
 
-Every piece of text is redacted with the run's `Redactor` and then escaped; the finished
-page is redacted once more, so a key the server echoed back cannot reach the file.
+Every piece of text goes through one rule (`e`): redacted with the run's `Redactor`, each
+line made printable (`console.for_terminal`: HTML escaping leaves control characters as
+they are, and a browser, a viewer or `cat` would show or act on them), then escaped; the
+finished page is redacted once more, so a key the server echoed back cannot reach the file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from specs.redact import Redactor, redact_url
 
 from ..coverage import Coverage, Item, Kind, OperationCoverage
 from ..results import Finding, Outcome, RunResult
+from .console import for_terminal
 
 _CSS = """
 :root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--mute:#57606a;--line:#d0d7de;--bg:#f6f8fa}
@@ -76,7 +79,7 @@ def render(
     redactor: Redactor,
 ) -> str:
     def e(value: Any) -> str:
-        return html.escape(redactor(str(value)))
+        return html.escape(for_terminal(str(value), redactor))
 
     outcomes = sorted(result.outcomes, key=lambda o: (o.api, o.path, o.method, o.family, o.check))
     failed = [o for o in outcomes if o.failures]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from specs.text import inert_json
+
 from ..results import Failure, Observation, RunResult, Status
 from ..target import Target
 from .console import skip_reasons
@@ -80,7 +82,9 @@ def render(
     families: list[str],
     coverage: dict[str, Any] | None = None,
     exit_code: int | None = None,
-) -> str:
-    """The report's text, every key redacted (the redactor knows a key's JSON-escaped forms)."""
+) -> bytes:
+    """The report's bytes (UTF-8), every key redacted (the redactor knows a key's JSON-escaped
+    forms) and inert (`specs.text.inert_json`: DEL and C1 controls as `\\u` escapes, as JSON
+    writes C0 ones). A lone surrogate from a server's JSON is written as its `\\u` escape."""
     text = json.dumps(as_dict(result, target, apis, families, coverage, exit_code), indent=2, ensure_ascii=False)
-    return target.redactor(text)
+    return inert_json(target.redactor(text).encode("utf-8", "backslashreplace"))

@@ -4,31 +4,23 @@ JUnit has no "observed": an outcome with observations only is a passing testcase
 system-out carries them (a note CI shows without turning red); under --strict it is a
 failure. Skipped testcases say why.
 
-Only characters XML 1.0 allows reach the file: any other (a control character from a
-server's body, a lone surrogate) is shown escaped (`\\x1b`), so CI can always parse it."""
+Every text the tree holds (element text and attribute values, the server's ids, bodies and
+messages) goes through one rule before it is serialised (`_inert`): keys redacted, then each
+line made printable (`specs.text.printable`), our own line breaks kept. So only characters
+XML 1.0 allows reach the file, and none a terminal acts on (a control character, a bare
+`\\r`, a lone surrogate is shown escaped: `\\x1b`): CI can always parse it, and what CI
+prints from it is inert. Attribute values are one line."""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 
 from specs.redact import Redactor
-from specs.text import shorten
+from specs.text import printable, shorten
 
 from ..results import Finding, Outcome, RunResult, Status
-from .console import entry_lines
-
-# What XML 1.0 forbids (https://www.w3.org/TR/xml/#charsets), plus the other C0/C1 controls
-# it only discourages: tab, line feed and carriage return are kept.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_text(text: str) -> str:
-    """`text` with every character XML 1.0 cannot carry (or only discourages) shown escaped."""
-    return _NOT_XML.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
-    )
+from .console import entry_lines, for_terminal
 
 
 def _findings(entries: list[Finding]) -> str:
@@ -70,9 +62,23 @@ def render(result: RunResult, redact: Redactor) -> str:
     if result.leftovers:
         suite = ElementTree.SubElement(root, "testsuite", name="cleanup", tests="1", failures="1")
         case = ElementTree.SubElement(suite, "testcase", classname="cleanup", name="delete what the run created")
-        ElementTree.SubElement(case, "failure", message="could not delete").text = "\n".join(result.leftovers)
+        ElementTree.SubElement(case, "failure", message="could not delete").text = "\n".join(
+            printable(redact(item))
+            for item in result.leftovers  # an id's line break is not ours
+        )
+    _inert(root, redact)
     text = ElementTree.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + xml_text(redact(text))
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + redact(text)
 
 
-__all__ = ["render", "xml_text"]
+def _inert(root: ElementTree.Element, redact: Redactor) -> None:
+    """Every text in the tree redacted and printable (escaped XML hides a key from a redactor
+    of the serialised text: `&lt;` is not `<`), our line breaks kept in element text."""
+    for element in root.iter():
+        if element.text:
+            element.text = for_terminal(element.text, redact)
+        for name, value in element.attrib.items():
+            element.set(name, printable(redact(value)))
+
+
+__all__ = ["render"]

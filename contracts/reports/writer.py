@@ -95,11 +95,13 @@ def write(
             _save(destinations.step_summary, text, "GitHub step summary", append=True)
 
 
-def _save(path: Path, text: str, report: str, *, append: bool = False) -> None:
+def _save(path: Path, text: str | bytes, report: str, *, append: bool = False) -> None:
+    """`text` into `path`: a str as UTF-8, bytes (a format that encodes itself: JSON) as they are."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace")
     with _writing(report, path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a" if append else "w", encoding="utf-8", errors="backslashreplace") as handle:
-            handle.write(text)
+        with path.open("ab" if append else "wb") as handle:
+            handle.write(data)
 
 
 @contextlib.contextmanager

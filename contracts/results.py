@@ -38,7 +38,8 @@ class Evidence:
     """What backs a finding: what came back, and a command that sends the request again.
     Every format (console, JUnit, JSON, HTML, Markdown) renders `parts()` and `as_json()`:
     to show more (numbered steps, a reproduction script), add a field and its part here.
-    Made redacted (and each text bounded) by whoever found it."""
+    Made redacted (and each text bounded) by whoever found it, what came back by `answered`;
+    the server's text is kept as data (a control character, raw): each format escapes it."""
 
     got: str
     curl: str | None = None

@@ -5,6 +5,7 @@ checks' evidence and Schemathesis' alike), and any other body as its text, redac
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -65,7 +66,7 @@ def _schemathesis_got(tmp_path: Path, status: int, content_type: str, body: str,
             "content": {"$base64": base64.b64encode(body.encode()).decode()},
         },
     }
-    recorder = {"cases": {"c": {"value": {"method": "GET", "path": "/v1/conversations/{id}"}}}}
+    recorder: dict[str, Any] = {"cases": {"c": {"value": {"method": "GET", "path": "/v1/conversations/{id}"}}}}
     recorder["interactions"] = {"c": interaction}
     events = tmp_path / "events.ndjson"
     events.write_text(json.dumps({"ScenarioFinished": {"recorder": recorder}}) + "\n")

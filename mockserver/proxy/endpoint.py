@@ -34,7 +34,7 @@ from specs.auth import AuthScheme, scheme_of
 from specs.inflate import NotInflatable, TooLarge, coding_of, inflate_all
 from specs.integers import ascii_int
 from specs.redact import Redactor, redact_url
-from specs.text import shorten
+from specs.text import printable, shorten
 
 from ..api.errors import ApiError
 from ..api.request import RequestInfo
@@ -270,7 +270,7 @@ class ProxyEndpoint:
             # Only chunked is undone on the way in (RFC 9112 §7); passed on without its
             # Transfer-Encoding, any other coding would reach the client mislabelled.
             await upstream.aclose()
-            shown = shorten(", ".join(codings), 100)
+            shown = shorten(printable(", ".join(codings)), 100)  # in the 502's message too
             self._cannot_pass_on(
                 exchange, "transferCoding", f"Transfer-Encoding: {shown} (the proxy passes on only chunked)", shown
             )

@@ -12,7 +12,9 @@ nothing, silently).
 
 Every request's scope carries its `Connection` under `CONNECTION`, put there by this
 protocol when the request begins: a reset or a truncated answer (`control/faults.py`) breaks
-the connection through it, whatever middleware stands in between.
+the connection through it, whatever middleware stands in between, and a request that waits
+on someone else (the proxy's upstream) learns through it that its client has left or that
+the server is stopping (`Connection.watch`), without a task of its own listening.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+from collections.abc import Callable
 
 import orjson
 from starlette.types import Scope
@@ -30,15 +33,31 @@ from .api.errors import short_code
 from .config import MockConfig
 
 CONNECTION = "mock.connection"  # the scope key
+# What a connection's watcher is told (`Connection.watch`).
+LEFT = "left"  # the client closed the connection (or it broke)
+STOPPING = "stopping"  # the server began to stop: it waits for the requests in flight
 
 
 class Connection:
-    """The connection a request arrived on, for the faults that break it."""
+    """The connection a request arrived on: for the faults that break it, and for a request
+    that watches it."""
 
-    __slots__ = ("_transport",)
+    __slots__ = ("_transport", "_watcher")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
+        self._watcher: Callable[[str], None] | None = None
+
+    def watch(self, watcher: Callable[[str], None] | None) -> None:
+        """While the request in flight runs: `watcher(LEFT)` once the client has left,
+        `watcher(STOPPING)` once the server begins to stop. None: no longer (the request's
+        own `finally`; the next request on the connection watches for itself)."""
+        self._watcher = watcher
+
+    def tell(self, event: str) -> None:
+        """Called by the protocol (LEFT, STOPPING), on the event loop."""
+        if self._watcher is not None:
+            self._watcher(event)
 
     def reset(self) -> None:
         """Closed at once with a TCP reset: the client sees no answer at all."""
@@ -74,6 +93,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
         super().connection_lost(exc)
+        self._connection.tell(LEFT)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._connection.tell(STOPPING)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -11,6 +11,9 @@ relayed with `X-Convo-Violations: N`. Violations never change the answer unless
 Bodies up to the buffer limits are held to be checked (a request's before it is forwarded,
 a response's before its headers go out, since the header counts its violations); larger
 ones stream through and only their status and content type are checked.
+
+An exchange whose client leaves, or that is still in flight when the proxy stops, is cut
+off wherever it is (cutoff.py): its upstream connection closed, never read on.
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ from specs.auth import AuthScheme, scheme_of
 from specs.inflate import NotInflatable, TooLarge, coding_of, inflate_all
 from specs.integers import ascii_int
 from specs.redact import Redactor, redact_url
-from specs.text import shorten
+from specs.text import printable, shorten
 
 from ..api.errors import ApiError
 from ..api.request import RequestInfo
 from ..config import MockConfig
 from ..control.chaos import parse_prefer
+from ..protocol import LEFT
 from ..runtime import Runtime
+from .cutoff import Cutoff
 from .exchange import Exchange, Finding
 from .record import Recorder
 from .traffic_check import OperationChecks
@@ -130,7 +135,8 @@ class ProxyEndpoint:
     Each request becomes one `Exchange`, handed through named steps: `_arrived` (what was
     sent, the operation, the credential, the journal's requestId), `_chaos`, `_hold_body`,
     `_check_request`, `_forward`, `_take_answer`, `_check_response`, `_relay`; `_record`
-    turns the exchange's findings into violations as they are found.
+    turns the exchange's findings into violations as they are found; `_cut_off` ends an
+    exchange its client left or the proxy's stop cut short.
     """
 
     def __init__(self, proxy: ProxyState, api: str, operations: list[Operation]) -> None:
@@ -144,15 +150,29 @@ class ProxyEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = self._arrived(scope)
+        cutoff = Cutoff(scope)
+        try:
+            await self._steps(exchange, cutoff, receive, send)
+        except asyncio.CancelledError:
+            if not cutoff.caught():
+                raise
+            await self._cut_off(exchange, cutoff)
+        finally:
+            cutoff.close()
+
+    async def _steps(self, exchange: Exchange, cutoff: Cutoff, receive: Receive, send: Send) -> None:
         if exchange.checks is not None:
             await self._chaos(exchange)
         await self._hold_body(exchange, receive)
+        if exchange.body is not None:
+            cutoff.listen(receive)
         self._check_request(exchange)
         upstream = await self._forward(exchange, receive)
+        cutoff.listen(receive)  # a streamed body is all read now
         try:
             held, complete = await self._take_answer(exchange, upstream)
             self._check_response(exchange, upstream, held, complete)
-            await self._relay(exchange, upstream, held, complete, send, receive)
+            await self._relay(exchange, upstream, held, complete, send)
         finally:
             await upstream.aclose()
 
@@ -250,7 +270,7 @@ class ProxyEndpoint:
             # Only chunked is undone on the way in (RFC 9112 §7); passed on without its
             # Transfer-Encoding, any other coding would reach the client mislabelled.
             await upstream.aclose()
-            shown = shorten(", ".join(codings), 100)
+            shown = shorten(printable(", ".join(codings)), 100)  # in the 502's message too
             self._cannot_pass_on(
                 exchange, "transferCoding", f"Transfer-Encoding: {shown} (the proxy passes on only chunked)", shown
             )
@@ -330,55 +350,51 @@ class ProxyEndpoint:
             recorder.observe(checks.operation, exchange, exchange.credential)
 
     async def _relay(
-        self,
-        exchange: Exchange,
-        upstream: Response,
-        held: list[bytes],
-        complete: bool,
-        send: Send,
-        receive: Receive,
+        self, exchange: Exchange, upstream: Response, held: list[bytes], complete: bool, send: Send
     ) -> None:
         """The upstream's status and headers (+ X-Convo-Violations), then its body: what was
-        held, and past the buffer the rest as it comes, no faster than the client takes it.
-        A client that leaves ends the relay: its upstream connection is closed, not read on."""
+        held, and past the buffer the rest as it comes, no faster than the client takes it
+        (a client that leaves cuts the exchange off: see cutoff.py)."""
         out = [(k, v) for k, v in upstream.headers if k.lower() not in _RESPONSE_DROPPED]
         # The length of what came back; not for HEAD, whose Content-Length describes the GET.
         if complete and exchange.method != "HEAD" and "content-length" not in (exchange.response_headers or {}):
             out.append((b"content-length", str(len(held[0]) if held else 0).encode()))
         out.append((_HEADER_KEY, str(exchange.findings).encode()))
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})
+        exchange.answered = True
         if complete:
             await send({"type": "http.response.body", "body": held[0] if held else b""})
             return
-        # uvicorn drops what is sent to a client that has left, without a word: the only sign
-        # is `http.disconnect` on receive (the request body is all read by now).
-        gone = asyncio.ensure_future(_client_gone(receive))
-
-        def stop_reading(task: asyncio.Future[None]) -> None:
-            if not task.cancelled():
-                upstream.abort()
-
-        gone.add_done_callback(stop_reading)
+        for chunk in held:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        held.clear()
         try:
-            for chunk in held:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            held.clear()
             async for chunk in upstream.aiter_raw():
-                if gone.done():
-                    return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.HTTPError as exc:
-            if gone.done():
-                return  # the client left, and the upstream connection was closed for it
             # The status is already sent: record the break and leave the answer incomplete,
             # so the client sees a broken-off body as the upstream sent it.
             self._broke_off(exchange, upstream, exc)
             return
-        finally:
-            if gone.done() and not gone.cancelled():
-                gone.exception()  # retrieved: a receive that failed is a client gone too
-            gone.cancel()
         await send({"type": "http.response.body", "body": b""})
+
+    async def _cut_off(self, exchange: Exchange, cutoff: Cutoff) -> None:
+        """The exchange ended early (its upstream connection closed by now): the client left,
+        nothing more to send; or the proxy is stopping, a 503 if the answer has not begun,
+        else the answer ends here, cut short. What the checks found so far is recorded; the
+        cut itself is nobody's violation."""
+        self._record(exchange)
+        if cutoff.reason == LEFT:
+            return
+        if exchange.answered:
+            await cutoff.hang_up()
+            return
+        raise ApiError(
+            503,
+            f"the proxy is stopping: it did not wait for the answer of the upstream {self.label}",
+            code="proxy_stopping",
+            headers={VIOLATIONS_HEADER: str(exchange.findings)},
+        )
 
     def _broke_off(self, exchange: Exchange, upstream: Response, exc: httpx.HTTPError) -> None:
         checks = exchange.checks
@@ -466,12 +482,6 @@ async def _rest(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
         yield message.get("body", b"")
         if not message.get("more_body"):
             return
-
-
-async def _client_gone(receive: Receive) -> None:
-    """Until the client has left."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 def _cause(exc: httpx.HTTPError) -> str:

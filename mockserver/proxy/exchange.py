@@ -55,6 +55,7 @@ class Exchange:
     status: int = 0
     response_headers: Mapping[str, str] | None = None
     response_body: bytes | None = None  # decoded for the checks; None: too large, not checked
+    answered: bool = False  # its status and headers went out to the client
     # What the checks found, and how many of them are already recorded as violations.
     request_findings: list[Finding] = field(default_factory=list)
     response_findings: list[Finding] = field(default_factory=list)

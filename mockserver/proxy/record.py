@@ -22,6 +22,7 @@ import orjson
 import specs
 from specs import Operation
 from specs.redact import Redactor
+from specs.text import inert_json
 
 from ..persistence import write_atomic
 from .exchange import Exchange
@@ -102,6 +103,8 @@ class Recorder:
     async def flush(self) -> dict[str, Any]:
         # A key could only reach the file inside recorded content (a title or an id holding
         # it, say): replaced there too, in the parsed data, where no JSON escape can hide it.
+        # A server's text in it stays inert when the file is printed.
         data = self._redactor().json(self.seed())
-        await asyncio.to_thread(write_atomic, self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        text = inert_json(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        await asyncio.to_thread(write_atomic, self.path, text)
         return self.summary()

@@ -18,6 +18,7 @@ import orjson
 
 import specs
 from specs.redact import redact_url
+from specs.text import inert_json
 
 from ..persistence import write_atomic
 from .endpoint import ProxyState
@@ -117,6 +118,6 @@ def _result(
 
 def write_json(state: ProxyState, base_url: str, path: Path) -> None:
     # Values were redacted when recorded; the whole report is redacted again, parsed, with
-    # every credential known by now.
+    # every credential known by now. A server's text in it stays inert when it is printed.
     data = state.redactor().json(as_dict(state, base_url))
-    write_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    write_atomic(path, inert_json(orjson.dumps(data, option=orjson.OPT_INDENT_2)))

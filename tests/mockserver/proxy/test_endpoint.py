@@ -500,8 +500,15 @@ def answering_raw(answer: bytes) -> Any:
             "transferCoding",
             "Transfer-Encoding: gzip",
         ),
+        (
+            # A C1 control (an 8-bit CSI) in the coding: shown escaped, in the 502 and the violation.
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: x\x9b2J, chunked\r\n"
+            b"Connection: close\r\n\r\n2\r\n[]\r\n0\r\n\r\n",
+            "transferCoding",
+            "Transfer-Encoding: x\\x9b2j, chunked",
+        ),
     ],
-    ids=["status-999", "status-042", "status-42", "gzip-chunked", "gzip"],
+    ids=["status-999", "status-042", "status-42", "gzip-chunked", "gzip", "c1-coding"],
 )
 def test_an_answer_the_proxy_cannot_pass_on_is_a_502_naming_it_and_a_violation(
     serve: Any, answer: bytes, rule: str, named: str
@@ -516,6 +523,8 @@ def test_an_answer_the_proxy_cannot_pass_on_is_a_502_naming_it_and_a_violation(
     assert got.headers["x-convo-violations"] == "1"
     found = only(violations(proxy))
     assert (found["rule"], found["direction"], found["operationId"]) == (rule, "response", "listConversations")
+    served = httpx.get(proxy.base_url + "/__mock__/violations").content
+    assert b"\xc2\x9b" not in got.content + served  # no raw C1 control for a terminal to act on
 
 
 def test_a_path_with_terminal_escapes_reaches_the_console_escaped(spawn_mock: Any) -> None:

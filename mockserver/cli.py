@@ -30,7 +30,7 @@ from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConf
 from .control.chaos import MAX_SEED, Chaos, Settings
 from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
-from .protocol import bounded_protocol
+from .protocol import server_config
 from .proxy.endpoint import ProxyState
 from .proxy.record import parse_record_key
 from .proxy.traffic_report import write_json
@@ -357,15 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     if proxy is not None:
         _log_violations()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level=args.log_level,
-            access_log=False,
-            lifespan="on",
-            http=bounded_protocol(config.max_header_bytes, config.head_timeout),
-        )
-    )
+    server = uvicorn.Server(server_config(app, config, log_level=args.log_level))
     # uvicorn re-raises the signal that stopped it once it is done; in proxy mode a default
     # SIGTERM would then kill the process before the summary, the report and the exit code.
     sigterm = proxy is not None

@@ -23,7 +23,8 @@ import socket
 import struct
 
 import orjson
-from starlette.types import Scope
+import uvicorn
+from starlette.types import ASGIApp, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .api.errors import short_code
@@ -139,3 +140,12 @@ def bounded_protocol(
     limit = max_head_bytes + 16 * 1024
     bounds = {"max_head_bytes": limit, "head_timeout": head_timeout}
     return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), bounds)
+
+
+def server_config(app: ASGIApp, config: MockConfig, **options: object) -> uvicorn.Config:
+    """How uvicorn runs a mock (`convo-mock`, the background server of the fixtures): this
+    protocol, the lifespan on, no access log, and no X-Forwarded-* rewriting of the client
+    address and scheme (nothing here reads the client's address; the public URL comes from
+    --public-url or the listening socket, never from what a client claims)."""
+    settings: dict[str, object] = {"access_log": False, "lifespan": "on", "proxy_headers": False, **options}
+    return uvicorn.Config(app, http=bounded_protocol(config.max_header_bytes, config.head_timeout), **settings)  # type: ignore[arg-type]

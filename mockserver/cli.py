@@ -26,7 +26,7 @@ from . import interrupt
 from .api.auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
 from .api.seed import DOCUMENTED_UUID, SeedError
 from .app import create_app
-from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
+from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MAX_JOURNAL_SIZE, RECORD_KEYS_ENV, MockConfig
 from .control.chaos import MAX_SEED, Chaos, Settings
 from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
@@ -50,6 +50,7 @@ _FROM_CONFIG = {
     "error_rate": "error_rate",
     "upstream_timeout": "upstream_timeout",
     "head_timeout": "head_timeout",
+    "journal_size": "journal_size",
 }
 
 
@@ -82,6 +83,15 @@ def _positive(text: str) -> int:
     return number
 
 
+def _journal_size(text: str) -> int:
+    number = ascii_int(text)
+    if number is None or number > MAX_JOURNAL_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"{shorten(text, 20)!r} is not a number of entries within 0..{MAX_JOURNAL_SIZE}"
+        )
+    return number
+
+
 def _header_text(headers: dict[str, str]) -> str:
     """`Name: value`, as a request carries it (for help texts)."""
     return ", ".join(f"{name}: {value}" for name, value in headers.items())
@@ -110,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--empty", action="store_true", help="start with no conversations")
     parser.add_argument(
         "--state-file", type=Path, metavar="PATH", help="load state from PATH and save every change to it"
+    )
+    parser.add_argument(
+        "--journal-size",
+        type=_journal_size,
+        metavar="N",
+        help=f"keep the last N exchanges in the journal, 0..{MAX_JOURNAL_SIZE}; 0 turns it off "
+        f"(default {DEFAULTS.journal_size})",
     )
     parser.add_argument(
         "--head-timeout",
@@ -277,6 +294,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         proxy_strict=args.proxy_strict,
         upstream_timeout=timeout,
         head_timeout=head_timeout,
+        journal_size=args.journal_size,
         record_file=args.record,
         record_keys=tuple(parse_record_key(k) for k in record_keys),
         faults=tuple(args.fault or ()),

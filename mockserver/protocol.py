@@ -79,8 +79,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[CONNECTION] = self._connection  # type: ignore[literal-required]
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
 
     def on_headers_complete(self) -> None:
         self._head_done = True
@@ -112,8 +110,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not self._head_done:
             self._head_bytes += len(data)
         super().data_received(data)
-        if not self._head_done and self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
-            self._refuse_head()
+        if not self._head_done and self._head_bytes:
+            # A head begun and not complete: now it has a deadline (a head that arrives whole,
+            # as nearly every one does, never costs a timer).
+            if self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
+                self._refuse_head()
+            elif self._head_timer is None:
+                self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
 
     def _refuse_head(self) -> None:
         message = f"request head exceeds the limit of {self.max_head_bytes} bytes"

@@ -138,7 +138,7 @@ class OperationEndpoint:
         return key.label if key is not None else None
 
     def _authenticate(self, bound: _Bound, headers: RawHeaders) -> ApiKey:
-        key = self.runtime.keys.authenticate(bound.auth, _credential_headers(bound, headers))
+        key = self.runtime.keys.authenticate_raw(bound.auth, headers.get(bound.auth_header))
         if key.readonly and bound.enforce_readonly:
             raise ApiError(403, "this API key is read-only")
         return key

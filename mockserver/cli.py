@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import logging
 import math
@@ -11,12 +12,12 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import uvicorn
 
 import specs
 from specs.auth import scheme_of
+from specs.cli import OneLineParser
 from specs.integers import ascii_int
 from specs.paths import unwritable
 from specs.redact import redact_url
@@ -31,7 +32,7 @@ from .control.chaos import MAX_SEED, Chaos, Settings
 from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
 from .protocol import server_config
-from .proxy.endpoint import ProxyState
+from .proxy.endpoint import GC_THRESHOLDS, ProxyState
 from .proxy.record import parse_record_key
 from .proxy.traffic_report import write_json
 from .proxy.upstream_args import parse_upstreams
@@ -60,13 +61,6 @@ CHAOS_FLAGS = (
     ("--error-rate", "error_rate", "error_rate"),
     ("--random-seed", "random_seed", "random_seed"),
 )
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with its errors as one line (it prints the whole usage first)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {printable(message)} (see --help)\n")
 
 
 def _port(text: str) -> int:
@@ -98,7 +92,7 @@ def _header_text(headers: dict[str, str]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="convo-mock",
         description="A stateful mock of the Runtype and systemprompt.io conversation APIs, "
         "driven by their OpenAPI specs.",
@@ -375,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     if proxy is not None:
         _log_violations()
+        gc.set_threshold(*GC_THRESHOLDS)
     server = uvicorn.Server(server_config(app, config, log_level=args.log_level))
     # uvicorn re-raises the signal that stopped it once it is done; in proxy mode a default
     # SIGTERM would then kill the process before the summary, the report and the exit code.

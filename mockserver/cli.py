@@ -27,11 +27,11 @@ from . import interrupt
 from .api.auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
 from .api.seed import DOCUMENTED_UUID, SeedError
 from .app import create_app
-from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
+from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MAX_JOURNAL_SIZE, RECORD_KEYS_ENV, MockConfig
 from .control.chaos import MAX_SEED, Chaos, Settings
 from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
-from .protocol import bounded_protocol
+from .protocol import server_config
 from .proxy.endpoint import GC_THRESHOLDS, ProxyState
 from .proxy.record import parse_record_key
 from .proxy.traffic_report import write_json
@@ -51,6 +51,7 @@ _FROM_CONFIG = {
     "error_rate": "error_rate",
     "upstream_timeout": "upstream_timeout",
     "head_timeout": "head_timeout",
+    "journal_size": "journal_size",
 }
 
 
@@ -73,6 +74,15 @@ def _positive(text: str) -> int:
     number = ascii_int(text)
     if number is None or number < 1:
         raise argparse.ArgumentTypeError(f"{shorten(text, 20)!r} is not a whole number of bytes above 0")
+    return number
+
+
+def _journal_size(text: str) -> int:
+    number = ascii_int(text)
+    if number is None or number > MAX_JOURNAL_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"{shorten(text, 20)!r} is not a number of entries within 0..{MAX_JOURNAL_SIZE}"
+        )
     return number
 
 
@@ -104,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--empty", action="store_true", help="start with no conversations")
     parser.add_argument(
         "--state-file", type=Path, metavar="PATH", help="load state from PATH and save every change to it"
+    )
+    parser.add_argument(
+        "--journal-size",
+        type=_journal_size,
+        metavar="N",
+        help=f"keep the last N exchanges in the journal, 0..{MAX_JOURNAL_SIZE}; 0 turns it off "
+        f"(default {DEFAULTS.journal_size})",
     )
     parser.add_argument(
         "--head-timeout",
@@ -271,6 +288,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         proxy_strict=args.proxy_strict,
         upstream_timeout=timeout,
         head_timeout=head_timeout,
+        journal_size=args.journal_size,
         record_file=args.record,
         record_keys=tuple(parse_record_key(k) for k in record_keys),
         faults=tuple(args.fault or ()),
@@ -352,15 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if proxy is not None:
         _log_violations()
         gc.set_threshold(*GC_THRESHOLDS)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level=args.log_level,
-            access_log=False,
-            lifespan="on",
-            http=bounded_protocol(config.max_header_bytes, config.head_timeout),
-        )
-    )
+    server = uvicorn.Server(server_config(app, config, log_level=args.log_level))
     # uvicorn re-raises the signal that stopped it once it is done; in proxy mode a default
     # SIGTERM would then kill the process before the summary, the report and the exit code.
     sigterm = proxy is not None

@@ -14,6 +14,8 @@ DEFAULT_CORS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # The control token's environment variable: a secret is better kept out of `ps` output.
 CONTROL_TOKEN_ENV = "CONVO_MOCK_CONTROL_TOKEN"
+# The largest --journal-size: each entry may hold ~21 KiB at worst (README's journal bound).
+MAX_JOURNAL_SIZE = 10_000
 # `--record-key`'s variable, KEY=NAME pairs separated by white space: real keys stay out of `ps`.
 RECORD_KEYS_ENV = "CONVO_MOCK_RECORD_KEYS"
 
@@ -32,7 +34,7 @@ class MockConfig:
     error_rate: float = 0.0
     random_seed: int | None = None
     cors_origins: tuple[str, ...] = ()  # empty: localhost and 127.0.0.1 on any port
-    journal_size: int = 500
+    journal_size: int = 500  # 0: no journal, and no capture work on any request
     # The address the mock listens on: with the loopback names, the Host values it answers.
     host: str = "127.0.0.1"
     allowed_hosts: tuple[str, ...] = ()

@@ -26,7 +26,8 @@ import struct
 from collections.abc import Callable
 
 import orjson
-from starlette.types import Scope
+import uvicorn
+from starlette.types import ASGIApp, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .api.errors import short_code
@@ -102,8 +103,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[CONNECTION] = self._connection  # type: ignore[literal-required]
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
 
     def on_headers_complete(self) -> None:
         self._head_done = True
@@ -135,8 +134,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not self._head_done:
             self._head_bytes += len(data)
         super().data_received(data)
-        if not self._head_done and self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
-            self._refuse_head()
+        if not self._head_done and self._head_bytes:
+            # A head begun and not complete: now it has a deadline (a head that arrives whole,
+            # as nearly every one does, never costs a timer).
+            if self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
+                self._refuse_head()
+            elif self._head_timer is None:
+                self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
 
     def _refuse_head(self) -> None:
         message = f"request head exceeds the limit of {self.max_head_bytes} bytes"
@@ -163,3 +167,12 @@ def bounded_protocol(
     limit = max_head_bytes + 16 * 1024
     bounds = {"max_head_bytes": limit, "head_timeout": head_timeout}
     return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), bounds)
+
+
+def server_config(app: ASGIApp, config: MockConfig, **options: object) -> uvicorn.Config:
+    """How uvicorn runs a mock (`convo-mock`, the background server of the fixtures): this
+    protocol, the lifespan on, no access log, and no X-Forwarded-* rewriting of the client
+    address and scheme (nothing here reads the client's address; the public URL comes from
+    --public-url or the listening socket, never from what a client claims)."""
+    settings: dict[str, object] = {"access_log": False, "lifespan": "on", "proxy_headers": False, **options}
+    return uvicorn.Config(app, http=bounded_protocol(config.max_header_bytes, config.head_timeout), **settings)  # type: ignore[arg-type]

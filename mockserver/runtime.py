@@ -41,6 +41,7 @@ class Runtime:
         self.chaos = Chaos(self.operations, config.latency_ms, config.error_rate, config.random_seed, rules)
         # A new id per process: the dashboard starts over when the mock it polls was restarted.
         self.instance = secrets.token_hex(8)
+        self._public_urls: dict[tuple[Any, Any], str] = {}
         self.seed = self._initial_seed()
         self.state_lock: StateLock | None = None
         self.saver: StateSaver | None = None
@@ -116,10 +117,16 @@ class Runtime:
         on (the listening socket's, never the client-controlled Host header)."""
         if self.config.public_url:
             return self.config.public_url
-        server = scope.get("server")
+        server, scheme = scope.get("server"), scope.get("scheme", "http")
+        known = self._public_urls.get((server, scheme))  # a server listens on one or two addresses
+        if known is not None:
+            return known
         host, port = server if server else (self.config.host, None)
         host = f"[{host}]" if ":" in host else host
-        return f"{scope.get('scheme', 'http')}://{host}" + (f":{port}" if port else "")
+        url = f"{scheme}://{host}" + (f":{port}" if port else "")
+        if len(self._public_urls) < 16:
+            self._public_urls[(server, scheme)] = url
+        return url
 
 
 __all__ = ["Runtime", "SeedError", "StateFileBusy"]

@@ -141,6 +141,13 @@ class Chaos:
     def as_json(self) -> dict[str, Any]:
         return {**self.settings.as_json(), "faults": [rule.as_json() for rule in self.rules.rules]}
 
+    @property
+    def active(self) -> bool:
+        """Whether any setting or rule may act on a request that carries no Prefer header:
+        when none does, a request pays for this one check and nothing else of chaos."""
+        settings = self.settings
+        return bool(settings.latency_ms or settings.error_rate or settings.code is not None or self.rules.rules)
+
     def update(self, data: Any, source: Source = Source.CONTROL) -> None:
         """`PUT /__mock__/chaos` (and the pytest plugin, which names itself as `source`):
         fields absent keep their value; all are checked before any applies."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from specs.integers import ascii_int
 from specs.redact import REDACTED, Redactor, is_secret_name, redact_header
@@ -57,32 +57,28 @@ RawHeaders = list[tuple[bytes, bytes]]
 Labeler = Callable[[str | None, Mapping[str, str]], str | None]
 
 
-@dataclass(slots=True)
-class _Side:
-    """One side of an exchange as captured: raw and capped, shaped only when read."""
-
-    headers: RawHeaders | bytes  # raw, or a redacted and cut block of text when oversized
-    body: bytes | bytearray = b""  # the first BODY_CAP bytes
-    total: int = 0  # bytes the body really had
-
-    def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        kept = self.body
-        room = BODY_CAP - len(kept)
-        if room <= 0 or not chunk:
-            return
-        piece = chunk[:room]  # the chunk itself when it fits: kept by reference, not copied
-        if not kept:
-            self.body = piece if type(piece) is bytes else bytes(piece)
-        elif type(kept) is bytearray:
-            kept += piece
-        else:
-            self.body = bytearray(kept) + piece
+def keep(kept: bytes | bytearray, chunk: bytes) -> bytes | bytearray:
+    """What a body keeps after `chunk`: at most its first BODY_CAP bytes, the first chunk by
+    reference when it fits (no copy), a bytearray once a second one adds to it."""
+    room = BODY_CAP - len(kept)
+    if room <= 0:
+        return kept
+    piece = chunk[:room]  # the chunk itself when it fits
+    if not kept:
+        return piece if type(piece) is bytes else bytes(piece)
+    if type(kept) is bytearray:
+        kept += piece
+        return kept
+    return bytearray(kept) + piece
 
 
-def _capped_headers(raw: RawHeaders, cap: int) -> RawHeaders | bytes:
-    if sum(map(len, itertools.chain.from_iterable(raw))) + HEADER_COST * len(raw) <= cap:
-        return raw  # all in C: the hot path
+def _capped_headers(raw: RawHeaders, cap: int, size: int | None = None) -> RawHeaders | bytes:
+    """`raw` itself when it fits in `cap` (`size`: its names' and values' bytes, if known),
+    else a cut copy."""
+    if size is None:
+        size = sum([len(name) + len(value) for name, value in raw])
+    if size + HEADER_COST * len(raw) <= cap:
+        return raw
     return _cut_headers(raw, cap)
 
 
@@ -140,18 +136,18 @@ def _cut_path(path: str) -> tuple[str, bool]:
     return path[:limit], len(path) > limit
 
 
-def _body(side: _Side, redactor: Redactor) -> Any:
+def _body(body: bytes | bytearray, total: int, redactor: Redactor) -> Any:
     """JSON when the whole body was kept and parses; else text, marked when cut."""
-    if side.total == 0:
+    if total == 0:
         return None
-    if side.total == len(side.body):
+    if total == len(body):
         try:
-            return redactor.json(orjson.loads(side.body))
+            return redactor.json(orjson.loads(body))
         except orjson.JSONDecodeError:
             pass
-    text = side.body.decode("utf-8", errors="replace")
-    if side.total > len(side.body):
-        return redactor.prefix(text) + CUT_MARKER.format(kept=len(side.body), total=side.total)
+    text = body.decode("utf-8", errors="replace")
+    if total > len(body):
+        return redactor.prefix(text) + CUT_MARKER.format(kept=len(body), total=total)
     return redactor(text)
 
 
@@ -181,14 +177,21 @@ class Entry:
     duration: float
     api: str | None
     operation: str | None
-    request: _Side
-    response: _Side
+    # Each side raw and capped, shaped only when read: the headers as the server parsed them
+    # (or, past the cap, a redacted and cut block of text), the body's first BODY_CAP bytes,
+    # and how many bytes the body really had.
+    request_headers: RawHeaders | bytes
+    request_body: bytes | bytearray
+    request_bytes: int
+    response_headers: RawHeaders | bytes
+    response_body: bytes | bytearray
+    response_bytes: int
     fault: str | None
-    request_id: int | None = None  # proxy mode: what this request's violations refer to
+    request_id: int | None  # proxy mode: what this request's violations refer to
+    path_cut: bool
+    query_cut: bool
     tenant: str | None = None
     labelled: bool = False
-    path_cut: bool = False
-    query_cut: bool = False
 
 
 FILTERS = ("api", "method", "path", "operation", "status", "tenant", "since", "limit")
@@ -301,6 +304,55 @@ class Journal:
             self._redactor = (own, Redactor([*own, *self._remembered]))
         return self._redactor[1]
 
+    def record(
+        self,
+        scope: Scope,
+        started: float,
+        status: int,
+        request_body: bytes | bytearray,
+        request_bytes: int,
+        response_headers: RawHeaders,
+        response_body: bytes | bytearray,
+        response_bytes: int,
+        header_bytes: int | None = None,
+    ) -> None:
+        """One exchange, as `app.Front` captured it (bodies through `keep`; `started` its
+        perf_counter at the start; `header_bytes` the request headers' size, if counted):
+        every field capped here, the headers kept as they came while they fit."""
+        info = get_info(scope)
+        raw: RawHeaders = scope["headers"]
+        request_headers = _capped_headers(raw, HEADERS_CAP, header_bytes)
+        path: str = scope["path"]
+        query: bytes = scope["query_string"]
+        path_cut = len(path) > URL_CAP or not path.isascii()
+        if path_cut:
+            path, path_cut = _cut_path(path)
+        entry = Entry(
+            next(self._ids),
+            time.time(),
+            scope["method"][:URL_CAP],
+            path,
+            query[:URL_CAP],
+            status,
+            time.perf_counter() - started,
+            info.api if info else None,
+            info.operation if info else None,
+            request_headers,
+            request_body,
+            request_bytes,
+            _capped_headers(response_headers, RESPONSE_HEADERS_CAP),
+            response_body,
+            response_bytes,
+            info.fault if info else None,
+            info.request_id if info else None,
+            path_cut,
+            len(query) > URL_CAP,
+        )
+        if type(request_headers) is bytes:
+            # The raw headers were too big to keep: label the tenant now, while we have them.
+            self.label_now(entry, _plain_headers(raw))
+        self.entries.append(entry)
+
     def label_now(self, entry: Entry, headers: Mapping[str, str]) -> None:
         entry.labelled = True
         if self._labeler is not None:
@@ -309,7 +361,7 @@ class Journal:
     def _label(self, entry: Entry) -> str | None:
         if not entry.labelled:
             entry.labelled = True
-            headers = entry.request.headers
+            headers = entry.request_headers
             if self._labeler is not None and not isinstance(headers, bytes):
                 entry.tenant = self._labeler(entry.api, _plain_headers(headers))
         return entry.tenant
@@ -338,84 +390,18 @@ class Journal:
             "api": entry.api,
             "operationId": entry.operation,
             "tenant": self._label(entry),
-            "headers": _header_dict(entry.request.headers, redactor),
-            "body": _body(entry.request, redactor),
-            "bodyBytes": entry.request.total,
+            "headers": _header_dict(entry.request_headers, redactor),
+            "body": _body(entry.request_body, entry.request_bytes, redactor),
+            "bodyBytes": entry.request_bytes,
             "fault": entry.fault,
             "requestId": entry.request_id,
             "response": {
                 "status": entry.status,
-                "headers": _header_dict(entry.response.headers, redactor),
-                "body": _body(entry.response, redactor),
-                "bodyBytes": entry.response.total,
+                "headers": _header_dict(entry.response_headers, redactor),
+                "body": _body(entry.response_body, entry.response_bytes, redactor),
+                "bodyBytes": entry.response_bytes,
             },
         }
-
-
-class JournalMiddleware:
-    """Pure ASGI (BaseHTTPMiddleware would cost a task per request)."""
-
-    def __init__(self, app: ASGIApp, journal: Journal) -> None:
-        self.app = app
-        self.journal = journal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/__mock__") or scope["path"] == "/":
-            await self.app(scope, receive, send)
-            return
-        # The hot path: references and appends only; capping headers and shaping wait until the end.
-        started = time.perf_counter()
-        request = _Side(scope["headers"])
-        response = _Side([])
-        response_headers: RawHeaders = []
-        status = 0
-
-        async def receive_wrapper() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                request.add(message.get("body", b""))
-            return message
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status, response_headers
-            kind = message["type"]
-            if kind == "http.response.body":
-                # A stream of any size: its first BODY_CAP bytes kept, the rest counted.
-                response.add(message.get("body", b""))
-            elif kind == "http.response.start":
-                status = message["status"]
-                response_headers = message.get("headers") or []
-            await send(message)
-
-        try:
-            await self.app(scope, receive_wrapper, send_wrapper)
-        finally:
-            info = get_info(scope)
-            request.headers = _capped_headers(scope["headers"], HEADERS_CAP)
-            response.headers = _capped_headers(response_headers, RESPONSE_HEADERS_CAP)
-            path, path_cut = _cut_path(scope["path"])
-            query: bytes = scope["query_string"]
-            entry = Entry(
-                self.journal.next_id(),
-                time.time(),
-                scope["method"][:URL_CAP],
-                path,
-                query[:URL_CAP],
-                status,
-                time.perf_counter() - started,
-                info.api if info else None,
-                info.operation if info else None,
-                request,
-                response,
-                info.fault if info else None,
-                request_id=info.request_id if info else None,
-                path_cut=path_cut,
-                query_cut=len(query) > URL_CAP,
-            )
-            if isinstance(request.headers, bytes):
-                # The raw headers were too big to keep: label the tenant now, while we have them.
-                self.journal.label_now(entry, _plain_headers(scope["headers"]))
-            self.journal.entries.append(entry)
 
 
 __all__ = [
@@ -427,6 +413,6 @@ __all__ = [
     "URL_CAP",
     "Entry",
     "Journal",
-    "JournalMiddleware",
     "Query",
+    "keep",
 ]

@@ -91,6 +91,8 @@ def test_bad_seed_or_flags_exit_2_with_a_clear_message(tmp_path: Path) -> None:
         ["--head-timeout", "0"],
         ["--head-timeout", "soon"],
         ["--head-timeout", "\uff13"],  # a full-width digit
+        ["--journal-size", "-1"],
+        ["--journal-size", "10001"],
     ]
     for args in cases:
         result = subprocess.run(

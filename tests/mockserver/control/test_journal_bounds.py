@@ -3,7 +3,8 @@ the most a client or an upstream can send) stays within what README states, and 
 streamed through the journal of any size costs it its capped prefix only.
 
 Measured in-process with tracemalloc (exact, and blind to the machine's load): what the
-journal's entries hold, the exchanges driven through `JournalMiddleware` as uvicorn would.
+journal's entries hold, the exchanges driven through the mock's `Front` (guard, CORS and the
+journal's capture) as uvicorn would.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from mockserver.config import MockConfig
+from mockserver.app import Front
+from mockserver.config import DEFAULT_CORS, MockConfig
 from mockserver.control.journal import (
     BODY_CAP,
     HEADER_COST,
@@ -25,8 +27,9 @@ from mockserver.control.journal import (
     RESPONSE_HEADERS_CAP,
     URL_CAP,
     Journal,
-    JournalMiddleware,
 )
+from mockserver.cors import Cors
+from mockserver.guard import Guard
 from mockserver.protocol import bounded_protocol
 from specs.redact import REDACTED
 
@@ -36,7 +39,9 @@ ENTRIES = MockConfig.journal_size
 # What reaches the journal: the protocol refuses a longer request head (path and query
 # included), the guard more headers or more header bytes.
 HEAD_LIMIT = bounded_protocol(MockConfig.max_header_bytes).max_head_bytes
-HEADER_BYTES, HEADER_COUNT = MockConfig.max_header_bytes, MockConfig.max_headers
+HOST = (b"host", b"127.0.0.1:8000")
+# The client's Host is one of them.
+HEADER_BYTES, HEADER_COUNT = MockConfig.max_header_bytes - sum(map(len, HOST)), MockConfig.max_headers - 1
 CHUNK = b"x" * 65536
 
 
@@ -58,7 +63,7 @@ def _shapes() -> dict[str, dict[str, Any]]:
     return {
         # Just under the point where the journal stops keeping headers as they came.
         "headers kept as they came": {
-            "request_headers": _at_cap(16, HEADERS_CAP),
+            "request_headers": _at_cap(16, HEADERS_CAP - sum(map(len, HOST)) - HEADER_COST),
             "response_headers": _at_cap(8, RESPONSE_HEADERS_CAP),
             "body": [b"y" * BODY_CAP],
             "answer": [b"z" * BODY_CAP],
@@ -85,7 +90,7 @@ def _shapes() -> dict[str, dict[str, Any]]:
         },
     } | {
         "the longest path and query": {
-            "request_headers": _at_cap(16, HEADERS_CAP),
+            "request_headers": _at_cap(16, HEADERS_CAP - sum(map(len, HOST)) - HEADER_COST),
             "response_headers": _at_cap(8, RESPONSE_HEADERS_CAP),
             "body": [b"y" * BODY_CAP],
             "answer": [b"z" * BODY_CAP],
@@ -116,7 +121,11 @@ def _upstream(answer: list[bytes], headers: list[tuple[bytes, bytes]]) -> Callab
     return app
 
 
-async def _exchange(middleware: JournalMiddleware, shape: dict[str, Any], index: int) -> None:
+def _front(app: Any, journal: Journal) -> Front:
+    return Front(app, Guard(MockConfig()), Cors([], allow_origin_regex=DEFAULT_CORS), journal)
+
+
+async def _exchange(middleware: Front, shape: dict[str, Any], index: int) -> None:
     chunks = iter(shape["body"])
     # Distinct objects per request, as uvicorn would parse them: nothing shared between entries.
     path = shape.get("path", "/v1/conversations/conv_demo1_1")
@@ -125,7 +134,7 @@ async def _exchange(middleware: JournalMiddleware, shape: dict[str, Any], index:
         "method": "PUT",
         "path": f"{path}{index:05d}",
         "query_string": shape.get("query", b"") + b"%05d" % index,
-        "headers": [(name, value + b"%05d" % index) for name, value in shape["request_headers"]],
+        "headers": [HOST, *((name, value + b"%05d" % index) for name, value in shape["request_headers"])],
     }
 
     async def receive() -> Message:
@@ -144,7 +153,7 @@ def _journal_bytes(shape: dict[str, Any], count: int) -> tuple[int, Journal]:
     """Bytes the journal holds after `count` exchanges of `shape` (one full round first, so
     that what a first request builds once is not counted)."""
     journal = Journal(ENTRIES)
-    middleware = JournalMiddleware(_upstream(shape["answer"], shape["response_headers"]), journal)
+    middleware = _front(_upstream(shape["answer"], shape["response_headers"]), journal)
 
     async def fill(start: int) -> None:
         for index in range(start, start + count):
@@ -185,7 +194,7 @@ def test_an_answer_streamed_through_the_journal_costs_only_its_prefix() -> None:
     every chunk and join them at the end: the whole answer, twice)."""
     shape = {"request_headers": [], "response_headers": [], "body": [], "answer": [CHUNK] * 4096}
     journal = Journal(ENTRIES)
-    middleware = JournalMiddleware(_upstream(shape["answer"], []), journal)
+    middleware = _front(_upstream(shape["answer"], []), journal)
     tracemalloc.start()
     try:
         baseline = tracemalloc.get_traced_memory()[0]
@@ -214,7 +223,7 @@ def test_a_key_cut_in_half_by_a_cap_is_not_shown_half() -> None:
         "path": path,
         "query": b"a=1&b=" + b"q" * (URL_CAP - 20) + key.encode(),
     }
-    asyncio.run(_exchange(JournalMiddleware(_upstream(shape["answer"], []), journal), shape, 0))
+    asyncio.run(_exchange(_front(_upstream(shape["answer"], []), journal), shape, 0))
     [entry] = journal.read()
     shown = repr(entry)
     assert key[:6] not in shown, shown

@@ -41,8 +41,10 @@ from ..config import MockConfig
 from ..control.chaos import parse_prefer
 from ..runtime import Runtime
 from .exchange import Exchange, Finding
+from .monitor import Monitor
 from .record import Recorder
 from .traffic_check import OperationChecks
+from .traffic_ruling import ruled
 from .upstream_client import Origin, Response, UpstreamClient
 from .violations import Violation, ViolationLog, excerpt, pointer
 
@@ -73,6 +75,8 @@ class ProxyState:
         self.violations = ViolationLog()
         self.recorder = Recorder(config.record_file, dict(config.record_keys)) if config.record_file else None
         self.exchanged: Counter[tuple[str, str]] = Counter()  # (api, operationId) → requests seen
+        # The behaviour monitor (monitor.py); off, only each answer's shape is checked.
+        self.monitor = Monitor(config.sole_writer) if config.behaviour_monitor else None
         self.started = time.time()
         self._ids = itertools.count(1)
         self._client: UpstreamClient | None = None
@@ -122,13 +126,20 @@ class ProxyEndpoint:
             await self._chaos(exchange)
         await self._hold_body(exchange, receive)
         self._check_request(exchange)
-        upstream = await self._forward(exchange, receive)
+        monitor = self.proxy.monitor
+        if monitor is not None:
+            monitor.begin(exchange)
         try:
-            raw, complete = await self._take_answer(exchange, upstream)
-            self._check_response(exchange, upstream, raw, complete)
-            await self._relay(exchange, upstream, raw, complete, send)
+            upstream = await self._forward(exchange, receive)
+            try:
+                raw, complete = await self._take_answer(exchange, upstream)
+                self._check_response(exchange, upstream, raw, complete)
+                await self._relay(exchange, upstream, raw, complete, send)
+            finally:
+                await upstream.aclose()
         finally:
-            await upstream.aclose()
+            if monitor is not None:
+                monitor.abandon(exchange)  # no answer was judged: what it may have written is not known
 
     def _arrived(self, scope: Scope) -> Exchange:
         """The request's facts, its operation's checks, its credential and journal requestId."""
@@ -259,8 +270,11 @@ class ProxyEndpoint:
             exchange.response_body = _decoded(raw, headers.get("content-encoding"), self.proxy.max_response)
         checks = exchange.checks
         if checks is not None:
-            exchange.response_findings = checks.run_response(exchange)
+            exchange.response_findings = ruled(checks, exchange.status, checks.run_response(exchange))
         self._record(exchange)
+        monitor = self.proxy.monitor
+        if monitor is not None and checks is not None:
+            self._emit(exchange, [("response", f) for f in monitor.end(exchange)])
         recorder = self.proxy.recorder
         if checks is not None and not exchange.response_findings and recorder and exchange.response_body is not None:
             recorder.observe(checks.operation, exchange, exchange.credential)
@@ -315,9 +329,13 @@ class ProxyEndpoint:
             *(("request", f) for f in exchange.request_findings),
             *(("response", f) for f in exchange.response_findings),
         ][exchange.recorded :]
+        exchange.recorded += len(found)
+        self._emit(exchange, found)
+
+    def _emit(self, exchange: Exchange, found: list[tuple[str, Finding]]) -> None:
+        """Findings as violations (or observations), recorded once each."""
         if not found:
             return
-        exchange.recorded += len(found)
         redactor = self.proxy.redactor([exchange.credential])
         curl = self._curl(exchange, redactor)
         checks = exchange.checks
@@ -335,6 +353,8 @@ class ProxyEndpoint:
                 value=excerpt(finding.value, redactor),
                 request_id=exchange.request_id,
                 curl=curl,
+                observation=finding.observation,
+                rests_on=finding.rests_on,
             )
             for direction, finding in found
         )

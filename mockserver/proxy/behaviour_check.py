@@ -1,0 +1,549 @@
+"""The behaviour monitor's checks: each answer held to its own request, and to what earlier
+exchanges showed of the state. Small named functions in one registry, `BEHAVIOUR_CHECKS`.
+
+Each check reads one `Seen` exchange and the tracker's picture *before* it, and yields
+`Finding`s that name the exchanges they rest on (`rests_on`, journal requestIds). The verdicts
+follow the suite's evidence rules:
+
+- a **violation** needs no assumption: the answer breaks the spec or contradicts its own
+  request (invalid input answered 2xx, a write the answer does not show, a filter or `limit`
+  the page ignores, `createdAt` changed, `updatedAt` gone back or standing still on an update);
+- a **state contradiction** (a later read that does not show an earlier write, a deleted
+  conversation served, a created one missing from a whole walk of the list, pages that repeat)
+  could be explained by a write the proxy did not see: an observation, unless `--sole-writer`;
+- where `docs/behaviour.md` or the specs' `x-rule`s leave the choice open (merged or replaced
+  `metadata`, the list's order, its default page size, which 4xx refuses a bad key on
+  systemprompt.io), another choice is no finding at all, or an observation.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from specs.integers import ascii_int
+from specs.text import shorten
+from specs.timestamps import RESOLUTION, instant
+
+from .behaviour_spec import CREATED_AT, DERIVED, LIMIT, UPDATED_AT, Kind, OperationFacts, facts_of
+from .exchange import Finding
+from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, token
+
+NOTHING: Any = object()  # no JSON body (none, not JSON, or not held)
+_EXCERPT = 80
+
+
+@dataclass(slots=True)
+class Seen:
+    """One answered exchange as the checks see it, with the tracker's picture before it."""
+
+    facts: OperationFacts
+    request_id: int
+    owner: Owner | None  # (api, credential); None: the request carried no valid credential
+    credential_problem: str | None  # why there is none: missing, malformed
+    item: str | None  # the conversation id as compared (lower case for uuids)
+    spelling: str | None  # as the request spelled it
+    query: Mapping[str, str]  # single-valued query parameters
+    sent: Any  # the request body, parsed; NOTHING when none was held or it is not JSON
+    body_checked: bool  # the request (body included) went through the request checks
+    status: int
+    answer: Any  # the answer, parsed; NOTHING when not JSON or not held
+    request_findings: Sequence[Finding]
+    start: int
+    end: int
+    started_at: float  # monotonic seconds
+    known: Known | None  # the tracker's entry for `item` (None: unknown, or spelled otherwise)
+    sole_writer: bool
+    tracker: Tracker
+    walk: Walk | None = None  # the list walk this page continues
+    first_page: bool = False
+    complete: bool = False  # the walk is whole with this page (the last page came)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def writes(self) -> bool:
+        return self.facts.kind in (Kind.UPDATE, Kind.DELETE)
+
+    def quiet(self, known: Known, start: int | None = None) -> bool:
+        """No other write to `known`'s conversation in flight or answered since `start` (this
+        exchange's by default)."""
+        own = int(self.writes and known is self.known)
+        return known.inflight == own and known.last_write_end < (self.start if start is None else start)
+
+    def violation(self, rule: str, pointer: str, message: str, value: Any, rests_on: tuple[int, ...] = ()) -> Finding:
+        return Finding(rule, pointer, message, value, False, rests_on)
+
+    def observation(self, rule: str, pointer: str, message: str, value: Any, rests_on: tuple[int, ...] = ()) -> Finding:
+        return Finding(rule, pointer, message, value, True, rests_on)
+
+    def contradiction(self, rule: str, pointer: str, message: str, value: Any, rests_on: tuple[int, ...]) -> Finding:
+        """A state contradiction: a write the proxy did not see could explain it, so it is a
+        violation only when the proxy is the only writer (`--sole-writer`)."""
+        why = "" if self.sole_writer else " (a write the proxy did not see could explain it)"
+        return Finding(rule, pointer, message + why, value, not self.sole_writer, rests_on)
+
+
+def _text(value: Any) -> str:
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        text = "(a value too deep to show)"
+    return shorten(text, _EXCERPT)
+
+
+def _refs(ids: Sequence[int]) -> str:
+    return ", ".join(f"#{i}" for i in ids)
+
+
+def contains(shown_value: Any, sent: Any) -> bool:
+    """Whether an answer shows a sent value: equal, an object with every sent key (the server
+    may add its own, e.g. a message's `timestamp`), a list item by item. Booleans are not numbers."""
+    if isinstance(sent, dict):
+        return isinstance(shown_value, dict) and all(
+            k in shown_value and contains(shown_value[k], v) for k, v in sent.items()
+        )
+    if isinstance(sent, list):
+        return (
+            isinstance(shown_value, list)
+            and len(shown_value) == len(sent)
+            and all(contains(a, b) for a, b in zip(shown_value, sent, strict=True))
+        )
+    return isinstance(shown_value, bool) == isinstance(sent, bool) and shown_value == sent
+
+
+def items_of(seen: Seen) -> list[Any] | None:
+    """A list answer's items, None when it has none where the spec puts them."""
+    listing = seen.facts.listing
+    node = seen.answer
+    if listing is None:
+        return None
+    for step in listing.items:
+        node = node.get(step) if isinstance(node, dict) else None
+    return node if isinstance(node, list) else None
+
+
+def key_of(facts: OperationFacts, item_id: str) -> str:
+    return item_id.lower() if facts.uuid_ids else item_id
+
+
+# --- the request and its answer -------------------------------------------------------------
+
+
+def accepted_invalid_input(seen: Seen) -> Iterator[Finding]:
+    """A request that breaks the spec answered 2xx: the server accepted what it must refuse."""
+    if not seen.ok:
+        return
+    for found in seen.request_findings:
+        if found.rule == "unknownOperation":
+            continue  # a method or path the docs do not list may exist: not the server's fault
+        yield seen.violation(
+            "acceptedInvalidInput",
+            found.pointer,
+            f"answered {seen.status} to a request that breaks the spec ({found.rule}): {found.message}",
+            found.value,
+        )
+
+
+def credential_required(seen: Seen) -> Iterator[Finding]:
+    """The spec requires a credential: without one (or with a malformed one), 2xx is a
+    violation, and a 4xx other than 401 too where the 401 is documented (rule 7)."""
+    facts = seen.facts
+    if not facts.secured or seen.owner is not None or seen.status >= 500:
+        return
+    pointer = facts.pointer("security")
+    what = f"a request with {'no' if seen.credential_problem == 'missing' else 'a malformed'} credential"
+    if seen.ok:
+        yield seen.violation(
+            "credentialRequired", pointer, f"answered {seen.status} to {what}: the spec requires one", seen.status
+        )
+    elif 400 <= seen.status < 500 and seen.status != 401 and not seen.request_findings:
+        if facts.credential_status_open:
+            yield seen.observation(
+                "credentialRequired",
+                pointer,
+                f"refused {what} with {seen.status}, where our mock answers 401 (the documentation names no status)",
+                seen.status,
+            )
+        else:
+            yield seen.violation(
+                "credentialRequired", pointer, f"answered {seen.status} to {what}: expected 401 (rule 7)", seen.status
+            )
+
+
+def refused_valid_input(seen: Seen) -> Iterator[Finding]:
+    """A request valid by the spec refused with 400/422: a constraint the docs do not state, an
+    observation as in the suite (the server may know more than the spec says)."""
+    if seen.status not in (400, 422) or seen.request_findings or not seen.body_checked or seen.owner is None:
+        return
+    yield seen.observation(
+        "undocumentedConstraint",
+        seen.facts.pointer(),
+        f"refused with {seen.status} a request valid by the spec (an undocumented constraint)",
+        seen.status,
+    )
+
+
+def create_shows_request(seen: Seen) -> Iterator[Finding]:
+    """Create answers the conversation it made: every field sent, the documented default of
+    every field left out."""
+    facts = seen.facts
+    if facts.kind is not Kind.CREATE or not seen.ok or not isinstance(seen.answer, dict):
+        return
+    if seen.request_findings:
+        return  # accepted_invalid_input's finding
+    sent = seen.sent if isinstance(seen.sent, dict) else {}
+    answer = seen.answer
+    for name in facts.writes:
+        if name in sent:
+            if not contains(answer.get(name), sent[name]):
+                yield seen.violation(
+                    "writeShown",
+                    facts.body_pointer(name),
+                    f"create answered {name}={_text(answer.get(name))}; the request sent {_text(sent[name])}",
+                    answer.get(name),
+                )
+        elif name in facts.defaults and seen.sent is not NOTHING and not _same(answer.get(name), facts.defaults[name]):
+            yield seen.violation(
+                "defaultApplied",
+                facts.body_pointer(name, "default"),
+                f"create without {name} answered {name}={_text(answer.get(name))}; the documented "
+                f"default is {_text(facts.defaults[name])}",
+                answer.get(name),
+            )
+
+
+def update_shows_request(seen: Seen) -> Iterator[Finding]:
+    """Update answers the conversation as it now is: every field sent shows (a free-form object
+    at least with the keys sent: merged or replaced is open, rules 3 and 17)."""
+    facts = seen.facts
+    if facts.kind is not Kind.UPDATE or not seen.ok or not isinstance(seen.answer, dict):
+        return
+    if not isinstance(seen.sent, dict) or seen.request_findings:
+        return
+    for name in facts.writes:
+        if name in seen.sent and not contains(seen.answer.get(name), seen.sent[name]):
+            yield seen.violation(
+                "writeShown",
+                facts.body_pointer(name),
+                f"update answered {name}={_text(seen.answer.get(name))}; the request sent {_text(seen.sent[name])}",
+                seen.answer.get(name),
+            )
+
+
+def update_keeps_the_rest(seen: Seen) -> Iterator[Finding]:
+    """An update is partial (rule 3): a field it was not sent keeps the value the last exchange
+    showed; of a free-form object sent in part, a key not sent is kept or dropped, never changed."""
+    facts, known = seen.facts, seen.known
+    if facts.kind is not Kind.UPDATE or not seen.ok or not isinstance(seen.answer, dict):
+        return
+    if not isinstance(seen.sent, dict) or known is None or known.fields is None or not seen.quiet(known):
+        return
+    if known.basis_end >= seen.start:
+        return
+    answer = seen.answer
+    # (what changed, the value the last exchange showed, the value now)
+    changed: list[tuple[str, Token, Any]] = [
+        (name, was, answer[name])
+        for name, was in known.fields.items()
+        if name not in seen.sent and name in answer and token(answer[name]) != was
+    ]
+    for name in facts.maps & seen.sent.keys():
+        before, now, sent = known.maps.get(name), answer.get(name), seen.sent[name]
+        if before is None or not isinstance(now, dict) or not isinstance(sent, dict):
+            continue
+        changed += [(f"{name}.{k}", v, now[k]) for k, v in before.items() if k not in sent and _differs(now, k, v)]
+    if changed:
+        what, was, now_value = changed[0]
+        yield seen.contradiction(
+            "partialUpdate",
+            facts.body_pointer(),
+            f"update changed {', '.join(c[0] for c in changed[:5])}, which it was not sent: {what} is "
+            f"{_text(now_value)}, #{known.basis} showed {shorten(shown(was), _EXCERPT)} "
+            "(rule 3: absent fields keep their values)",
+            now_value,
+            (known.basis,),
+        )
+
+
+def _same(a: Any, b: Any) -> bool:
+    return token(a) == token(b)
+
+
+def _differs(shown_now: dict[str, Any], key: str, was: Token) -> bool:
+    return key in shown_now and token(shown_now[key]) != was
+
+
+def timestamps(seen: Seen) -> Iterator[Finding]:
+    """`createdAt` never changes; `updatedAt` never goes back, and moves forward on every update
+    (rule 3): equal stamps are proof only when the two were taken more than RESOLUTION apart."""
+    facts, known = seen.facts, seen.known
+    if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
+        return
+    where = functools.partial(facts.field_pointer, seen.status)
+    yield from _timestamps_of(seen, seen.answer, known, update=facts.kind is Kind.UPDATE, pointer=where)
+
+
+def _timestamps_of(
+    seen: Seen, shown_value: dict[str, Any], known: Known, update: bool, pointer: Callable[[str], str]
+) -> Iterator[Finding]:
+    created, updated = instant(shown_value.get(CREATED_AT)), instant(shown_value.get(UPDATED_AT))
+    if known.created is not None and created is not None and created != known.created:
+        yield seen.violation(
+            "createdAtFixed",
+            pointer(CREATED_AT),
+            f"createdAt is {shown_value.get(CREATED_AT)}, not {known.created.isoformat()} as #{known.created_by} "
+            "showed: it never changes (rule 3)",
+            shown_value.get(CREATED_AT),
+            (known.created_by,),
+        )
+    if known.updated is None or updated is None or known.updated_end >= seen.start:
+        return
+    if updated < known.updated:
+        yield seen.violation(
+            "updatedAtMoves",
+            pointer(UPDATED_AT),
+            f"updatedAt went back to {shown_value.get(UPDATED_AT)} from {known.updated.isoformat()}, which "
+            f"#{known.updated_by} showed (rule 3: it only moves forward)",
+            shown_value.get(UPDATED_AT),
+            (known.updated_by,),
+        )
+    elif update and updated == known.updated and seen.started_at - known.updated_at >= RESOLUTION:
+        yield seen.violation(
+            "updatedAtMoves",
+            pointer(UPDATED_AT),
+            f"updatedAt stayed {shown_value.get(UPDATED_AT)} on an update {seen.started_at - known.updated_at:.1f} s "
+            f"after #{known.updated_by} showed it (rule 3: it moves forward on every update)",
+            shown_value.get(UPDATED_AT),
+            (known.updated_by,),
+        )
+
+
+# --- what earlier exchanges showed ----------------------------------------------------------
+
+
+def existence(seen: Seen) -> Iterator[Finding]:
+    """A conversation deleted (2xx delete, or a 404) is not served again; one shown to exist
+    is not answered 404, unless a write the proxy did not see explains it."""
+    facts, known = seen.facts, seen.known
+    if facts.kind not in (Kind.READ, Kind.UPDATE, Kind.DELETE) or known is None or known.alive is None:
+        return
+    if known.alive_end >= seen.start or not seen.quiet(known):
+        return
+    if known.alive is False and seen.ok:
+        yield seen.contradiction(
+            "goneAfterDelete",
+            facts.pointer("responses"),
+            f"answered {seen.status} for {seen.spelling!r}, which #{known.alive_by} showed gone",
+            seen.status,
+            (known.alive_by,),
+        )
+    elif known.alive is True and seen.status == 404:
+        yield seen.contradiction(
+            "existsUntilDeleted",
+            facts.pointer("responses"),
+            f"answered 404 for {seen.spelling!r}, which #{known.alive_by} showed exists, with no delete seen since",
+            seen.status,
+            (known.alive_by,),
+        )
+
+
+def read_shows_state(seen: Seen) -> Iterator[Finding]:
+    """A read shows what the last exchange left: the written fields on the next read."""
+    facts, known = seen.facts, seen.known
+    if facts.kind is not Kind.READ or not seen.ok or not isinstance(seen.answer, dict):
+        return
+    if known is None or known.fields is None or known.basis_end >= seen.start or not seen.quiet(known):
+        return
+    answer = seen.answer
+    changed = [n for n in facts.fields if n in known.fields and n in answer and token(answer[n]) != known.fields[n]]
+    if changed:
+        first = changed[0]
+        yield seen.contradiction(
+            "readShowsWrite",
+            facts.pointer("responses"),
+            f"read shows {', '.join(changed[:5])} changed with no write seen: {first} is "
+            f"{_text(answer[first])}, #{known.basis} left it {shorten(shown(known.fields[first]), _EXCERPT)}",
+            answer[first],
+            (known.basis,),
+        )
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def list_matches_query(seen: Seen) -> Iterator[Finding]:
+    """A page holds only items that match each filter sent, and no more than `limit` (sent, or
+    its documented default)."""
+    listing = seen.facts.listing
+    if listing is None or not seen.ok:
+        return
+    items = items_of(seen)
+    if items is None:
+        return
+    for name in listing.filters:
+        value = seen.query.get(name)
+        if value is None:
+            continue
+        wrong = [i for i in items if isinstance(i, dict) and name in i and i[name] != value]
+        if wrong:
+            yield seen.violation(
+                "listFilter",
+                listing.filter_pointers[name],
+                f"{name}={value!r} listed {len(wrong)} item(s) whose {name} differs, e.g. "
+                f"{_text(wrong[0].get('id'))} with {name}={_text(wrong[0][name])}",
+                wrong[0][name],
+            )
+    raw = seen.query.get(LIMIT)
+    limit = ascii_int(raw) if raw is not None and len(raw) <= 12 else None
+    default = raw is None and listing.limit_default is not None
+    if raw is None:
+        limit = listing.limit_default
+    if limit is not None and limit >= 1 and len(items) > limit:
+        said = f"the documented default limit {limit}" if default else f"limit={limit}"
+        yield seen.violation("listLimit", listing.limit_pointer, f"a page of {len(items)} items for {said}", len(items))
+
+
+def _ids(seen: Seen, items: list[Any]) -> list[str]:
+    return [key_of(seen.facts, i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)]
+
+
+def page_walk(seen: Seen) -> Iterator[Finding]:
+    """Across the pages of one walk (each page's cursor or page number the one that followed
+    the last), no item comes twice, unless a write could have moved it (the order is open)."""
+    listing, walk = seen.facts.listing, seen.walk
+    if listing is None or walk is None or not seen.ok or seen.owner is None:
+        return
+    items = items_of(seen)
+    if not items:
+        return
+    repeated = [i for i in _ids(seen, items) if i in walk.ids]
+    if repeated and seen.tracker.quiet_since(seen.owner, walk.start):
+        yield seen.contradiction(
+            "pageRepeat",
+            listing.paging_pointer,
+            f"this page repeats {', '.join(map(repr, repeated[:3]))}"
+            + (f" and {len(repeated) - 3} more" if len(repeated) > 3 else "")
+            + f", already listed by {_refs(walk.pages)} of the same walk",
+            repeated[0],
+            tuple(walk.pages),
+        )
+
+
+def list_membership(seen: Seen) -> Iterator[Finding]:
+    """A whole walk of the list (first page to last) holds every conversation of the credential
+    that exists and matches its filters, as far as earlier exchanges showed them."""
+    facts, listing = seen.facts, seen.facts.listing
+    if listing is None or not seen.complete or seen.owner is None or not seen.ok:
+        return
+    items = items_of(seen) or []
+    walk = seen.walk
+    start = walk.start if walk is not None else seen.start
+    pages = (*(walk.pages if walk is not None else ()), seen.request_id)
+    listed = set(_ids(seen, items)) | (walk.ids if walk is not None else set())
+    filters = [(name, token(seen.query[name])) for name in listing.filters if name in seen.query]
+    if not seen.tracker.quiet_since(seen.owner, start):
+        return
+    missing: list[tuple[str, Known]] = []
+    for item_id, known in seen.tracker.recent(seen.owner):
+        if known.alive is not True or known.alive_end >= start or known.fields is None or not seen.quiet(known, start):
+            continue
+        if all(known.fields.get(name, NOTHING) == value for name, value in filters) and item_id not in listed:
+            missing.append((item_id, known))
+    if missing:
+        item_id, known = missing[0]
+        yield seen.contradiction(
+            "listMembership",
+            listing.paging_pointer if walk is not None else facts.pointer(),
+            f"a whole walk of the list ({_refs(pages)}) left out {', '.join(repr(i) for i, _ in missing[:3])}"
+            + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            + f", which #{known.alive_by} showed exists and matches the query, with no delete seen since",
+            item_id,
+            (known.alive_by, *pages),
+        )
+
+
+def list_items_state(seen: Seen) -> Iterator[Finding]:
+    """Each listed conversation the traffic knows agrees with what the last exchange showed: not
+    one deleted since, no stale summary; its createdAt fixed and its updatedAt never earlier."""
+    facts, listing = seen.facts, seen.facts.listing
+    if listing is None or not seen.ok or seen.owner is None:
+        return
+    items = items_of(seen)
+    if not items:
+        return
+    api, credential = seen.owner
+    tracker = seen.tracker
+    stale: list[tuple[str, str, Known]] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        known = tracker.get((api, credential, key_of(facts, item["id"])))
+        if known is None or known.spelling != item["id"]:  # another spelling may be another one
+            continue
+        if facts.timestamps:
+            yield from _timestamps_of(seen, item, known, update=False, pointer=listing.item_pointer)
+        if not seen.quiet(known):
+            continue
+        if known.alive is False and known.alive_end < seen.start:
+            yield seen.contradiction(
+                "goneAfterDelete",
+                facts.pointer("responses"),
+                f"listed {item['id']!r}, which #{known.alive_by} showed gone",
+                item["id"],
+                (known.alive_by,),
+            )
+        elif known.fields is not None and known.basis_end < seen.start:
+            changed = [
+                n
+                for n in listing.item_fields
+                if n in known.fields and n in item and n not in DERIVED and token(item[n]) != known.fields[n]
+            ]
+            if changed:
+                stale.append((item["id"], changed[0], known))
+    if stale:
+        item_id, name, known = stale[0]
+        assert known.fields is not None
+        yield seen.contradiction(
+            "listShowsState",
+            facts.pointer("responses"),
+            f"the list shows {item_id!r} with {name} {_text(_item_value(items, item_id, name))}, but #{known.basis} "
+            f"left it {shorten(shown(known.fields[name]), _EXCERPT)}"
+            + (f" ({len(stale) - 1} more item(s) like it)" if len(stale) > 1 else ""),
+            _item_value(items, item_id, name),
+            (known.basis,),
+        )
+
+
+def _item_value(items: list[Any], item_id: str, name: str) -> Any:
+    return next((i.get(name) for i in items if isinstance(i, dict) and i.get("id") == item_id), None)
+
+
+BEHAVIOUR_CHECKS: tuple[Callable[[Seen], Iterator[Finding]], ...] = (
+    accepted_invalid_input,
+    credential_required,
+    refused_valid_input,
+    create_shows_request,
+    update_shows_request,
+    update_keeps_the_rest,
+    timestamps,
+    existence,
+    read_shows_state,
+    list_matches_query,
+    page_walk,
+    list_membership,
+    list_items_state,
+)
+
+
+def run(seen: Seen) -> list[Finding]:
+    return [finding for check in BEHAVIOUR_CHECKS for finding in check(seen)]
+
+
+__all__ = ["BEHAVIOUR_CHECKS", "NOTHING", "Seen", "contains", "facts_of", "items_of", "key_of", "run"]

@@ -1,0 +1,353 @@
+"""The behaviour monitor: the proxy watching what the service *does*, not only what each answer
+looks like. It links each answer to its request and to what earlier exchanges showed.
+
+`begin` when an exchange is forwarded (a write to a conversation is then in flight), `end`
+when its answer is in: the checks of `behaviour_check.py` judge it against the tracker's
+picture (`state_tracker.py`), then `learn` records what it tells of the state now — a 2xx
+create, update or read shows the conversation; a 2xx delete or a 404 shows it gone; a list
+page adds to a walk. `abandon` when no answer came (the write may or may not have happened).
+Everything runs on the server's loop between two awaits, so each exchange is seen whole.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from specs.auth import CredentialProblem, scheme_of
+from specs.integers import ascii_int
+from specs.timestamps import instant
+
+from .behaviour_check import NOTHING, Seen, contains, items_of, key_of, run
+from .behaviour_spec import CREATED_AT, CURSOR, HAS_MORE, LIMIT, NEXT_CURSOR, PAGE, UPDATED_AT, Kind, facts_of
+from .exchange import Exchange, Finding
+from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Tracker, Walk, token
+
+
+@dataclass(slots=True)
+class Watch:
+    """An exchange in flight, as the monitor noted it when it was forwarded."""
+
+    start: int
+    started_at: float
+    owner: Owner | None
+    key: Key | None  # the conversation it addresses
+    spelling: str | None
+    write: bool
+
+
+class Monitor:
+    def __init__(self, sole_writer: bool = False, size: int = TRACKED_IDS) -> None:
+        self.sole_writer = sole_writer
+        self.tracker = Tracker(size)
+
+    def begin(self, exchange: Exchange) -> None:
+        if exchange.checks is None:
+            return
+        facts = facts_of(exchange.api, exchange.checks.operation.operation_id)
+        credential = exchange.credential
+        owner: Owner | None = (exchange.api, credential) if credential is not None else None
+        spelling = exchange.path_params.get(facts.id_param) if facts.id_param else None
+        key: Key | None = None
+        if credential is not None and spelling is not None:
+            key = (exchange.api, credential, key_of(facts, spelling))
+        write = facts.kind in (Kind.CREATE, Kind.UPDATE, Kind.DELETE)
+        tracker = self.tracker
+        if write and owner is not None:
+            tracker.owner(owner).inflight += 1
+            if key is not None and spelling is not None:
+                tracker.entry(key, spelling).inflight += 1
+        exchange.watch = Watch(tracker.tick(), time.monotonic(), owner, key, spelling, write)
+
+    def end(self, exchange: Exchange) -> list[Finding]:
+        """The answer is in: the behaviour findings of this exchange (also kept on it)."""
+        watch = exchange.watch
+        if watch is None or exchange.checks is None:
+            return []
+        exchange.watch = None
+        tracker = self.tracker
+        seen = self._seen(exchange, watch, tracker.tick())
+        try:
+            found = run(seen)
+            learn(seen)
+        finally:
+            self._release(watch, seen.end, forget=False)
+        exchange.behaviour_findings = found
+        return found
+
+    def abandon(self, exchange: Exchange) -> None:
+        """No answer came (the upstream failed, timed out or the client left): a write may or
+        may not have happened, so what the tracker knew of its conversation is forgotten."""
+        watch = exchange.watch
+        if watch is None:
+            return
+        exchange.watch = None
+        self._release(watch, self.tracker.tick(), forget=True)
+
+    def clear(self) -> None:
+        self.tracker.clear()
+
+    def _release(self, watch: Watch, end: int, forget: bool) -> None:
+        if not watch.write or watch.owner is None:
+            return
+        tracker = self.tracker
+        state = tracker.owner(watch.owner)
+        state.inflight = max(state.inflight - 1, 0)
+        state.last_write_end = end
+        known = tracker.get(watch.key) if watch.key is not None else None
+        if known is not None:
+            known.inflight = max(known.inflight - 1, 0)
+            known.last_write_end = end
+            if forget:
+                known.forget()
+
+    def _seen(self, exchange: Exchange, watch: Watch, end: int) -> Seen:
+        assert exchange.checks is not None
+        facts = facts_of(exchange.api, exchange.checks.operation.operation_id)
+        ok = 200 <= exchange.status < 300
+        known = self.tracker.get(watch.key) if watch.key is not None else None
+        if known is not None and known.spelling != watch.spelling:
+            known = None  # another spelling of the id: on a case-sensitive server, another one
+        credential_problem = None
+        if watch.owner is None:
+            problem = scheme_of(exchange.api).credential(exchange.headers).problem
+            credential_problem = str(problem or CredentialProblem.MISSING)
+        wants_body = facts.kind in (Kind.CREATE, Kind.UPDATE)
+        seen = Seen(
+            facts=facts,
+            request_id=exchange.request_id,
+            owner=watch.owner,
+            credential_problem=credential_problem,
+            item=watch.key[2] if watch.key is not None else None,
+            spelling=watch.spelling,
+            query=_single(exchange) if facts.listing is not None else {},
+            sent=_parsed(exchange.body) if wants_body else NOTHING,
+            body_checked=exchange.body is not None,
+            status=exchange.status,
+            answer=_parsed(exchange.response_body) if ok and facts.kind is not Kind.DELETE else NOTHING,
+            request_findings=exchange.request_findings,
+            start=watch.start,
+            end=end,
+            started_at=watch.started_at,
+            known=known,
+            sole_writer=self.sole_writer,
+            tracker=self.tracker,
+        )
+        if facts.listing is not None and ok and watch.owner is not None:
+            _place_in_walk(seen)
+        return seen
+
+
+def _parsed(body: bytes | None) -> Any:
+    if not body:
+        return NOTHING
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return NOTHING
+
+
+def _single(exchange: Exchange) -> dict[str, str]:
+    """The query parameters sent once (a repeated one is ambiguous: not judged)."""
+    query: Any = exchange.query
+    if hasattr(query, "multi_items"):
+        pairs = query.multi_items()
+        counts: dict[str, int] = {}
+        for name, _ in pairs:
+            counts[name] = counts.get(name, 0) + 1
+        return {name: value for name, value in pairs if counts[name] == 1}
+    return dict(query)
+
+
+# --- walks ----------------------------------------------------------------------------------
+
+
+def _walk_key(seen: Seen, where: Any) -> tuple[Any, ...]:
+    assert seen.owner is not None
+    return (*seen.owner, where)
+
+
+def _filters(seen: Seen) -> tuple[tuple[str, str], ...]:
+    listing = seen.facts.listing
+    assert listing is not None
+    return tuple((name, seen.query[name]) for name in listing.filters if name in seen.query)
+
+
+def _limit(seen: Seen) -> int | None:
+    raw = seen.query.get(LIMIT)
+    return ascii_int(raw) if raw is not None and len(raw) <= 12 else None
+
+
+def _place_in_walk(seen: Seen) -> None:
+    """Which walk this page continues (or whether it starts one), and whether it ends it."""
+    listing = seen.facts.listing
+    assert listing is not None
+    filters, limit = _filters(seen), _limit(seen)
+    tracker = seen.tracker
+    if listing.cursor:
+        cursor = seen.query.get(CURSOR)
+        seen.first_page = CURSOR not in seen.query
+        if cursor is not None:
+            walk = tracker.take_walk(_walk_key(seen, ("cursor", cursor)))
+            seen.walk = walk if walk is not None and walk.filters == filters else None
+        pagination: Any = seen.answer
+        for step in listing.pagination:
+            pagination = pagination.get(step) if isinstance(pagination, dict) else None
+        if isinstance(pagination, dict):
+            has_more, next_cursor = pagination.get(HAS_MORE), pagination.get(NEXT_CURSOR)
+            seen.complete = has_more is False or (has_more is None and not next_cursor)
+    elif listing.page:
+        raw = seen.query.get(PAGE)
+        page = ascii_int(raw) if raw is not None and len(raw) <= 12 else None
+        seen.first_page = (raw is None and listing.page_default == 1) or page == 1
+        if page is not None and page > 1:
+            walk = tracker.take_walk(_walk_key(seen, ("page", filters, seen.query.get(LIMIT), page)))
+            seen.walk = walk
+        size = limit if limit is not None and limit >= 1 else listing.limit_default if LIMIT not in seen.query else None
+        items = items_of(seen)
+        if items is not None:
+            seen.complete = len(items) == 0 or (size is not None and len(items) < size)
+    if seen.walk is None and not seen.first_page:
+        seen.complete = False  # a page of a walk the proxy did not follow from its start
+
+
+def _learn_walk(seen: Seen) -> None:
+    listing = seen.facts.listing
+    assert listing is not None and seen.owner is not None
+    items = items_of(seen)
+    if items is None or (seen.walk is None and not seen.first_page) or seen.complete:
+        return
+    walk = seen.walk or Walk(_filters(seen), _limit(seen), seen.start)
+    walk.ids.update(key_of(seen.facts, i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str))
+    walk.pages.append(seen.request_id)
+    tracker = seen.tracker
+    if listing.cursor:
+        pagination: Any = seen.answer
+        for step in listing.pagination:
+            pagination = pagination.get(step) if isinstance(pagination, dict) else None
+        next_cursor = pagination.get(NEXT_CURSOR) if isinstance(pagination, dict) else None
+        if isinstance(next_cursor, str) and next_cursor:
+            tracker.keep_walk(_walk_key(seen, ("cursor", next_cursor)), walk)
+    else:
+        raw = seen.query.get(PAGE)
+        page = 1 if raw is None else ascii_int(raw) if len(raw) <= 12 else None
+        if page is not None:
+            tracker.keep_walk(_walk_key(seen, ("page", walk.filters, seen.query.get(LIMIT), page + 1)), walk)
+
+
+# --- what an exchange tells of the state ----------------------------------------------------
+
+
+def learn(seen: Seen) -> None:
+    """Record what the answered exchange shows the state now is (after the checks judged it)."""
+    facts = seen.facts
+    if seen.owner is None:
+        return
+    kind = facts.kind
+    if kind is Kind.CREATE:
+        answer = seen.answer
+        if seen.ok and isinstance(answer, dict) and isinstance(answer.get("id"), str):
+            key = (*seen.owner, key_of(facts, answer["id"]))
+            _establish(seen, seen.tracker.entry(key, answer["id"]), answer)
+    elif kind is Kind.LIST:
+        if seen.ok:
+            _learn_listed(seen)
+            _learn_walk(seen)
+    elif kind in (Kind.READ, Kind.UPDATE, Kind.DELETE) and seen.item is not None and seen.spelling is not None:
+        _learn_item(seen)
+
+
+def _learn_item(seen: Seen) -> None:
+    assert seen.owner is not None and seen.item is not None and seen.spelling is not None
+    tracker, kind = seen.tracker, seen.facts.kind
+    key: Key = (*seen.owner, seen.item)
+    known = tracker.get(key)
+    if known is not None and known.spelling != seen.spelling:
+        if seen.writes:
+            known.forget()  # it may have written the same conversation, or another one
+        return
+    if seen.ok and kind is Kind.DELETE:
+        known = tracker.entry(key, seen.spelling)
+        _gone(seen, known)
+    elif seen.ok:
+        answer = seen.answer
+        shown_id = answer.get("id") if isinstance(answer, dict) else None
+        if isinstance(shown_id, str) and key_of(seen.facts, shown_id) == seen.item:
+            _establish(seen, tracker.entry(key, seen.spelling), answer)
+        elif known is not None:
+            known.forget()
+    elif seen.status == 404:
+        if known is not None or seen.writes:
+            _gone(seen, known or tracker.entry(key, seen.spelling))
+    elif known is not None and seen.writes and seen.status >= 500:
+        known.forget()  # a failed write may have been applied, in part or whole
+
+
+def _gone(seen: Seen, known: Known) -> None:
+    if not seen.quiet(known) or known.alive_end > seen.start:
+        known.forget()
+        return
+    known.fields, known.maps = None, {}
+    known.alive, known.alive_by, known.alive_end = False, seen.request_id, seen.end
+
+
+def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
+    """The conversation as this answer shows it (written fields it failed to show: unknown)."""
+    facts = seen.facts
+    created, updated = instant(answer.get(CREATED_AT)), instant(answer.get(UPDATED_AT))
+    if created is not None and created != known.created:
+        known.created, known.created_by = created, seen.request_id
+    if updated is not None and (known.updated is None or updated >= known.updated):
+        known.updated, known.updated_by, known.updated_end = updated, seen.request_id, seen.end
+        known.updated_at = time.monotonic()
+    quiet = seen.quiet(known) if seen.facts.kind is not Kind.CREATE else True
+    if not quiet:
+        known.forget()
+        return
+    if known.basis_end > seen.start:
+        return  # a newer exchange already showed it
+    sent = seen.sent if isinstance(seen.sent, dict) else {}
+    fields: dict[str, Any] = {}
+    for name in facts.fields:
+        if name not in answer or (name in sent and not contains(answer[name], sent[name])):
+            continue
+        value = token(answer[name])
+        if value is not None:
+            fields[name] = value
+    known.fields = fields
+    known.maps = {
+        name: {k: t for k, v in answer[name].items() if (t := token(v)) is not None}
+        for name in facts.maps
+        if name in fields and isinstance(answer[name], dict) and len(answer[name]) <= MAP_KEYS
+    }
+    known.basis, known.basis_end = seen.request_id, seen.end
+    known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
+
+
+def _learn_listed(seen: Seen) -> None:
+    """A listed conversation exists; one whose summary disagrees with what the tracker knew has
+    changed in ways a summary cannot show: its other fields are no longer known."""
+    items = items_of(seen)
+    if not items or seen.owner is None:
+        return
+    facts, tracker = seen.facts, seen.tracker
+    listing = facts.listing
+    assert listing is not None
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        known = tracker.get((*seen.owner, key_of(facts, item["id"])))
+        if known is None or known.spelling != item["id"] or not seen.quiet(known):
+            continue
+        if known.fields is not None and any(
+            n in item and token(item[n]) != known.fields[n] for n in listing.item_fields if n in known.fields
+        ):
+            known.forget()
+        if known.alive is not True and known.alive_end < seen.start:
+            known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
+
+
+__all__ = ["Monitor", "Watch", "learn"]

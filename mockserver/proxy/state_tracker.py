@@ -1,0 +1,227 @@
+"""The proxy's picture of the state, built from the traffic alone, per API, per credential and
+per conversation id: what the last answers showed of each conversation (its fields, whether it
+exists, its timestamps) and which exchange showed it, so that a later answer can be held to it.
+
+Bounded: at most `TRACKED_IDS` conversations (least recently seen forgotten first), each kept
+as short tokens (a field's canonical JSON up to `SHOWN` bytes, a hash beyond), `TRACKED_WALKS`
+list walks of up to `WALK_ITEMS` ids each, `TRACKED_OWNERS` credentials. Nothing here is sent
+anywhere: credentials are kept only as the keys of these tables.
+
+Order matters more than time: every exchange takes a sequence number when it is forwarded
+(`start`) and when its answer is in (`end`). What an exchange showed holds for exchanges that
+started after it ended; a write to the same conversation in flight meanwhile (`inflight`,
+`last_write_end`) could explain any difference, so nothing is judged across one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+TRACKED_IDS = 4096  # conversations remembered (all credentials together)
+TRACKED_OWNERS = 1024  # credentials whose writes in flight are followed
+TRACKED_WALKS = 64  # list walks followed page by page
+WALK_ITEMS = 2000  # ids one walk remembers; a longer walk is dropped, not judged
+MEMBERSHIP_SCAN = 256  # a complete walk is checked for the credential's most recent ids only
+SHOWN = 64  # a value's canonical JSON is kept as text up to this many bytes, by hash beyond
+MAP_KEYS = 32  # a free-form object is remembered key by key up to this many keys
+
+Token = str | int
+Owner = tuple[str, str]  # (api, credential)
+Key = tuple[str, str, str]  # (api, credential, conversation id as compared)
+
+
+def token(value: Any) -> Token | None:
+    """A value as compared across exchanges: canonical JSON (keys sorted), or its hash when long;
+    None when it cannot be written (e.g. nested past orjson's depth)."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return None
+    return text.decode() if len(text) <= SHOWN else hash(text)
+
+
+def shown(value: Token | None) -> str:
+    """A token for a message: the value's JSON, or that it was long."""
+    return value if isinstance(value, str) else "(a long value)"
+
+
+class Known:
+    """What the traffic showed of one conversation, for one credential."""
+
+    __slots__ = (
+        "alive",
+        "alive_by",
+        "alive_end",
+        "basis",
+        "basis_end",
+        "created",
+        "created_by",
+        "fields",
+        "inflight",
+        "last_write_end",
+        "maps",
+        "spelling",
+        "updated",
+        "updated_at",
+        "updated_by",
+        "updated_end",
+    )
+
+    def __init__(self, spelling: str) -> None:
+        self.spelling = spelling  # the id as the exchange that established the knowledge spelled it
+        self.fields: dict[str, Token] | None = None  # None: not known
+        self.maps: dict[str, dict[str, Token]] = {}  # free-form objects, key by key, when small
+        self.basis = 0  # the request id the fields rest on
+        self.basis_end = -1  # its end (sequence)
+        self.alive: bool | None = None  # exists (True), deleted (False), not known (None)
+        self.alive_by = 0
+        self.alive_end = -1
+        self.created: datetime | None = None
+        self.created_by = 0
+        self.updated: datetime | None = None
+        self.updated_by = 0
+        self.updated_end = -1
+        self.updated_at = 0.0  # monotonic time its answer came in
+        self.inflight = 0  # writes to it forwarded and not yet answered
+        self.last_write_end = -1
+
+    def forget(self) -> None:
+        """An outcome the traffic cannot tell (a failed or overlapping write): fields and
+        existence unknown; createdAt and the latest updatedAt still hold."""
+        self.fields = None
+        self.maps = {}
+        self.alive = None
+
+    def settled(self, start: int, own_write: bool) -> bool:
+        """Whether the knowledge predates an exchange that started at `start` and no other write
+        to the conversation overlapped it."""
+        return self.inflight == int(own_write) and self.last_write_end < start and self.basis_end < start
+
+
+@dataclass(slots=True)
+class Walk:
+    """The pages of one list walk seen so far: the first page's query and start, the ids."""
+
+    filters: tuple[tuple[str, str], ...]
+    limit: int | None
+    start: int  # the first page's start
+    ids: set[str] = field(default_factory=set)
+    pages: list[int] = field(default_factory=list)  # their request ids
+
+
+@dataclass(slots=True)
+class OwnerState:
+    inflight: int = 0
+    last_write_end: int = -1
+
+
+class Tracker:
+    def __init__(self, size: int = TRACKED_IDS) -> None:
+        self.size = size
+        self._sequence = itertools.count()
+        self.entries: OrderedDict[Key, Known] = OrderedDict()
+        # The same entries by credential, most recently touched last: what a complete walk scans.
+        self.by_owner: dict[Owner, OrderedDict[str, Known]] = {}
+        self.owners: OrderedDict[Owner, OwnerState] = OrderedDict()
+        self.walks: OrderedDict[tuple[Any, ...], Walk] = OrderedDict()
+
+    def tick(self) -> int:
+        return next(self._sequence)
+
+    # --- conversations -----------------------------------------------------------------------
+
+    def get(self, key: Key) -> Known | None:
+        return self.entries.get(key)
+
+    def entry(self, key: Key, spelling: str) -> Known:
+        """The conversation's entry, made (and the oldest forgotten past the bound) if new."""
+        known = self.entries.get(key)
+        owner = key[:2]
+        if known is None:
+            known = self.entries[key] = Known(spelling)
+            self.by_owner.setdefault(owner, OrderedDict())[key[2]] = known
+            while len(self.entries) > self.size:
+                self._evict()
+        else:
+            self.entries.move_to_end(key)
+            self.by_owner[owner].move_to_end(key[2])
+        return known
+
+    def _evict(self) -> None:
+        # A write in flight keeps its entry (its answer is still due), unless all are in flight.
+        key = next((k for k, known in self.entries.items() if known.inflight == 0), next(iter(self.entries)))
+        del self.entries[key]
+        owned = self.by_owner[key[:2]]
+        del owned[key[2]]
+        if not owned:
+            del self.by_owner[key[:2]]
+
+    def recent(self, owner: Owner) -> Iterator[tuple[str, Known]]:
+        """The credential's conversations, most recently touched first, at most MEMBERSHIP_SCAN."""
+        owned = self.by_owner.get(owner)
+        if owned:
+            yield from itertools.islice(reversed(owned.items()), MEMBERSHIP_SCAN)
+
+    # --- writes in flight --------------------------------------------------------------------
+
+    def owner(self, owner: Owner) -> OwnerState:
+        state = self.owners.get(owner)
+        if state is None:
+            state = self.owners[owner] = OwnerState()
+            if len(self.owners) > TRACKED_OWNERS:
+                for name, old in self.owners.items():
+                    if old.inflight == 0:
+                        del self.owners[name]
+                        break
+        else:
+            self.owners.move_to_end(owner)
+        return state
+
+    def quiet_since(self, owner: Owner, start: int) -> bool:
+        """No write of this credential in flight now, none answered since `start`."""
+        state = self.owners.get(owner)
+        return state is None or (state.inflight == 0 and state.last_write_end < start)
+
+    # --- walks -------------------------------------------------------------------------------
+
+    def take_walk(self, key: tuple[Any, ...]) -> Walk | None:
+        return self.walks.pop(key, None)
+
+    def keep_walk(self, key: tuple[Any, ...], walk: Walk) -> None:
+        if len(walk.ids) > WALK_ITEMS:
+            return  # too long to follow within the bound: dropped, never judged
+        self.walks[key] = walk
+        while len(self.walks) > TRACKED_WALKS:
+            self.walks.popitem(last=False)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.by_owner.clear()
+        self.owners.clear()
+        self.walks.clear()
+
+
+__all__ = [
+    "MAP_KEYS",
+    "MEMBERSHIP_SCAN",
+    "SHOWN",
+    "TRACKED_IDS",
+    "TRACKED_OWNERS",
+    "TRACKED_WALKS",
+    "WALK_ITEMS",
+    "Key",
+    "Known",
+    "Owner",
+    "OwnerState",
+    "Tracker",
+    "Walk",
+    "shown",
+    "token",
+]

@@ -12,7 +12,7 @@ Everything runs on the server's loop between two awaits, so each exchange is see
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -37,6 +37,8 @@ class Watch:
     key: Key | None  # the conversation it addresses
     spelling: str | None
     write: bool
+    # What other credentials know of the same id: a write may change it (one account, two keys).
+    others: list[Known] = field(default_factory=list)
 
 
 class Monitor:
@@ -56,11 +58,15 @@ class Monitor:
             key = (exchange.api, credential, key_of(facts, spelling))
         write = facts.kind in (Kind.CREATE, Kind.UPDATE, Kind.DELETE)
         tracker = self.tracker
+        others: list[Known] = []
         if write and owner is not None:
             tracker.owner(owner).inflight += 1
             if key is not None and spelling is not None:
                 tracker.entry(key, spelling).inflight += 1
-        exchange.watch = Watch(tracker.tick(), time.monotonic(), owner, key, spelling, write)
+                others = tracker.others(key)
+                for known in others:
+                    known.inflight += 1
+        exchange.watch = Watch(tracker.tick(), time.monotonic(), owner, key, spelling, write, others)
 
     def end(self, exchange: Exchange) -> list[Finding]:
         """The answer is in: the behaviour findings of this exchange (also kept on it)."""
@@ -74,7 +80,7 @@ class Monitor:
             found = run(seen)
             learn(seen)
         finally:
-            self._release(watch, seen.end, forget=False)
+            self._release(watch, seen.end, forget=False, status=seen.status)
         exchange.behaviour_findings = found
         return found
 
@@ -90,7 +96,7 @@ class Monitor:
     def clear(self) -> None:
         self.tracker.clear()
 
-    def _release(self, watch: Watch, end: int, forget: bool) -> None:
+    def _release(self, watch: Watch, end: int, forget: bool, status: int = 0) -> None:
         if not watch.write or watch.owner is None:
             return
         tracker = self.tracker
@@ -103,6 +109,12 @@ class Monitor:
             known.last_write_end = end
             if forget:
                 known.forget()
+        for other in watch.others:
+            # Another credential wrote the same id: the same conversation, or its own namesake.
+            other.inflight = max(other.inflight - 1, 0)
+            other.last_write_end = end
+            if forget or not 400 <= status < 500:
+                other.forget()
 
     def _seen(self, exchange: Exchange, watch: Watch, end: int) -> Seen:
         assert exchange.checks is not None

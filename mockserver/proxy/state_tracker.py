@@ -129,6 +129,9 @@ class Tracker:
         self.entries: OrderedDict[Key, Known] = OrderedDict()
         # The same entries by credential, most recently touched last: what a complete walk scans.
         self.by_owner: dict[Owner, OrderedDict[str, Known]] = {}
+        # The credentials that know each (api, id): two keys may be one account, so a write by
+        # one may change what another knows.
+        self.by_id: dict[tuple[str, str], set[str]] = {}
         self.owners: OrderedDict[Owner, OwnerState] = OrderedDict()
         self.walks: OrderedDict[tuple[Any, ...], Walk] = OrderedDict()
 
@@ -147,6 +150,7 @@ class Tracker:
         if known is None:
             known = self.entries[key] = Known(spelling)
             self.by_owner.setdefault(owner, OrderedDict())[key[2]] = known
+            self.by_id.setdefault((key[0], key[2]), set()).add(key[1])
             while len(self.entries) > self.size:
                 self._evict()
         else:
@@ -162,6 +166,15 @@ class Tracker:
         del owned[key[2]]
         if not owned:
             del self.by_owner[key[:2]]
+        known_by = self.by_id[(key[0], key[2])]
+        known_by.discard(key[1])
+        if not known_by:
+            del self.by_id[(key[0], key[2])]
+
+    def others(self, key: Key) -> list[Known]:
+        """What other credentials know of the same (api, id)."""
+        api, credential, item = key
+        return [self.entries[(api, c, item)] for c in self.by_id.get((api, item), ()) if c != credential]
 
     def recent(self, owner: Owner) -> Iterator[tuple[str, Known]]:
         """The credential's conversations, most recently touched first, at most MEMBERSHIP_SCAN."""
@@ -204,6 +217,7 @@ class Tracker:
     def clear(self) -> None:
         self.entries.clear()
         self.by_owner.clear()
+        self.by_id.clear()
         self.owners.clear()
         self.walks.clear()
 

@@ -2,15 +2,17 @@
 
 Same schema as `convo-contracts --json` (README, "JSON report"), with `family: "traffic"`:
 one result per operation × direction (`check`: `request` or `response`) — failed with its
-failures, passed when traffic went through without a violation, skipped when the app never
-called it — and one failed result per unknown operation. Written here, not by importing
-contracts: the mock sits below the suite.
+failures, observed with its observations (and no failure), passed when traffic went through
+without either, skipped when the app never called it — and one failed result per unknown
+operation. The behaviour monitor's findings name the exchanges they rest on (`restsOn`).
+Written here, not by importing contracts: the mock sits below the suite.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from specs.redact import redact_url
 
 from ..persistence import write_atomic
 from .endpoint import ProxyState
-from .violations import Violation
+from .violations import Examples, Violation
 
 SCHEMA_VERSION = 1  # the suite's JSON report version this follows
 FAMILY = "traffic"
@@ -34,27 +36,48 @@ def _failure(example: Violation, count: int) -> dict[str, Any]:
         "specPointer": example.pointer,
         "curl": example.curl,
         "count": count,
+        "restsOn": list(example.rests_on),
     }
 
 
-def as_dict(state: ProxyState, base_url: str) -> dict[str, Any]:
-    failures: dict[tuple[str, str | None, str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for (api, method, path, direction, _rule, operation_id, _pointer), (
-        example,
-        count,
-    ) in state.violations.examples.items():
+def _observation(example: Violation, count: int) -> dict[str, Any]:
+    return {
+        "what": f"{example.rule}: {example.message}",
+        "evidence": example.value,
+        "specPointer": example.pointer,
+        "curl": example.curl,
+        "count": count,
+        "restsOn": list(example.rests_on),
+    }
+
+
+Grouped = dict[tuple[str, str | None, str, str, str], list[dict[str, Any]]]
+
+
+def _grouped(examples: Examples, shape: Callable[[Violation, int], dict[str, Any]]) -> Grouped:
+    grouped: Grouped = defaultdict(list)
+    for (api, method, path, direction, _rule, operation_id, _pointer), (example, count) in examples.items():
         check = direction if operation_id is not None else "unknownOperation"
-        failures[(api, operation_id, method, path, check)].append(_failure(example, count))
+        grouped[(api, operation_id, method, path, check)].append(shape(example, count))
+    return grouped
+
+
+def as_dict(state: ProxyState, base_url: str) -> dict[str, Any]:
+    failures = _grouped(state.violations.examples, _failure)
+    observations = _grouped(state.violations.observed_examples, _observation)
     results: list[dict[str, Any]] = []
     for api in state.upstreams:
         for op in specs.load(api).operations:
             seen = state.exchanged[(api, op.operation_id)]
             for check in ("request", "response"):
-                found = failures.pop((api, op.operation_id, op.method, op.path, check), [])
-                status = "failed" if found else "passed" if seen else "skipped"
-                results.append(_result(api, op.operation_id, op.method, op.path, check, status, found, seen))
-    for (api, operation_id, method, path, check), found in failures.items():
-        results.append(_result(api, operation_id, method, path, check, "failed", found, 0))
+                where = (api, op.operation_id, op.method, op.path, check)
+                found, observed = failures.pop(where, []), observations.pop(where, [])
+                status = "failed" if found else "observed" if observed else "passed" if seen else "skipped"
+                results.append(_result(*where, status, found, seen, observed))
+    for other, found in failures.items():
+        results.append(_result(*other, "failed", found, 0, observations.pop(other, [])))
+    for other, observed in observations.items():
+        results.append(_result(*other, "observed", [], 0, observed))
     total = state.violations.total
     return {
         "version": SCHEMA_VERSION,
@@ -67,7 +90,7 @@ def as_dict(state: ProxyState, base_url: str) -> dict[str, Any]:
         },
         "exitCode": 1 if total else 0,
         "durationSeconds": round(time.time() - state.started, 3),
-        "summary": {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "skipped")},
+        "summary": {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "observed", "skipped")},
         "results": results,
         "leftovers": [],
     }
@@ -82,6 +105,7 @@ def _result(
     status: str,
     failures: list[dict[str, Any]],
     seen: int,
+    observations: list[dict[str, Any]],
 ) -> dict[str, Any]:
     note = None
     if status == "skipped":
@@ -98,6 +122,7 @@ def _result(
         "status": status,
         "note": note,
         "failures": failures,
+        "observations": observations,
     }
 
 

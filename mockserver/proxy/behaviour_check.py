@@ -465,7 +465,7 @@ def list_membership(seen: Seen) -> Iterator[Finding]:
             + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
             + f", which #{known.alive_by} showed exists and matches the query, with no delete seen since",
             item_id,
-            (known.alive_by, *pages),
+            (known.alive_by, *pages[:-1]),
         )
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -29,11 +30,12 @@ from specs.integers import ascii_int
 from specs.text import shorten
 from specs.timestamps import RESOLUTION, instant
 
-from .behaviour_spec import CREATED_AT, DERIVED, LIMIT, UPDATED_AT, Kind, OperationFacts, facts_of
-from .exchange import Finding
-from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, token
+from .behaviour_spec import CREATED_AT, LIMIT, UPDATED_AT, Kind, OperationFacts, facts_of
+from .exchange import UNPARSED, Finding
+from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, token, token_of
 
-NOTHING: Any = object()  # no JSON body (none, not JSON, or not held)
+NOTHING: Any = UNPARSED  # no JSON body (none, not JSON, or not held)
+Stamps = tuple[datetime | None, datetime | None]
 _EXCERPT = 80
 
 
@@ -62,6 +64,31 @@ class Seen:
     walk: Walk | None = None  # the list walk this page continues
     first_page: bool = False
     complete: bool = False  # the walk is whole with this page (the last page came)
+    # What the checks and the tracker both read of the answer, worked out once.
+    _tokens: dict[str, Token | None] = field(default_factory=dict)
+    _whole: Any = UNPARSED
+    _stamps: Stamps | None = None
+
+    def shown_token(self, name: str) -> Token | None:
+        """The token of the answer's field `name` (which it has)."""
+        try:
+            return self._tokens[name]
+        except KeyError:
+            found = self._tokens[name] = token(self.answer[name])
+            return found
+
+    def whole(self) -> Token | None:
+        """The token of the answer's documented fields at once."""
+        if self._whole is UNPARSED:
+            self._whole = token_of(self.answer, self.facts.fields)
+        whole: Token | None = self._whole
+        return whole
+
+    def stamps(self) -> Stamps:
+        """The answer's createdAt and updatedAt as moments."""
+        if self._stamps is None:
+            self._stamps = (instant(self.answer.get(CREATED_AT)), instant(self.answer.get(UPDATED_AT)))
+        return self._stamps
 
     @property
     def ok(self) -> bool:
@@ -252,7 +279,7 @@ def update_keeps_the_rest(seen: Seen) -> Iterator[Finding]:
     changed: list[tuple[str, Token, Any]] = [
         (name, was, answer[name])
         for name, was in known.fields.items()
-        if name not in seen.sent and name in answer and token(answer[name]) != was
+        if name not in seen.sent and name in answer and seen.shown_token(name) != was
     ]
     for name in facts.maps & seen.sent.keys():
         before, now, sent = known.maps.get(name), answer.get(name), seen.sent[name]
@@ -287,13 +314,13 @@ def timestamps(seen: Seen) -> Iterator[Finding]:
     if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
         return
     where = functools.partial(facts.field_pointer, seen.status)
-    yield from _timestamps_of(seen, seen.answer, known, update=facts.kind is Kind.UPDATE, pointer=where)
+    yield from _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is Kind.UPDATE, where)
 
 
 def _timestamps_of(
-    seen: Seen, shown_value: dict[str, Any], known: Known, update: bool, pointer: Callable[[str], str]
+    seen: Seen, shown_value: dict[str, Any], stamps: Stamps, known: Known, update: bool, pointer: Callable[[str], str]
 ) -> Iterator[Finding]:
-    created, updated = instant(shown_value.get(CREATED_AT)), instant(shown_value.get(UPDATED_AT))
+    created, updated = stamps
     if known.created is not None and created is not None and created != known.created:
         yield seen.violation(
             "createdAtFixed",
@@ -361,8 +388,10 @@ def read_shows_state(seen: Seen) -> Iterator[Finding]:
         return
     if known is None or known.fields is None or known.basis_end >= seen.start or not seen.quiet(known):
         return
+    if known.whole is not None and known.whole == seen.whole():
+        return  # nothing changed: the usual case, one comparison
     answer = seen.answer
-    changed = [n for n in facts.fields if n in known.fields and n in answer and token(answer[n]) != known.fields[n]]
+    changed = [n for n in facts.fields if n in known.fields and n in answer and seen.shown_token(n) != known.fields[n]]
     if changed:
         first = changed[0]
         yield seen.contradiction(
@@ -488,7 +517,8 @@ def list_items_state(seen: Seen) -> Iterator[Finding]:
         if known is None or known.spelling != item["id"]:  # another spelling may be another one
             continue
         if facts.timestamps:
-            yield from _timestamps_of(seen, item, known, update=False, pointer=listing.item_pointer)
+            stamps = (instant(item.get(CREATED_AT)), instant(item.get(UPDATED_AT)))
+            yield from _timestamps_of(seen, item, stamps, known, False, listing.item_pointer)
         if not seen.quiet(known):
             continue
         if known.alive is False and known.alive_end < seen.start:
@@ -499,14 +529,8 @@ def list_items_state(seen: Seen) -> Iterator[Finding]:
                 item["id"],
                 (known.alive_by,),
             )
-        elif known.fields is not None and known.basis_end < seen.start:
-            changed = [
-                n
-                for n in listing.item_fields
-                if n in known.fields and n in item and n not in DERIVED and token(item[n]) != known.fields[n]
-            ]
-            if changed:
-                stale.append((item["id"], changed[0], known))
+        elif known.basis_end < seen.start and (changed := summary_change(facts, item, known)) is not None:
+            stale.append((item["id"], changed, known))
     if stale:
         item_id, name, known = stale[0]
         assert known.fields is not None
@@ -519,6 +543,14 @@ def list_items_state(seen: Seen) -> Iterator[Finding]:
             _item_value(items, item_id, name),
             (known.basis,),
         )
+
+
+def summary_change(facts: OperationFacts, item: dict[str, Any], known: Known) -> str | None:
+    """The first field a list item shows otherwise than the tracker knows it, if any."""
+    if known.fields is None or token_of(item, facts.summary) == known.listed:
+        return None
+    fields = known.fields
+    return next((n for n in facts.summary if n in fields and n in item and token(item[n]) != fields[n]), None)
 
 
 def _item_value(items: list[Any], item_id: str, name: str) -> Any:
@@ -546,4 +578,4 @@ def run(seen: Seen) -> list[Finding]:
     return [finding for check in BEHAVIOUR_CHECKS for finding in check(seen)]
 
 
-__all__ = ["BEHAVIOUR_CHECKS", "NOTHING", "Seen", "contains", "facts_of", "items_of", "key_of", "run"]
+__all__ = ["BEHAVIOUR_CHECKS", "NOTHING", "Seen", "contains", "facts_of", "items_of", "key_of", "run", "summary_change"]

@@ -86,6 +86,7 @@ class OperationFacts:
     maps: frozenset[str]  # written fields that are free-form objects: merged or replaced (rules 3, 17)
     defaults: Mapping[str, Any]  # documented defaults of absent body fields (create)
     fields: tuple[str, ...]  # the conversation's documented fields, timestamps and links aside
+    summary: tuple[str, ...]  # of those, the ones a list item carries too
     timestamps: bool  # the conversation carries createdAt and updatedAt
     listing: ListFacts | None
 
@@ -170,6 +171,11 @@ def _list_facts(op: Operation) -> ListFacts:
     )
 
 
+def _list_item_fields(api: str) -> frozenset[str]:
+    listing = next((op for op in specs.load(api).operations if KINDS.get(op.operation_id) is Kind.LIST), None)
+    return frozenset(_list_facts(listing).item_fields) if listing is not None else frozenset()
+
+
 def _secured(op: Operation) -> bool:
     requirements = op.definition.get("security", specs.load(op.api).content.get("security", []))
     return any(requirement for requirement in requirements)
@@ -187,6 +193,7 @@ def facts_of(api: str, operation_id: str) -> OperationFacts:
     body_props: dict[str, Any] = body.get("properties", {}) if kind in (Kind.CREATE, Kind.UPDATE) else {}
     writes = tuple(name for name in body_props if name in properties)
     timestamps = CREATED_AT in properties and UPDATED_AT in properties
+    fields = tuple(name for name in properties if name not in (CREATED_AT, UPDATED_AT) and name not in DERIVED)
     return OperationFacts(
         op=op,
         kind=kind,
@@ -201,7 +208,8 @@ def facts_of(api: str, operation_id: str) -> OperationFacts:
             for name, prop in body_props.items()
             if kind is Kind.CREATE and "default" in prop and "x-rule" not in prop and name in writes
         },
-        fields=tuple(name for name in properties if name not in (CREATED_AT, UPDATED_AT) and name not in DERIVED),
+        fields=fields,
+        summary=tuple(name for name in fields if name in _list_item_fields(api)),
         timestamps=timestamps,
         listing=_list_facts(op) if kind is Kind.LIST else None,
     )

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from .upstream_client import Response
 
 
+UNPARSED: Any = object()  # a body not parsed (yet): none, not JSON, or no check read it
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One broken rule: its name, where the spec writes it, what the message says, the value;
@@ -58,6 +61,9 @@ class Exchange:
     status: int = 0
     response_headers: Mapping[str, str] | None = None
     response_body: bytes | None = None  # decoded for the checks; None: too large, not checked
+    # The bodies as parsed JSON, once a check parsed them (UNPARSED until then).
+    request_json: Any = UNPARSED
+    response_json: Any = UNPARSED
     # What the checks found, and how many of them are already recorded as violations.
     request_findings: list[Finding] = field(default_factory=list)
     response_findings: list[Finding] = field(default_factory=list)
@@ -73,4 +79,4 @@ class Exchange:
         return sum(not f.observation for f in found)
 
 
-__all__ = ["Exchange", "Finding"]
+__all__ = ["UNPARSED", "Exchange", "Finding"]

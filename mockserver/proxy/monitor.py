@@ -19,12 +19,11 @@ import orjson
 
 from specs.auth import CredentialProblem, scheme_of
 from specs.integers import ascii_int
-from specs.timestamps import instant
 
-from .behaviour_check import NOTHING, Seen, contains, items_of, key_of, run
-from .behaviour_spec import CREATED_AT, CURSOR, HAS_MORE, LIMIT, NEXT_CURSOR, PAGE, UPDATED_AT, Kind, facts_of
-from .exchange import Exchange, Finding
-from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Tracker, Walk, token
+from .behaviour_check import NOTHING, Seen, contains, items_of, key_of, run, summary_change
+from .behaviour_spec import CURSOR, HAS_MORE, LIMIT, NEXT_CURSOR, PAGE, Kind, facts_of
+from .exchange import UNPARSED, Exchange, Finding
+from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Token, Tracker, Walk, token, token_of
 
 
 @dataclass(slots=True)
@@ -136,10 +135,10 @@ class Monitor:
             item=watch.key[2] if watch.key is not None else None,
             spelling=watch.spelling,
             query=_single(exchange) if facts.listing is not None else {},
-            sent=_parsed(exchange.body) if wants_body else NOTHING,
+            sent=_parsed(exchange.request_json, exchange.body) if wants_body else NOTHING,
             body_checked=exchange.body is not None,
             status=exchange.status,
-            answer=_parsed(exchange.response_body) if ok and facts.kind is not Kind.DELETE else NOTHING,
+            answer=_parsed(exchange.response_json, exchange.response_body) if ok else NOTHING,
             request_findings=exchange.request_findings,
             start=watch.start,
             end=end,
@@ -153,7 +152,10 @@ class Monitor:
         return seen
 
 
-def _parsed(body: bytes | None) -> Any:
+def _parsed(parsed: Any, body: bytes | None) -> Any:
+    """A body as JSON: as a check parsed it already, else parsed now; NOTHING if it is not JSON."""
+    if parsed is not UNPARSED:
+        return parsed
     if not body:
         return NOTHING
     try:
@@ -309,7 +311,7 @@ def _gone(seen: Seen, known: Known) -> None:
 def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
     """The conversation as this answer shows it (written fields it failed to show: unknown)."""
     facts = seen.facts
-    created, updated = instant(answer.get(CREATED_AT)), instant(answer.get(UPDATED_AT))
+    created, updated = seen.stamps()
     if created is not None and created != known.created:
         known.created, known.created_by = created, seen.request_id
     if updated is not None and (known.updated is None or updated >= known.updated):
@@ -321,22 +323,25 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
         return
     if known.basis_end > seen.start:
         return  # a newer exchange already showed it
+    known.basis, known.basis_end = seen.request_id, seen.end
+    known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
+    whole = seen.whole()
+    if known.fields is not None and whole is not None and whole == known.whole:
+        return  # the same as known: the usual case
     sent = seen.sent if isinstance(seen.sent, dict) else {}
-    fields: dict[str, Any] = {}
+    unshown = [name for name in facts.writes if name in sent and not contains(answer.get(name), sent[name])]
+    fields: dict[str, Token] = {}
     for name in facts.fields:
-        if name not in answer or (name in sent and not contains(answer[name], sent[name])):
-            continue
-        value = token(answer[name])
-        if value is not None:
+        if name in answer and name not in unshown and (value := seen.shown_token(name)) is not None:
             fields[name] = value
     known.fields = fields
+    known.whole = None if unshown else whole
+    known.listed = None if unshown else token_of(answer, facts.summary)
     known.maps = {
         name: {k: t for k, v in answer[name].items() if (t := token(v)) is not None}
         for name in facts.maps
         if name in fields and isinstance(answer[name], dict) and len(answer[name]) <= MAP_KEYS
     }
-    known.basis, known.basis_end = seen.request_id, seen.end
-    known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
 
 
 def _learn_listed(seen: Seen) -> None:
@@ -354,9 +359,7 @@ def _learn_listed(seen: Seen) -> None:
         known = tracker.get((*seen.owner, key_of(facts, item["id"])))
         if known is None or known.spelling != item["id"] or not seen.quiet(known):
             continue
-        if known.fields is not None and any(
-            n in item and token(item[n]) != known.fields[n] for n in listing.item_fields if n in known.fields
-        ):
+        if summary_change(facts, item, known) is not None:
             known.forget()
         if known.alive is not True and known.alive_end < seen.start:
             known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end

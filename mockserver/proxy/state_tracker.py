@@ -47,6 +47,11 @@ def token(value: Any) -> Token | None:
     return text.decode() if len(text) <= SHOWN else hash(text)
 
 
+def token_of(value: dict[str, Any], names: tuple[str, ...]) -> Token | None:
+    """The token of `value`'s fields among `names` (those it has)."""
+    return token({name: value[name] for name in names if name in value})
+
+
 def shown(value: Token | None) -> str:
     """A token for a message: the value's JSON, or that it was long."""
     return value if isinstance(value, str) else "(a long value)"
@@ -66,18 +71,24 @@ class Known:
         "fields",
         "inflight",
         "last_write_end",
+        "listed",
         "maps",
         "spelling",
         "updated",
         "updated_at",
         "updated_by",
         "updated_end",
+        "whole",
     )
 
     def __init__(self, spelling: str) -> None:
         self.spelling = spelling  # the id as the exchange that established the knowledge spelled it
         self.fields: dict[str, Token] | None = None  # None: not known
         self.maps: dict[str, dict[str, Token]] = {}  # free-form objects, key by key, when small
+        # The same fields at once (None: not known whole), and those a list item carries: one
+        # comparison when nothing changed, the usual case.
+        self.whole: Token | None = None
+        self.listed: Token | None = None
         self.basis = 0  # the request id the fields rest on
         self.basis_end = -1  # its end (sequence)
         self.alive: bool | None = None  # exists (True), deleted (False), not known (None)
@@ -97,6 +108,7 @@ class Known:
         existence unknown; createdAt and the latest updatedAt still hold."""
         self.fields = None
         self.maps = {}
+        self.whole = self.listed = None
         self.alive = None
 
     def settled(self, start: int, own_write: bool) -> bool:
@@ -238,4 +250,5 @@ __all__ = [
     "Walk",
     "shown",
     "token",
+    "token_of",
 ]

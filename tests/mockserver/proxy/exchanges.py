@@ -17,7 +17,9 @@ from mockserver.proxy.traffic_check import OperationChecks
 from specs.auth import scheme_of
 
 ALICE = "demo-alice"
-_CHECKS = {(api, op.operation_id): OperationChecks(op) for api in specs.API_NAMES for op in specs.load(api).operations}
+_CHECKS: dict[tuple[str, str], OperationChecks] = {
+    (api, op.operation_id): OperationChecks(op) for api in specs.API_NAMES for op in specs.load(api).operations
+}
 
 
 @dataclass

@@ -272,8 +272,8 @@ def update_keeps_the_rest(seen: Seen) -> Iterator[Finding]:
         return
     if not isinstance(seen.sent, dict) or known is None or known.fields is None or not seen.quiet(known):
         return
-    if known.basis_end >= seen.start:
-        return
+    if known.basis_end >= seen.start or (known.whole is not None and known.whole == seen.whole()):
+        return  # (the second: nothing changed at all, not even what was sent)
     answer = seen.answer
     # (what changed, the value the last exchange showed, the value now)
     changed: list[tuple[str, Token, Any]] = [

@@ -164,9 +164,9 @@ def detection(args: argparse.Namespace) -> None:
     try:
         clean_prism = set(prism.run(FaultyApp(None))) if prism else set()
         rows = []
-        sent = 0
+        _, _, sent = ours(FaultyApp(None))
         for fault in chosen:
-            caught, found_rules, sent = ours(FaultyApp(fault))
+            caught, found_rules, _ = ours(FaultyApp(fault))
             prism_caught = None
             if prism is not None:
                 prism_caught = bool(set(prism.run(FaultyApp(fault))) - clean_prism)
@@ -195,12 +195,12 @@ def print_detection(rows: list[Any], sent: int, with_prism: bool) -> None:
             totals[column] += bool(mark)
         suite = f"{fault.family} · {fault.check}"
         print(
-            f"{fault.name:<40} {suite:<38}"
+            f"{fault.name:<40} {suite:<44}"
             + "".join(f"{'✓' if mark else '·':>12}" for mark in marks)
             + f"  {', '.join(found_rules['sole-writer'])}"
         )
     print("-" * len(head))
-    print(f"{'caught':<40} {'':<38}" + "".join(f"{totals[c]:>12}" for c in columns))
+    print(f"{'caught':<40} {'':<44}" + "".join(f"{totals[c]:>12}" for c in columns))
     shape = totals["shape"] or 1
     print(
         f"\nmonitor / shape checks: {totals['monitor'] / shape:.1f}x by default, "

@@ -44,7 +44,6 @@ from typing import Any
 
 import httpx
 import orjson
-from starlette.datastructures import QueryParams
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -304,7 +303,6 @@ def _exchange(case: str, answer: Any, sent: Any) -> Exchange:
         raw_headers=[],
         headers=lowered,
         path_params=dict(zip(names, found.groups(), strict=True)),
-        query=QueryParams(query),
         checks=OperationChecks(op),
         credential=scheme_of(api).credential(lowered).token,
         body=(body or "").encode(),

@@ -103,6 +103,19 @@ class Redactor:
         """Redacted, then shortened: in this order a key at the cut point cannot half-survive."""
         return shorten(self(text), limit)
 
+    def prefix(self, text: str) -> str:
+        """`text`, the start of a longer text that was cut (a capped capture), redacted; a
+        secret's start left at the cut point is dropped too: half a key is still a key."""
+        text = self(text)
+        for secret in self._secrets:
+            start = max(len(text) - len(secret) + 1, 0)
+            while (found := text.find(secret[0], start)) >= 0:
+                if secret.startswith(text[found:]):
+                    text = text[:found]
+                    break
+                start = found + 1
+        return text
+
     def __repr__(self) -> str:
         return f"Redactor({self._count} secrets)"
 

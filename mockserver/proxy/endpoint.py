@@ -15,24 +15,22 @@ ones stream through and only their status and content type are checked.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import logging
-import shlex
 import time
-import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, NoReturn
 
 import httpx
-import orjson
-from starlette.datastructures import QueryParams
 from starlette.types import Message, Receive, Scope, Send
 
 import specs
 from specs import Operation
-from specs.auth import scheme_of
+from specs.auth import AuthScheme, scheme_of
+from specs.inflate import NotInflatable, TooLarge, coding_of, inflate_all
 from specs.integers import ascii_int
-from specs.redact import Redactor, redact_header, redact_url
+from specs.redact import Redactor, redact_url
 from specs.text import shorten
 
 from ..api.errors import ApiError
@@ -45,25 +43,24 @@ from .monitor import Monitor
 from .record import Recorder
 from .traffic_check import OperationChecks
 from .traffic_ruling import ruled
-from .upstream_client import Origin, Response, UpstreamClient
-from .violations import Violation, ViolationLog, excerpt, pointer
+from .upstream_client import MalformedAnswer, Origin, Response, UpstreamClient
+from .violations import ViolationLog, operation_parts, pointer, violations_of
 
 VIOLATIONS_HEADER = "X-Convo-Violations"
 _HEADER_KEY = VIOLATIONS_HEADER.lower().encode()
 # RFC 9110 §7.6.1 hop-by-hop headers; host and content-length are set again for the upstream.
+# Names as bytes in lower case, as ASGI gives them (and as the answer's are compared).
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers"}
-    | {"transfer-encoding", "upgrade", "host", "content-length"}
+    {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer", b"trailers"}
+    | {b"transfer-encoding", b"upgrade", b"host", b"content-length"}
 )
 # uvicorn writes its own date and server headers; the upstream's would be duplicates.
-_RESPONSE_DROPPED = (_HOP_BY_HOP - {"content-length"}) | {"date", "server"}
-_CURL_BODY_LIMIT = 2000
-
-logger = logging.getLogger("mockserver.proxy.endpoint")
+_RESPONSE_DROPPED = (_HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
 
 
 class ProxyState:
-    """The live parts of proxy mode: the connection pool, the violations, the recorder."""
+    """The live parts of proxy mode: the connection pool, the violations, the recorder; the
+    credentials its clients send are secrets in every output, like the mock's keys."""
 
     def __init__(self, config: MockConfig, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -72,14 +69,20 @@ class ProxyState:
         self.timeout = config.upstream_timeout
         self.max_request = config.max_body
         self.max_response = config.proxy_buffer
-        self.violations = ViolationLog()
-        self.recorder = Recorder(config.record_file, dict(config.record_keys)) if config.record_file else None
+        self.violations = ViolationLog(redactor=self.redactor)
+        self.recorder = (
+            Recorder(config.record_file, dict(config.record_keys), self.redactor) if config.record_file else None
+        )
         self.exchanged: Counter[tuple[str, str]] = Counter()  # (api, operationId) → requests seen
         # The behaviour monitor (monitor.py); off, only each answer's shape is checked.
         self.monitor = Monitor(config.sole_writer) if config.behaviour_monitor else None
         self.started = time.time()
         self._ids = itertools.count(1)
         self._client: UpstreamClient | None = None
+        self._schemes = list(dict.fromkeys(scheme_of(api) for api in self.upstreams))
+        self._journal = runtime.journal
+        for key, _ in config.record_keys:
+            self._journal.remember_secret(key)
 
     @property
     def client(self) -> UpstreamClient:
@@ -91,8 +94,24 @@ class ProxyState:
     def next_id(self) -> int:
         return next(self._ids)
 
-    def redactor(self, extra: Iterable[str | None] = ()) -> Redactor:
-        return Redactor([*(k.key for k in self.runtime.keys), *(self.recorder.keys if self.recorder else ()), *extra])
+    def saw(self, headers: Mapping[str, str], scheme: AuthScheme) -> str | None:
+        """Take note of the credentials a request carries, by each proxied API's scheme: from
+        now on they are secrets wherever they appear, as the mock's own keys are (the journal
+        keeps the latest ones, `REMEMBERED_SECRETS`). The one `scheme` reads, if any."""
+        found = None
+        for each in self._schemes:
+            if each.header_key not in headers:
+                continue
+            token = each.credential(headers).token
+            if token is not None:
+                self._journal.remember_secret(token)
+                if each == scheme:
+                    found = token
+        return found
+
+    def redactor(self) -> Redactor:
+        """Every secret known: the mock's keys, --record-key's, the credentials clients sent."""
+        return self._journal.redactor()
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -132,9 +151,9 @@ class ProxyEndpoint:
         try:
             upstream = await self._forward(exchange, receive)
             try:
-                raw, complete = await self._take_answer(exchange, upstream)
-                self._check_response(exchange, upstream, raw, complete)
-                await self._relay(exchange, upstream, raw, complete, send)
+                held, complete = await self._take_answer(exchange, upstream)
+                self._check_response(exchange, upstream, held, complete)
+                await self._relay(exchange, upstream, held, complete, send, receive)
             finally:
                 await upstream.aclose()
         finally:
@@ -144,23 +163,24 @@ class ProxyEndpoint:
     def _arrived(self, scope: Scope) -> Exchange:
         """The request's facts, its operation's checks, its credential and journal requestId."""
         checks = self.checks.get(scope["method"])
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI servers give header names in lower case.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        query_string = scope["query_string"]
         target = scope.get("raw_path") or scope["path"].encode()
-        if scope["query_string"]:
-            target += b"?" + scope["query_string"]
+        if query_string:
+            target += b"?" + query_string
         exchange = Exchange(
             api=self.api,
             method=scope["method"],
             path=scope["path"],
-            query_string=scope["query_string"],
+            query_string=query_string,
             target=target,
             raw_headers=scope["headers"],
             headers=headers,
             scheme=scope.get("scheme", "http"),
             path_params=scope.get("path_params", {}),
-            query=QueryParams(scope["query_string"]),
             checks=checks,
-            credential=self.scheme.credential(headers).token,
+            credential=self.proxy.saw(headers, self.scheme),
             request_id=self.proxy.next_id(),
         )
         info = RequestInfo.of(scope)
@@ -200,14 +220,21 @@ class ProxyEndpoint:
             raise ApiError(400, f"{found[0].message}{more}", headers={VIOLATIONS_HEADER: str(len(found))})
 
     async def _forward(self, exchange: Exchange, receive: Receive) -> Response:
-        """The request sent upstream; the answer once its status and headers are in."""
+        """The request sent upstream; the answer once its status and headers are in. An answer
+        the proxy cannot pass on as it came (not HTTP, a status outside 100-599, a transfer
+        coding other than chunked) is a 502 and a violation."""
         try:
             upstream = await self._send(exchange, receive)
-        except httpx.TimeoutException:
+        except MalformedAnswer as exc:
+            self._cannot_pass_on(exchange, exc.rule, str(exc), None)
+        except httpx.TimeoutException as exc:
             self._record(exchange)
+            waited = f"within {self.proxy.timeout:g} s"
             raise ApiError(
                 504,
-                f"the upstream {self.label} did not answer within {self.proxy.timeout:g} s",
+                f"no connection to the upstream {self.label} came free {waited}"
+                if isinstance(exc, httpx.PoolTimeout)
+                else f"the upstream {self.label} did not answer {waited}",
                 code="upstream_timeout",
                 headers={VIOLATIONS_HEADER: str(exchange.findings)},
             ) from None
@@ -221,27 +248,55 @@ class ProxyEndpoint:
             ) from None
         exchange.upstream = upstream
         exchange.status = upstream.status_code
+        exchange.response_headers = _merged(upstream.headers)
+        codings = _transfer_codings(exchange.response_headers)
+        if codings and codings != ["chunked"]:
+            # Only chunked is undone on the way in (RFC 9112 §7); passed on without its
+            # Transfer-Encoding, any other coding would reach the client mislabelled.
+            await upstream.aclose()
+            shown = shorten(", ".join(codings), 100)
+            self._cannot_pass_on(
+                exchange, "transferCoding", f"Transfer-Encoding: {shown} (the proxy passes on only chunked)", shown
+            )
         return upstream
+
+    def _cannot_pass_on(self, exchange: Exchange, rule: str, problem: str, value: Any) -> NoReturn:
+        """A 502 naming what the upstream sent, and a response violation."""
+        checks = exchange.checks
+        where = pointer(self.api, (*operation_parts(checks.operation), "responses") if checks else ("paths",))
+        exchange.response_findings.append(Finding(rule, where, f"the upstream's answer: {problem}", value))
+        self._record(exchange)
+        raise ApiError(
+            502,
+            f"the upstream {self.label} sent an answer the proxy cannot pass on: {problem}",
+            code="upstream_malformed",
+            headers={VIOLATIONS_HEADER: str(exchange.findings)},
+        )
 
     async def _send(self, exchange: Exchange, receive: Receive) -> Response:
         headers = exchange.headers
         dropped = _HOP_BY_HOP
         if "connection" in headers:
-            dropped = dropped | {h.strip().lower() for h in headers["connection"].split(",")}
-        forwarded = [(k, v) for k, v in exchange.raw_headers if k.decode("latin-1").lower() not in dropped]
+            named = {h.strip().lower().encode("latin-1") for h in headers["connection"].split(",")}
+            dropped = dropped | named
+        forwarded = [(k, v) for k, v in exchange.raw_headers if k not in dropped]
         client = self.proxy.client
+        hold = self.proxy.max_response
         if exchange.body is not None:
-            return await client.send(self.origin, exchange.method, exchange.target, forwarded, exchange.body)
+            return await client.send(self.origin, exchange.method, exchange.target, forwarded, exchange.body, hold=hold)
         # A streamed body keeps its declared length; without one it goes out chunked.
         declared = headers.get("content-length")
         length = ascii_int(declared) if declared is not None else None
         body = _rest(exchange.held, receive)
-        return await client.send(self.origin, exchange.method, exchange.target, forwarded, body, length)
+        return await client.send(self.origin, exchange.method, exchange.target, forwarded, body, length, hold)
 
-    async def _take_answer(self, exchange: Exchange, upstream: Response) -> tuple[bytes, bool]:
-        """The answer's body held to be checked, up to the buffer: (what was read, whole?)."""
-        chunks: list[bytes] = []
-        size = 0
+    async def _take_answer(self, exchange: Exchange, upstream: Response) -> tuple[list[bytes], bool]:
+        """The answer's body held to be checked, up to the buffer: (what was read, whole?).
+        Past the buffer the rest is relayed as it comes, unchecked."""
+        chunks = upstream.take_buffered()  # `send` waited for the held part
+        size = sum(map(len, chunks))
+        if upstream.complete or size > self.proxy.max_response:
+            return chunks, upstream.complete and size <= self.proxy.max_response
         complete = True
         try:
             async for chunk in upstream.aiter_raw():
@@ -260,14 +315,16 @@ class ProxyEndpoint:
                 code="upstream_timeout" if timed_out else "upstream_broke_off",
                 headers={VIOLATIONS_HEADER: str(exchange.findings)},
             ) from None
-        return b"".join(chunks), complete
+        return chunks, complete
 
-    def _check_response(self, exchange: Exchange, upstream: Response, raw: bytes, complete: bool) -> None:
+    def _check_response(self, exchange: Exchange, upstream: Response, held: list[bytes], complete: bool) -> None:
         """The response checks (of the body only when it was held whole); a conforming answer
         goes to the record file."""
-        exchange.response_headers = headers = _merged(upstream.headers)
         if complete:
-            exchange.response_body = _decoded(raw, headers.get("content-encoding"), self.proxy.max_response)
+            raw = held[0] if len(held) == 1 else b"".join(held)
+            held[:] = [raw]
+            encoding = (exchange.response_headers or {}).get("content-encoding")
+            exchange.response_body = _decoded(raw, encoding, self.proxy.max_response)
         checks = exchange.checks
         if checks is not None:
             exchange.response_findings = ruled(checks, exchange.status, checks.run_response(exchange))
@@ -279,27 +336,55 @@ class ProxyEndpoint:
         if checks is not None and not exchange.response_findings and recorder and exchange.response_body is not None:
             recorder.observe(checks.operation, exchange, exchange.credential)
 
-    async def _relay(self, exchange: Exchange, upstream: Response, raw: bytes, complete: bool, send: Send) -> None:
+    async def _relay(
+        self,
+        exchange: Exchange,
+        upstream: Response,
+        held: list[bytes],
+        complete: bool,
+        send: Send,
+        receive: Receive,
+    ) -> None:
         """The upstream's status and headers (+ X-Convo-Violations), then its body: what was
-        held, and past the buffer the rest as it comes."""
-        out = [(k, v) for k, v in upstream.headers if k.decode("latin-1").lower() not in _RESPONSE_DROPPED]
+        held, and past the buffer the rest as it comes, no faster than the client takes it.
+        A client that leaves ends the relay: its upstream connection is closed, not read on."""
+        out = [(k, v) for k, v in upstream.headers if k.lower() not in _RESPONSE_DROPPED]
         # The length of what came back; not for HEAD, whose Content-Length describes the GET.
-        if complete and exchange.method != "HEAD" and b"content-length" not in {k.lower() for k, _ in out}:
-            out.append((b"content-length", str(len(raw)).encode()))
+        if complete and exchange.method != "HEAD" and "content-length" not in (exchange.response_headers or {}):
+            out.append((b"content-length", str(len(held[0]) if held else 0).encode()))
         out.append((_HEADER_KEY, str(exchange.findings).encode()))
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})
         if complete:
-            await send({"type": "http.response.body", "body": raw})
+            await send({"type": "http.response.body", "body": held[0] if held else b""})
             return
-        await send({"type": "http.response.body", "body": raw, "more_body": True})
+        # uvicorn drops what is sent to a client that has left, without a word: the only sign
+        # is `http.disconnect` on receive (the request body is all read by now).
+        gone = asyncio.ensure_future(_client_gone(receive))
+
+        def stop_reading(task: asyncio.Future[None]) -> None:
+            if not task.cancelled():
+                upstream.abort()
+
+        gone.add_done_callback(stop_reading)
         try:
+            for chunk in held:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            held.clear()
             async for chunk in upstream.aiter_raw():
+                if gone.done():
+                    return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.HTTPError as exc:
+            if gone.done():
+                return  # the client left, and the upstream connection was closed for it
             # The status is already sent: record the break and leave the answer incomplete,
             # so the client sees a broken-off body as the upstream sent it.
             self._broke_off(exchange, upstream, exc)
             return
+        finally:
+            if gone.done() and not gone.cancelled():
+                gone.exception()  # retrieved: a receive that failed is a client gone too
+            gone.cancel()
         await send({"type": "http.response.body", "body": b""})
 
     def _broke_off(self, exchange: Exchange, upstream: Response, exc: httpx.HTTPError) -> None:
@@ -329,51 +414,14 @@ class ProxyEndpoint:
             *(("request", f) for f in exchange.request_findings),
             *(("response", f) for f in exchange.response_findings),
         ][exchange.recorded :]
-        exchange.recorded += len(found)
-        self._emit(exchange, found)
+        if found:
+            exchange.recorded += len(found)
+            self.proxy.violations.record(violations_of(exchange, found, self.proxy.redactor()))
 
     def _emit(self, exchange: Exchange, found: list[tuple[str, Finding]]) -> None:
-        """Findings as violations (or observations), recorded once each."""
-        if not found:
-            return
-        redactor = self.proxy.redactor([exchange.credential])
-        curl = self._curl(exchange, redactor)
-        checks = exchange.checks
-        operation = checks.operation if checks else None
-        self.proxy.violations.record(
-            Violation(
-                api=self.api,
-                operation_id=operation.operation_id if operation else None,
-                method=exchange.method,
-                path=operation.path if operation else shorten(exchange.path, 200),
-                direction=direction,
-                pointer=finding.pointer,
-                rule=finding.rule,
-                message=redactor.excerpt(finding.message, 500),
-                value=excerpt(finding.value, redactor),
-                request_id=exchange.request_id,
-                curl=curl,
-                observation=finding.observation,
-                rests_on=finding.rests_on,
-            )
-            for direction, finding in found
-        )
-
-    def _curl(self, exchange: Exchange, redactor: Redactor) -> str:
-        host = exchange.headers.get("host", "localhost")
-        query = redactor.query(exchange.query_string.decode("latin-1"))
-        url = f"{exchange.scheme}://{host}{exchange.path}" + (f"?{query}" if query else "")
-        parts = ["curl", "-X", exchange.method, shlex.quote(redactor(url))]
-        for name in ("content-type", self.scheme.header_key):
-            if name in exchange.headers:
-                parts += ["-H", shlex.quote(f"{name}: {redactor(redact_header(name, exchange.headers[name]))}")]
-        if exchange.body:
-            try:  # parsed, so that no JSON escape hides a key from the redactor
-                text = orjson.dumps(redactor.json(orjson.loads(exchange.body))).decode()
-            except orjson.JSONDecodeError:
-                text = exchange.body.decode("utf-8", "replace")
-            parts += ["-d", shlex.quote(redactor.excerpt(text, _CURL_BODY_LIMIT))]
-        return " ".join(parts)
+        """Findings found after the exchange's own (the monitor's), recorded once each."""
+        if found:
+            self.proxy.violations.record(violations_of(exchange, found, self.proxy.redactor()))
 
 
 class UnknownPaths:
@@ -430,33 +478,42 @@ async def _rest(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
+async def _client_gone(receive: Receive) -> None:
+    """Until the client has left."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 def _cause(exc: httpx.HTTPError) -> str:
     # upstream_client.py words its errors from exception names, TLS reasons and timeouts,
     # never from request data: safe to show.
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def _transfer_codings(headers: Mapping[str, str]) -> list[str]:
+    """The transfer codings of an answer, in order, lower case (RFC 9112 §6.1)."""
+    value = headers.get("transfer-encoding")
+    return [c.strip().lower() for c in value.split(",") if c.strip()] if value else []
+
+
 def _merged(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """Header names in lower case, repeated ones joined with ", " (RFC 9110 §5.3)."""
     merged: dict[str, str] = {}
     for k, v in headers:
-        name, value = k.decode("latin-1").lower(), v.decode("latin-1")
+        name, value = k.lower().decode("latin-1"), v.decode("latin-1")
         merged[name] = f"{merged[name]}, {value}" if name in merged else value
     return merged
 
 
 def _decoded(raw: bytes, encoding: str | None, limit: int) -> bytes | None:
     """The body as the checks need it; None when it cannot be decoded within `limit` bytes."""
-    if not encoding or encoding == "identity":
+    coding = coding_of(encoding)
+    if coding is None:
         return raw
-    if encoding not in ("gzip", "deflate"):
-        return None
     try:
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
-        data = decoder.decompress(raw, limit)
-    except zlib.error:
+        return inflate_all(raw, coding, limit)
+    except (TooLarge, NotInflatable):
         return None
-    return None if decoder.unconsumed_tail else data
 
 
 __all__ = ["VIOLATIONS_HEADER", "ProxyEndpoint", "ProxyState", "UnknownPaths"]

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import QueryParams
+
 if TYPE_CHECKING:
     from .traffic_check import OperationChecks
     from .upstream_client import Response
@@ -48,7 +50,6 @@ class Exchange:
     headers: Mapping[str, str]  # lower-case names; a repeated header keeps its last value
     scheme: str = "http"  # how the client reached the proxy
     path_params: Mapping[str, str] = field(default_factory=dict)
-    query: Mapping[str, str] = field(default_factory=dict)
     checks: OperationChecks | None = None  # the operation's checks; None: not an operation of the spec
     credential: str | None = None  # the key it carried, by its API's security scheme
     request_id: int = 0  # the journal entry's requestId, which its violations name
@@ -71,6 +72,14 @@ class Exchange:
     behaviour_findings: list[Finding] = field(default_factory=list)
     recorded: int = 0
     watch: Any = None  # the monitor's note of the exchange while it is in flight
+    _query: Mapping[str, str] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        """The query parameters, parsed on first use (most requests' are never asked for)."""
+        if self._query is None:
+            self._query = QueryParams(self.query_string)
+        return self._query
 
     @property
     def findings(self) -> int:

@@ -11,7 +11,7 @@ Written here, not by importing contracts: the mock sits below the suite.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,12 @@ from specs.redact import redact_url
 
 from ..persistence import write_atomic
 from .endpoint import ProxyState
-from .violations import Examples, Violation
+from .violations import MAX_EXAMPLES, Count, Examples, Violation
 
 SCHEMA_VERSION = 1  # the suite's JSON report version this follows
 FAMILY = "traffic"
+# api, operationId, method, path, check: one result
+_Group = tuple[str, str | None, str, str, str]
 
 
 def _failure(example: Violation, count: int) -> dict[str, Any]:
@@ -51,33 +53,43 @@ def _observation(example: Violation, count: int) -> dict[str, Any]:
     }
 
 
-Grouped = dict[tuple[str, str | None, str, str, str], list[dict[str, Any]]]
+def _counted(counts: Count) -> Counter[_Group]:
+    counted: Counter[_Group] = Counter()
+    for (api, method, path, direction, _rule, operation_id), count in counts.items():
+        counted[(api, operation_id, method, path, _check(direction, operation_id))] += count
+    return counted
 
 
-def _grouped(examples: Examples, shape: Callable[[Violation, int], dict[str, Any]]) -> Grouped:
-    grouped: Grouped = defaultdict(list)
+def _grouped(
+    examples: Examples, shape: Callable[[Violation, int], dict[str, Any]]
+) -> dict[_Group, list[dict[str, Any]]]:
+    grouped: dict[_Group, list[dict[str, Any]]] = defaultdict(list)
     for (api, method, path, direction, _rule, operation_id, _pointer), (example, count) in examples.items():
-        check = direction if operation_id is not None else "unknownOperation"
-        grouped[(api, operation_id, method, path, check)].append(shape(example, count))
+        grouped[(api, operation_id, method, path, _check(direction, operation_id))].append(shape(example, count))
     return grouped
 
 
 def as_dict(state: ProxyState, base_url: str) -> dict[str, Any]:
-    failures = _grouped(state.violations.examples, _failure)
-    observations = _grouped(state.violations.observed_examples, _observation)
+    # A result fails on its counted violations (observed on its counted observations); its
+    # failures and observations are the examples kept of them (the first of each distinct
+    # one, up to MAX_EXAMPLES).
+    log = state.violations
+    counted, noted = _counted(log.counts), _counted(log.observed)
+    failures, observations = _grouped(log.examples, _failure), _grouped(log.observed_examples, _observation)
     results: list[dict[str, Any]] = []
     for api in state.upstreams:
         for op in specs.load(api).operations:
             seen = state.exchanged[(api, op.operation_id)]
             for check in ("request", "response"):
-                where = (api, op.operation_id, op.method, op.path, check)
-                found, observed = failures.pop(where, []), observations.pop(where, [])
-                status = "failed" if found else "observed" if observed else "passed" if seen else "skipped"
-                results.append(_result(*where, status, found, seen, observed))
-    for other, found in failures.items():
-        results.append(_result(*other, "failed", found, 0, observations.pop(other, [])))
-    for other, observed in observations.items():
-        results.append(_result(*other, "observed", [], 0, observed))
+                group: _Group = (api, op.operation_id, op.method, op.path, check)
+                failed, observed = counted.pop(group, 0), noted.pop(group, 0)
+                status = "failed" if failed else "observed" if observed else "passed" if seen else "skipped"
+                results.append(_result(*group, status, failures.get(group, []), seen, observations.get(group, [])))
+    for other in counted:
+        noted.pop(other, 0)
+        results.append(_result(*other, "failed", failures.get(other, []), 0, observations.get(other, [])))
+    for other in noted:
+        results.append(_result(*other, "observed", [], 0, observations.get(other, [])))
     total = state.violations.total
     return {
         "version": SCHEMA_VERSION,
@@ -96,6 +108,10 @@ def as_dict(state: ProxyState, base_url: str) -> dict[str, Any]:
     }
 
 
+def _check(direction: str, operation_id: str | None) -> str:
+    return direction if operation_id is not None else "unknownOperation"
+
+
 def _result(
     api: str,
     operation_id: str | None,
@@ -108,7 +124,9 @@ def _result(
     observations: list[dict[str, Any]],
 ) -> dict[str, Any]:
     note = None
-    if status == "skipped":
+    if status == "failed" and not failures:
+        note = f"no example kept: the first {MAX_EXAMPLES} distinct failures have theirs"
+    elif status == "skipped":
         note = "no traffic: the app never called it"
     elif status == "passed":
         note = f"{seen} request(s) without a violation"
@@ -127,6 +145,7 @@ def _result(
 
 
 def write_json(state: ProxyState, base_url: str, path: Path) -> None:
-    # Values were redacted when recorded; the whole text is redacted again for the known keys.
-    text = orjson.dumps(as_dict(state, base_url), option=orjson.OPT_INDENT_2).decode()
-    write_atomic(path, state.redactor()(text).encode())
+    # Values were redacted when recorded; the whole report is redacted again, parsed, with
+    # every credential known by now.
+    data = state.redactor().json(as_dict(state, base_url))
+    write_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2))

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from starlette.datastructures import QueryParams
 
 import specs
 from mockserver.proxy.exchange import Exchange, Finding
@@ -55,7 +54,6 @@ class Driver:
             raw_headers=[],
             headers=headers,
             path_params={params[0]: item} if params and item is not None else {},
-            query=QueryParams(query),
             checks=checks,
             credential=scheme_of(api).credential(headers).token,
             request_id=next(self.ids),

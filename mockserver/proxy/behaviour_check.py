@@ -30,7 +30,7 @@ from specs.integers import ascii_int
 from specs.text import shorten
 from specs.timestamps import RESOLUTION, instant
 
-from .behaviour_spec import CREATED_AT, LIMIT, UPDATED_AT, Kind, OperationFacts, facts_of
+from .behaviour_spec import CREATED_AT, LIMIT, UPDATED_AT, Kind, OperationFacts
 from .exchange import UNPARSED, Finding
 from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, token, token_of
 
@@ -578,4 +578,4 @@ def run(seen: Seen) -> list[Finding]:
     return [finding for check in BEHAVIOUR_CHECKS for finding in check(seen)]
 
 
-__all__ = ["BEHAVIOUR_CHECKS", "NOTHING", "Seen", "contains", "facts_of", "items_of", "key_of", "run", "summary_change"]
+__all__ = ["BEHAVIOUR_CHECKS", "NOTHING", "Seen", "contains", "items_of", "key_of", "run", "summary_change"]

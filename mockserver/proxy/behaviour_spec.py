@@ -46,7 +46,7 @@ LIMIT, CURSOR, PAGE = "limit", "cursor", "page"
 NEXT_CURSOR, HAS_MORE = "nextCursor", "hasMore"
 
 
-class SpecMismatch(RuntimeError):
+class SpecMismatch(ValueError):
     """The spec no longer has what the monitor reads from it."""
 
 

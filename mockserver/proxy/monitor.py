@@ -21,7 +21,7 @@ from specs.auth import CredentialProblem, scheme_of
 from specs.integers import ascii_int
 
 from .behaviour_check import NOTHING, Seen, contains, items_of, key_of, run, summary_change
-from .behaviour_spec import CURSOR, HAS_MORE, LIMIT, NEXT_CURSOR, PAGE, Kind, facts_of
+from .behaviour_spec import CURSOR, HAS_MORE, LIMIT, NEXT_CURSOR, PAGE, Kind, check_specs, facts_of
 from .exchange import UNPARSED, Exchange, Finding
 from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Token, Tracker, Walk, token, token_of
 
@@ -42,6 +42,7 @@ class Watch:
 
 class Monitor:
     def __init__(self, sole_writer: bool = False, size: int = TRACKED_IDS) -> None:
+        check_specs()  # a spec the monitor cannot read stops the start, not a request
         self.sole_writer = sole_writer
         self.tracker = Tracker(size)
 
@@ -91,9 +92,6 @@ class Monitor:
             return
         exchange.watch = None
         self._release(watch, self.tracker.tick(), forget=True)
-
-    def clear(self) -> None:
-        self.tracker.clear()
 
     def _release(self, watch: Watch, end: int, forget: bool, status: int = 0) -> None:
         if not watch.write or watch.owner is None:
@@ -234,7 +232,7 @@ def _learn_walk(seen: Seen) -> None:
     items = items_of(seen)
     if items is None or (seen.walk is None and not seen.first_page) or seen.complete:
         return
-    walk = seen.walk or Walk(_filters(seen), _limit(seen), seen.start)
+    walk = seen.walk or Walk(_filters(seen), seen.start)
     walk.ids.update(key_of(seen.facts, i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str))
     walk.pages.append(seen.request_id)
     tracker = seen.tracker

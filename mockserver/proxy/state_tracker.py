@@ -111,18 +111,12 @@ class Known:
         self.whole = self.listed = None
         self.alive = None
 
-    def settled(self, start: int, own_write: bool) -> bool:
-        """Whether the knowledge predates an exchange that started at `start` and no other write
-        to the conversation overlapped it."""
-        return self.inflight == int(own_write) and self.last_write_end < start and self.basis_end < start
-
 
 @dataclass(slots=True)
 class Walk:
     """The pages of one list walk seen so far: the first page's query and start, the ids."""
 
     filters: tuple[tuple[str, str], ...]
-    limit: int | None
     start: int  # the first page's start
     ids: set[str] = field(default_factory=set)
     pages: list[int] = field(default_factory=list)  # their request ids
@@ -225,13 +219,6 @@ class Tracker:
         self.walks[key] = walk
         while len(self.walks) > TRACKED_WALKS:
             self.walks.popitem(last=False)
-
-    def clear(self) -> None:
-        self.entries.clear()
-        self.by_owner.clear()
-        self.by_id.clear()
-        self.owners.clear()
-        self.walks.clear()
 
 
 __all__ = [

@@ -38,9 +38,9 @@ def test_the_least_recently_seen_id_is_forgotten_first_and_a_write_in_flight_las
 def test_walks_are_bounded_in_number_and_length() -> None:
     tracker = Tracker()
     for n in range(TRACKED_WALKS + 10):
-        tracker.keep_walk(("walk", n), Walk((), None, 0))
+        tracker.keep_walk(("walk", n), Walk((), 0))
     assert len(tracker.walks) == TRACKED_WALKS and ("walk", 0) not in tracker.walks
-    long_walk = Walk((), None, 0, ids={str(n) for n in range(WALK_ITEMS + 1)})
+    long_walk = Walk((), 0, ids={str(n) for n in range(WALK_ITEMS + 1)})
     tracker.keep_walk(("long",), long_walk)
     assert ("long",) not in tracker.walks  # dropped, never judged
 

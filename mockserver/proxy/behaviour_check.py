@@ -557,25 +557,34 @@ def _item_value(items: list[Any], item_id: str, name: str) -> Any:
     return next((i.get(name) for i in items if isinstance(i, dict) and i.get("id") == item_id), None)
 
 
-BEHAVIOUR_CHECKS: tuple[Callable[[Seen], Iterator[Finding]], ...] = (
-    accepted_invalid_input,
-    credential_required,
-    refused_valid_input,
-    create_shows_request,
-    update_shows_request,
-    update_keeps_the_rest,
-    timestamps,
-    existence,
-    read_shows_state,
-    list_matches_query,
-    page_walk,
-    list_membership,
-    list_items_state,
+Check = Callable[[Seen], Iterator[Finding]]
+_ANY = frozenset(Kind)
+_ITEM = frozenset({Kind.CREATE, Kind.READ, Kind.UPDATE})
+
+# Each check and the operations it looks at (only those run: most exchanges meet a few).
+BEHAVIOUR_CHECKS: tuple[tuple[Check, frozenset[Kind]], ...] = (
+    (accepted_invalid_input, _ANY),
+    (credential_required, _ANY),
+    (refused_valid_input, _ANY),
+    (create_shows_request, frozenset({Kind.CREATE})),
+    (update_shows_request, frozenset({Kind.UPDATE})),
+    (update_keeps_the_rest, frozenset({Kind.UPDATE})),
+    (timestamps, _ITEM),
+    (existence, frozenset({Kind.READ, Kind.UPDATE, Kind.DELETE})),
+    (read_shows_state, frozenset({Kind.READ})),
+    (list_matches_query, frozenset({Kind.LIST})),
+    (page_walk, frozenset({Kind.LIST})),
+    (list_membership, frozenset({Kind.LIST})),
+    (list_items_state, frozenset({Kind.LIST})),
 )
+_BY_KIND = {kind: tuple(check for check, kinds in BEHAVIOUR_CHECKS if kind in kinds) for kind in Kind}
 
 
 def run(seen: Seen) -> list[Finding]:
-    return [finding for check in BEHAVIOUR_CHECKS for finding in check(seen)]
+    found: list[Finding] = []
+    for check in _BY_KIND[seen.facts.kind]:
+        found.extend(check(seen))
+    return found
 
 
 __all__ = ["BEHAVIOUR_CHECKS", "NOTHING", "Seen", "contains", "items_of", "key_of", "run", "summary_change"]

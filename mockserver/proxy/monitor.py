@@ -21,7 +21,19 @@ from specs.auth import CredentialProblem, scheme_of
 from specs.integers import ascii_int
 
 from .behaviour_check import NOTHING, Seen, contains, items_of, key_of, run, summary_change
-from .behaviour_spec import CURSOR, HAS_MORE, LIMIT, NEXT_CURSOR, PAGE, Kind, check_specs, facts_of
+from .behaviour_spec import (
+    CREATED_AT,
+    CURSOR,
+    HAS_MORE,
+    LIMIT,
+    NEXT_CURSOR,
+    PAGE,
+    UPDATED_AT,
+    Kind,
+    OperationFacts,
+    check_specs,
+    facts_of,
+)
 from .exchange import UNPARSED, Exchange, Finding
 from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Token, Tracker, Walk, token, token_of
 
@@ -30,6 +42,7 @@ from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Token, Trac
 class Watch:
     """An exchange in flight, as the monitor noted it when it was forwarded."""
 
+    facts: OperationFacts
     start: int
     started_at: float
     owner: Owner | None
@@ -66,7 +79,7 @@ class Monitor:
                 others = tracker.others(key)
                 for known in others:
                     known.inflight += 1
-        exchange.watch = Watch(tracker.tick(), time.monotonic(), owner, key, spelling, write, others)
+        exchange.watch = Watch(facts, tracker.tick(), time.monotonic(), owner, key, spelling, write, others)
 
     def end(self, exchange: Exchange) -> list[Finding]:
         """The answer is in: the behaviour findings of this exchange (also kept on it)."""
@@ -75,6 +88,8 @@ class Monitor:
             return []
         exchange.watch = None
         tracker = self.tracker
+        if self._unchanged_read(exchange, watch):
+            return []
         seen = self._seen(exchange, watch, tracker.tick())
         try:
             found = run(seen)
@@ -113,9 +128,37 @@ class Monitor:
             if forget or not 400 <= status < 500:
                 other.forget()
 
+    def _unchanged_read(self, exchange: Exchange, watch: Watch) -> bool:
+        """The usual case, judged in one comparison: a 2xx read of a valid request showing a
+        conversation exactly as the tracker knows it (fields, stamps as written), with no write
+        in flight, can contradict nothing; it only confirms what is known."""
+        facts, key = watch.facts, watch.key
+        if facts.kind is not Kind.READ or not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
+            return False
+        known = self.tracker.get(key)
+        if (
+            known is None
+            or known.alive is not True
+            or known.whole is None
+            or known.spelling != watch.spelling
+            or known.inflight
+            or max(known.last_write_end, known.basis_end) >= watch.start
+        ):
+            return False
+        answer = _parsed(exchange.response_json, exchange.response_body)
+        if not isinstance(answer, dict) or (answer.get(CREATED_AT), answer.get(UPDATED_AT)) != known.stamps:
+            return False
+        if token_of(answer, facts.fields) != known.whole:
+            return False
+        end = self.tracker.tick()
+        known.basis = known.alive_by = exchange.request_id
+        known.basis_end = known.alive_end = end
+        self.tracker.entry(key, known.spelling)  # touched: recently seen
+        return True
+
     def _seen(self, exchange: Exchange, watch: Watch, end: int) -> Seen:
         assert exchange.checks is not None
-        facts = facts_of(exchange.api, exchange.checks.operation.operation_id)
+        facts = watch.facts
         ok = 200 <= exchange.status < 300
         known = self.tracker.get(watch.key) if watch.key is not None else None
         if known is not None and known.spelling != watch.spelling:
@@ -323,6 +366,7 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
         return  # a newer exchange already showed it
     known.basis, known.basis_end = seen.request_id, seen.end
     known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
+    known.stamps = (answer.get(CREATED_AT), answer.get(UPDATED_AT))
     whole = seen.whole()
     if known.fields is not None and whole is not None and whole == known.whole:
         return  # the same as known: the usual case

@@ -74,6 +74,7 @@ class Known:
         "listed",
         "maps",
         "spelling",
+        "stamps",
         "updated",
         "updated_at",
         "updated_by",
@@ -89,6 +90,7 @@ class Known:
         # comparison when nothing changed, the usual case.
         self.whole: Token | None = None
         self.listed: Token | None = None
+        self.stamps: tuple[Any, Any] = (None, None)  # createdAt and updatedAt as the basis wrote them
         self.basis = 0  # the request id the fields rest on
         self.basis_end = -1  # its end (sequence)
         self.alive: bool | None = None  # exists (True), deleted (False), not known (None)
@@ -109,6 +111,7 @@ class Known:
         self.fields = None
         self.maps = {}
         self.whole = self.listed = None
+        self.stamps = (None, None)
         self.alive = None
 
 

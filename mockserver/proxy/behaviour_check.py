@@ -35,6 +35,15 @@ from .exchange import UNPARSED, Finding
 from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, token, token_of
 
 NOTHING: Any = UNPARSED  # no JSON body (none, not JSON, or not held)
+# The same stamps come back in answer after answer (each read, each list page): read once each.
+_instant = functools.lru_cache(maxsize=4096)(instant)
+
+
+def moment(value: Any) -> datetime | None:
+    """A timestamp as a moment in time (None when it is not one), read once per text."""
+    return _instant(value) if isinstance(value, str) else None
+
+
 Stamps = tuple[datetime | None, datetime | None]
 _EXCERPT = 80
 
@@ -68,6 +77,30 @@ class Seen:
     _tokens: dict[str, Token | None] = field(default_factory=dict)
     _whole: Any = UNPARSED
     _stamps: Stamps | None = None
+    _items: Any = UNPARSED
+    _tracked: list[tuple[dict[str, Any], Known]] | None = None
+
+    def items(self) -> list[Any] | None:
+        """A list answer's items (None when it has none where the spec puts them)."""
+        if self._items is UNPARSED:
+            self._items = items_of(self)
+        items: list[Any] | None = self._items
+        return items
+
+    def tracked(self) -> list[tuple[dict[str, Any], Known]]:
+        """The listed items whose conversation the tracker knows (spelled as it knows it)."""
+        if self._tracked is None:
+            self._tracked = []
+            if self.owner is not None:
+                api, credential = self.owner
+                get, uuids = self.tracker.entries.get, self.facts.uuid_ids
+                for item in self.items() or ():
+                    ident = item.get("id") if isinstance(item, dict) else None
+                    if isinstance(ident, str):
+                        known = get((api, credential, ident.lower() if uuids else ident))
+                        if known is not None and known.spelling == ident:
+                            self._tracked.append((item, known))
+        return self._tracked
 
     def shown_token(self, name: str) -> Token | None:
         """The token of the answer's field `name` (which it has)."""
@@ -87,7 +120,7 @@ class Seen:
     def stamps(self) -> Stamps:
         """The answer's createdAt and updatedAt as moments."""
         if self._stamps is None:
-            self._stamps = (instant(self.answer.get(CREATED_AT)), instant(self.answer.get(UPDATED_AT)))
+            self._stamps = (moment(self.answer.get(CREATED_AT)), moment(self.answer.get(UPDATED_AT)))
         return self._stamps
 
     @property
@@ -313,13 +346,22 @@ def timestamps(seen: Seen) -> Iterator[Finding]:
     facts, known = seen.facts, seen.known
     if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
         return
-    where = functools.partial(facts.field_pointer, seen.status)
-    yield from _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is Kind.UPDATE, where)
+    yield from _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is Kind.UPDATE, None)
 
 
 def _timestamps_of(
-    seen: Seen, shown_value: dict[str, Any], stamps: Stamps, known: Known, update: bool, pointer: Callable[[str], str]
+    seen: Seen,
+    shown_value: dict[str, Any],
+    stamps: Stamps,
+    known: Known,
+    update: bool,
+    item_pointer: Callable[[str], str] | None,
 ) -> Iterator[Finding]:
+    """`item_pointer`: where a list item's field is written (None: the answer's own)."""
+
+    def pointer(name: str) -> str:
+        return item_pointer(name) if item_pointer is not None else seen.facts.field_pointer(seen.status, name)
+
     created, updated = stamps
     if known.created is not None and created is not None and created != known.created:
         yield seen.violation(
@@ -413,7 +455,7 @@ def list_matches_query(seen: Seen) -> Iterator[Finding]:
     listing = seen.facts.listing
     if listing is None or not seen.ok:
         return
-    items = items_of(seen)
+    items = seen.items()
     if items is None:
         return
     for name in listing.filters:
@@ -449,7 +491,7 @@ def page_walk(seen: Seen) -> Iterator[Finding]:
     listing, walk = seen.facts.listing, seen.walk
     if listing is None or walk is None or not seen.ok or seen.owner is None:
         return
-    items = items_of(seen)
+    items = seen.items()
     if not items:
         return
     repeated = [i for i in _ids(seen, items) if i in walk.ids]
@@ -471,7 +513,7 @@ def list_membership(seen: Seen) -> Iterator[Finding]:
     facts, listing = seen.facts, seen.facts.listing
     if listing is None or not seen.complete or seen.owner is None or not seen.ok:
         return
-    items = items_of(seen) or []
+    items = seen.items() or []
     walk = seen.walk
     start = walk.start if walk is not None else seen.start
     pages = (*(walk.pages if walk is not None else ()), seen.request_id)
@@ -504,20 +546,11 @@ def list_items_state(seen: Seen) -> Iterator[Finding]:
     facts, listing = seen.facts, seen.facts.listing
     if listing is None or not seen.ok or seen.owner is None:
         return
-    items = items_of(seen)
-    if not items:
-        return
-    api, credential = seen.owner
-    tracker = seen.tracker
+    items = seen.items() or []
     stale: list[tuple[str, str, Known]] = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            continue
-        known = tracker.get((api, credential, key_of(facts, item["id"])))
-        if known is None or known.spelling != item["id"]:  # another spelling may be another one
-            continue
+    for item, known in seen.tracked():
         if facts.timestamps:
-            stamps = (instant(item.get(CREATED_AT)), instant(item.get(UPDATED_AT)))
+            stamps = (moment(item.get(CREATED_AT)), moment(item.get(UPDATED_AT)))
             yield from _timestamps_of(seen, item, stamps, known, False, listing.item_pointer)
         if not seen.quiet(known):
             continue

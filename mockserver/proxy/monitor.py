@@ -20,7 +20,7 @@ import orjson
 from specs.auth import CredentialProblem, scheme_of
 from specs.integers import ascii_int
 
-from .behaviour_check import NOTHING, Seen, contains, items_of, key_of, run, summary_change
+from .behaviour_check import NOTHING, Seen, contains, key_of, run, summary_change
 from .behaviour_spec import (
     CREATED_AT,
     CURSOR,
@@ -262,7 +262,7 @@ def _place_in_walk(seen: Seen) -> None:
             walk = tracker.take_walk(_walk_key(seen, ("page", filters, seen.query.get(LIMIT), page)))
             seen.walk = walk
         size = limit if limit is not None and limit >= 1 else listing.limit_default if LIMIT not in seen.query else None
-        items = items_of(seen)
+        items = seen.items()
         if items is not None:
             seen.complete = len(items) == 0 or (size is not None and len(items) < size)
     if seen.walk is None and not seen.first_page:
@@ -272,7 +272,7 @@ def _place_in_walk(seen: Seen) -> None:
 def _learn_walk(seen: Seen) -> None:
     listing = seen.facts.listing
     assert listing is not None and seen.owner is not None
-    items = items_of(seen)
+    items = seen.items()
     if items is None or (seen.walk is None and not seen.first_page) or seen.complete:
         return
     walk = seen.walk or Walk(_filters(seen), seen.start)
@@ -389,17 +389,9 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
 def _learn_listed(seen: Seen) -> None:
     """A listed conversation exists; one whose summary disagrees with what the tracker knew has
     changed in ways a summary cannot show: its other fields are no longer known."""
-    items = items_of(seen)
-    if not items or seen.owner is None:
-        return
-    facts, tracker = seen.facts, seen.tracker
-    listing = facts.listing
-    assert listing is not None
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            continue
-        known = tracker.get((*seen.owner, key_of(facts, item["id"])))
-        if known is None or known.spelling != item["id"] or not seen.quiet(known):
+    facts = seen.facts
+    for item, known in seen.tracked():
+        if not seen.quiet(known):
             continue
         if summary_change(facts, item, known) is not None:
             known.forget()

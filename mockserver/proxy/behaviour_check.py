@@ -30,11 +30,23 @@ from specs.integers import ascii_int
 from specs.text import shorten
 from specs.timestamps import RESOLUTION, instant
 
-from .behaviour_spec import CREATED_AT, LIMIT, UPDATED_AT, Kind, OperationFacts
+from .behaviour_spec import (
+    CREATE,
+    CREATED_AT,
+    DELETE,
+    LIMIT,
+    LIST,
+    READ,
+    UPDATE,
+    UPDATED_AT,
+    Kind,
+    OperationFacts,
+)
 from .exchange import UNPARSED, Finding
 from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, token, token_of
 
 NOTHING: Any = UNPARSED  # no JSON body (none, not JSON, or not held)
+_ITEM_WRITES = frozenset({UPDATE, DELETE})
 # The same stamps come back in answer after answer (each read, each list page): read once each.
 _instant = functools.lru_cache(maxsize=4096)(instant)
 
@@ -129,7 +141,8 @@ class Seen:
 
     @property
     def writes(self) -> bool:
-        return self.facts.kind in (Kind.UPDATE, Kind.DELETE)
+        """It writes the conversation its path names (an update, a delete)."""
+        return self.facts.kind in _ITEM_WRITES
 
     def quiet(self, known: Known, start: int | None = None) -> bool:
         """No other write to `known`'s conversation in flight or answered since `start` (this
@@ -254,7 +267,7 @@ def create_shows_request(seen: Seen) -> Iterator[Finding]:
     """Create answers the conversation it made: every field sent, the documented default of
     every field left out."""
     facts = seen.facts
-    if facts.kind is not Kind.CREATE or not seen.ok or not isinstance(seen.answer, dict):
+    if facts.kind is not CREATE or not seen.ok or not isinstance(seen.answer, dict):
         return
     if seen.request_findings:
         return  # accepted_invalid_input's finding
@@ -283,7 +296,7 @@ def update_shows_request(seen: Seen) -> Iterator[Finding]:
     """Update answers the conversation as it now is: every field sent shows (a free-form object
     at least with the keys sent: merged or replaced is open, rules 3 and 17)."""
     facts = seen.facts
-    if facts.kind is not Kind.UPDATE or not seen.ok or not isinstance(seen.answer, dict):
+    if facts.kind is not UPDATE or not seen.ok or not isinstance(seen.answer, dict):
         return
     if not isinstance(seen.sent, dict) or seen.request_findings:
         return
@@ -301,7 +314,7 @@ def update_keeps_the_rest(seen: Seen) -> Iterator[Finding]:
     """An update is partial (rule 3): a field it was not sent keeps the value the last exchange
     showed; of a free-form object sent in part, a key not sent is kept or dropped, never changed."""
     facts, known = seen.facts, seen.known
-    if facts.kind is not Kind.UPDATE or not seen.ok or not isinstance(seen.answer, dict):
+    if facts.kind is not UPDATE or not seen.ok or not isinstance(seen.answer, dict):
         return
     if not isinstance(seen.sent, dict) or known is None or known.fields is None or not seen.quiet(known):
         return
@@ -346,7 +359,7 @@ def timestamps(seen: Seen) -> Iterator[Finding]:
     facts, known = seen.facts, seen.known
     if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
         return
-    yield from _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is Kind.UPDATE, None)
+    yield from _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is UPDATE, None)
 
 
 def _timestamps_of(
@@ -401,7 +414,7 @@ def existence(seen: Seen) -> Iterator[Finding]:
     """A conversation deleted (2xx delete, or a 404) is not served again; one shown to exist
     is not answered 404, unless a write the proxy did not see explains it."""
     facts, known = seen.facts, seen.known
-    if facts.kind not in (Kind.READ, Kind.UPDATE, Kind.DELETE) or known is None or known.alive is None:
+    if facts.kind not in (READ, UPDATE, DELETE) or known is None or known.alive is None:
         return
     if known.alive_end >= seen.start or not seen.quiet(known):
         return
@@ -426,7 +439,7 @@ def existence(seen: Seen) -> Iterator[Finding]:
 def read_shows_state(seen: Seen) -> Iterator[Finding]:
     """A read shows what the last exchange left: the written fields on the next read."""
     facts, known = seen.facts, seen.known
-    if facts.kind is not Kind.READ or not seen.ok or not isinstance(seen.answer, dict):
+    if facts.kind is not READ or not seen.ok or not isinstance(seen.answer, dict):
         return
     if known is None or known.fields is None or known.basis_end >= seen.start or not seen.quiet(known):
         return
@@ -592,23 +605,23 @@ def _item_value(items: list[Any], item_id: str, name: str) -> Any:
 
 Check = Callable[[Seen], Iterator[Finding]]
 _ANY = frozenset(Kind)
-_ITEM = frozenset({Kind.CREATE, Kind.READ, Kind.UPDATE})
+_ITEM = frozenset({CREATE, READ, UPDATE})
 
 # Each check and the operations it looks at (only those run: most exchanges meet a few).
 BEHAVIOUR_CHECKS: tuple[tuple[Check, frozenset[Kind]], ...] = (
     (accepted_invalid_input, _ANY),
     (credential_required, _ANY),
     (refused_valid_input, _ANY),
-    (create_shows_request, frozenset({Kind.CREATE})),
-    (update_shows_request, frozenset({Kind.UPDATE})),
-    (update_keeps_the_rest, frozenset({Kind.UPDATE})),
+    (create_shows_request, frozenset({CREATE})),
+    (update_shows_request, frozenset({UPDATE})),
+    (update_keeps_the_rest, frozenset({UPDATE})),
     (timestamps, _ITEM),
-    (existence, frozenset({Kind.READ, Kind.UPDATE, Kind.DELETE})),
-    (read_shows_state, frozenset({Kind.READ})),
-    (list_matches_query, frozenset({Kind.LIST})),
-    (page_walk, frozenset({Kind.LIST})),
-    (list_membership, frozenset({Kind.LIST})),
-    (list_items_state, frozenset({Kind.LIST})),
+    (existence, frozenset({READ, UPDATE, DELETE})),
+    (read_shows_state, frozenset({READ})),
+    (list_matches_query, frozenset({LIST})),
+    (page_walk, frozenset({LIST})),
+    (list_membership, frozenset({LIST})),
+    (list_items_state, frozenset({LIST})),
 )
 _BY_KIND = {kind: tuple(check for check, kinds in BEHAVIOUR_CHECKS if kind in kinds) for kind in Kind}
 

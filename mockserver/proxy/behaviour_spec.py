@@ -28,6 +28,11 @@ class Kind(StrEnum):
     OTHER = "other"
 
 
+# The members as plain names: `Kind.READ` costs a descriptor call on every use (Python 3.11),
+# and the monitor asks on every exchange.
+LIST, CREATE, READ, UPDATE, DELETE, OTHER = Kind.LIST, Kind.CREATE, Kind.READ, Kind.UPDATE, Kind.DELETE, Kind.OTHER
+WRITES = frozenset({CREATE, UPDATE, DELETE})
+
 # Both specs name their operations alike; what each does to the state is the documentation's
 # (docs/behaviour.md, "What the documentation states"), not something a schema can say.
 KINDS = {
@@ -222,4 +227,17 @@ def check_specs() -> None:
             facts_of(api, op.operation_id)
 
 
-__all__ = ["Kind", "ListFacts", "OperationFacts", "SpecMismatch", "check_specs", "facts_of"]
+__all__ = [
+    "CREATE",
+    "DELETE",
+    "LIST",
+    "READ",
+    "UPDATE",
+    "WRITES",
+    "Kind",
+    "ListFacts",
+    "OperationFacts",
+    "SpecMismatch",
+    "check_specs",
+    "facts_of",
+]

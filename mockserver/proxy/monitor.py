@@ -22,14 +22,19 @@ from specs.integers import ascii_int
 
 from .behaviour_check import NOTHING, Seen, contains, key_of, run, summary_change
 from .behaviour_spec import (
+    CREATE,
     CREATED_AT,
     CURSOR,
+    DELETE,
     HAS_MORE,
     LIMIT,
+    LIST,
     NEXT_CURSOR,
     PAGE,
+    READ,
+    UPDATE,
     UPDATED_AT,
-    Kind,
+    WRITES,
     OperationFacts,
     check_specs,
     facts_of,
@@ -69,7 +74,7 @@ class Monitor:
         key: Key | None = None
         if credential is not None and spelling is not None:
             key = (exchange.api, credential, key_of(facts, spelling))
-        write = facts.kind in (Kind.CREATE, Kind.UPDATE, Kind.DELETE)
+        write = facts.kind in WRITES
         tracker = self.tracker
         others: list[Known] = []
         if write and owner is not None:
@@ -133,7 +138,7 @@ class Monitor:
         conversation exactly as the tracker knows it (fields, stamps as written), with no write
         in flight, can contradict nothing; it only confirms what is known."""
         facts, key = watch.facts, watch.key
-        if facts.kind is not Kind.READ or not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
+        if facts.kind is not READ or not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
             return False
         known = self.tracker.get(key)
         if (
@@ -167,7 +172,7 @@ class Monitor:
         if watch.owner is None:
             problem = scheme_of(exchange.api).credential(exchange.headers).problem
             credential_problem = str(problem or CredentialProblem.MISSING)
-        wants_body = facts.kind in (Kind.CREATE, Kind.UPDATE)
+        wants_body = facts.kind in (CREATE, UPDATE)
         seen = Seen(
             facts=facts,
             request_id=exchange.request_id,
@@ -302,16 +307,16 @@ def learn(seen: Seen) -> None:
     if seen.owner is None:
         return
     kind = facts.kind
-    if kind is Kind.CREATE:
+    if kind is CREATE:
         answer = seen.answer
         if seen.ok and isinstance(answer, dict) and isinstance(answer.get("id"), str):
             key = (*seen.owner, key_of(facts, answer["id"]))
             _establish(seen, seen.tracker.entry(key, answer["id"]), answer)
-    elif kind is Kind.LIST:
+    elif kind is LIST:
         if seen.ok:
             _learn_listed(seen)
             _learn_walk(seen)
-    elif kind in (Kind.READ, Kind.UPDATE, Kind.DELETE) and seen.item is not None and seen.spelling is not None:
+    elif kind in (READ, UPDATE, DELETE) and seen.item is not None and seen.spelling is not None:
         _learn_item(seen)
 
 
@@ -324,7 +329,7 @@ def _learn_item(seen: Seen) -> None:
         if seen.writes:
             known.forget()  # it may have written the same conversation, or another one
         return
-    if seen.ok and kind is Kind.DELETE:
+    if seen.ok and kind is DELETE:
         known = tracker.entry(key, seen.spelling)
         _gone(seen, known)
     elif seen.ok:
@@ -358,7 +363,7 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
     if updated is not None and (known.updated is None or updated >= known.updated):
         known.updated, known.updated_by, known.updated_end = updated, seen.request_id, seen.end
         known.updated_at = time.monotonic()
-    quiet = seen.quiet(known) if seen.facts.kind is not Kind.CREATE else True
+    quiet = seen.quiet(known) if seen.facts.kind is not CREATE else True
     if not quiet:
         known.forget()
         return

@@ -308,6 +308,7 @@ def _exchange(case: str, answer: Any, sent: Any) -> Exchange:
         body=(body or "").encode(),
         request_json=sent,
         status=200,
+        response_body=orjson.dumps(answer),
         response_json=answer,
     )
 
@@ -336,12 +337,15 @@ def monitor_cost(rounds: int, count: int = 20_000) -> dict[str, float]:
         shown = (
             [{**answers[case], "updatedAt": stamp} for stamp in stamps] if body else [answers[case]] * count * rounds
         )
+        bodies = [orjson.dumps(answer) for answer in shown]  # as the service sent them
         monitor = Monitor()
         times = []
         for round_ in range(rounds):
             started = time.process_time()
-            for answer in shown[round_ * count : (round_ + 1) * count]:
-                exchange.response_json = answer
+            for answer, raw in zip(
+                shown[round_ * count : (round_ + 1) * count], bodies[round_ * count : (round_ + 1) * count], strict=True
+            ):
+                exchange.response_json, exchange.response_body = answer, raw
                 monitor.begin(exchange)
                 monitor.end(exchange)
             times.append((time.process_time() - started) / count * 1e6)

@@ -1,7 +1,7 @@
 """The behaviour monitor's checks: each answer held to its own request, and to what earlier
 exchanges showed of the state. Small named functions in one registry, `BEHAVIOUR_CHECKS`.
 
-Each check reads one `Seen` exchange and the tracker's picture *before* it, and yields
+Each check reads one `Seen` exchange and the tracker's picture *before* it, and returns the
 `Finding`s that name the exchanges they rest on (`rests_on`, journal requestIds). The verdicts
 follow the suite's evidence rules:
 
@@ -19,7 +19,7 @@ follow the suite's evidence rules:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -75,6 +75,7 @@ class Seen:
     body_checked: bool  # the request (body included) went through the request checks
     status: int
     answer: Any  # the answer, parsed; NOTHING when not JSON or not held
+    body: bytes | None  # the answer as sent (decoded), when held
     request_findings: Sequence[Finding]
     start: int
     end: int
@@ -122,11 +123,11 @@ class Seen:
             found = self._tokens[name] = token(self.answer[name])
             return found
 
-    def whole(self) -> Token | None:
-        """The token of the answer's documented fields at once."""
+    def whole(self) -> int | None:
+        """The quick token of the answer's documented fields at once (`token_of`)."""
         if self._whole is UNPARSED:
             self._whole = token_of(self.answer, self.facts.fields)
-        whole: Token | None = self._whole
+        whole: int | None = self._whole
         return whole
 
     def stamps(self) -> Stamps:
@@ -209,117 +210,148 @@ def key_of(facts: OperationFacts, item_id: str) -> str:
 # --- the request and its answer -------------------------------------------------------------
 
 
-def accepted_invalid_input(seen: Seen) -> Iterator[Finding]:
+def accepted_invalid_input(seen: Seen) -> list[Finding]:
     """A request that breaks the spec answered 2xx: the server accepted what it must refuse."""
+    out: list[Finding] = []
     if not seen.ok:
-        return
+        return out
     for found in seen.request_findings:
         if found.rule == "unknownOperation":
             continue  # a method or path the docs do not list may exist: not the server's fault
-        yield seen.violation(
-            "acceptedInvalidInput",
-            found.pointer,
-            f"answered {seen.status} to a request that breaks the spec ({found.rule}): {found.message}",
-            found.value,
+        out.append(
+            seen.violation(
+                "acceptedInvalidInput",
+                found.pointer,
+                f"answered {seen.status} to a request that breaks the spec ({found.rule}): {found.message}",
+                found.value,
+            )
         )
+    return out
 
 
-def credential_required(seen: Seen) -> Iterator[Finding]:
+def credential_required(seen: Seen) -> list[Finding]:
     """The spec requires a credential: without one (or with a malformed one), 2xx is a
     violation, and a 4xx other than 401 too where the 401 is documented (rule 7)."""
+    out: list[Finding] = []
     facts = seen.facts
     if not facts.secured or seen.owner is not None or seen.status >= 500:
-        return
+        return out
     pointer = facts.pointer("security")
     what = f"a request with {'no' if seen.credential_problem == 'missing' else 'a malformed'} credential"
     if seen.ok:
-        yield seen.violation(
-            "credentialRequired", pointer, f"answered {seen.status} to {what}: the spec requires one", seen.status
+        out.append(
+            seen.violation(
+                "credentialRequired", pointer, f"answered {seen.status} to {what}: the spec requires one", seen.status
+            )
         )
     elif 400 <= seen.status < 500 and seen.status != 401 and not seen.request_findings:
         if facts.credential_status_open:
-            yield seen.observation(
-                "credentialRequired",
-                pointer,
-                f"refused {what} with {seen.status}, where our mock answers 401 (the documentation names no status)",
-                seen.status,
+            out.append(
+                seen.observation(
+                    "credentialRequired",
+                    pointer,
+                    f"refused {what} with {seen.status}, where our mock answers 401 "
+                    "(the documentation names no status)",
+                    seen.status,
+                )
             )
         else:
-            yield seen.violation(
-                "credentialRequired", pointer, f"answered {seen.status} to {what}: expected 401 (rule 7)", seen.status
+            out.append(
+                seen.violation(
+                    "credentialRequired",
+                    pointer,
+                    f"answered {seen.status} to {what}: expected 401 (rule 7)",
+                    seen.status,
+                )
             )
+    return out
 
 
-def refused_valid_input(seen: Seen) -> Iterator[Finding]:
+def refused_valid_input(seen: Seen) -> list[Finding]:
     """A request valid by the spec refused with 400/422: a constraint the docs do not state, an
     observation as in the suite (the server may know more than the spec says)."""
+    out: list[Finding] = []
     if seen.status not in (400, 422) or seen.request_findings or not seen.body_checked or seen.owner is None:
-        return
-    yield seen.observation(
-        "undocumentedConstraint",
-        seen.facts.pointer(),
-        f"refused with {seen.status} a request valid by the spec (an undocumented constraint)",
-        seen.status,
+        return out
+    out.append(
+        seen.observation(
+            "undocumentedConstraint",
+            seen.facts.pointer(),
+            f"refused with {seen.status} a request valid by the spec (an undocumented constraint)",
+            seen.status,
+        )
     )
+    return out
 
 
-def create_shows_request(seen: Seen) -> Iterator[Finding]:
+def create_shows_request(seen: Seen) -> list[Finding]:
     """Create answers the conversation it made: every field sent, the documented default of
     every field left out."""
+    out: list[Finding] = []
     facts = seen.facts
     if facts.kind is not CREATE or not seen.ok or not isinstance(seen.answer, dict):
-        return
+        return out
     if seen.request_findings:
-        return  # accepted_invalid_input's finding
+        return out  # accepted_invalid_input's finding
     sent = seen.sent if isinstance(seen.sent, dict) else {}
     answer = seen.answer
     for name in facts.writes:
         if name in sent:
             if not contains(answer.get(name), sent[name]):
-                yield seen.violation(
-                    "writeShown",
-                    facts.body_pointer(name),
-                    f"create answered {name}={_text(answer.get(name))}; the request sent {_text(sent[name])}",
-                    answer.get(name),
+                out.append(
+                    seen.violation(
+                        "writeShown",
+                        facts.body_pointer(name),
+                        f"create answered {name}={_text(answer.get(name))}; the request sent {_text(sent[name])}",
+                        answer.get(name),
+                    )
                 )
         elif name in facts.defaults and seen.sent is not NOTHING and not _same(answer.get(name), facts.defaults[name]):
-            yield seen.violation(
-                "defaultApplied",
-                facts.body_pointer(name, "default"),
-                f"create without {name} answered {name}={_text(answer.get(name))}; the documented "
-                f"default is {_text(facts.defaults[name])}",
-                answer.get(name),
+            out.append(
+                seen.violation(
+                    "defaultApplied",
+                    facts.body_pointer(name, "default"),
+                    f"create without {name} answered {name}={_text(answer.get(name))}; the documented "
+                    f"default is {_text(facts.defaults[name])}",
+                    answer.get(name),
+                )
             )
+    return out
 
 
-def update_shows_request(seen: Seen) -> Iterator[Finding]:
+def update_shows_request(seen: Seen) -> list[Finding]:
     """Update answers the conversation as it now is: every field sent shows (a free-form object
     at least with the keys sent: merged or replaced is open, rules 3 and 17)."""
+    out: list[Finding] = []
     facts = seen.facts
     if facts.kind is not UPDATE or not seen.ok or not isinstance(seen.answer, dict):
-        return
+        return out
     if not isinstance(seen.sent, dict) or seen.request_findings:
-        return
+        return out
     for name in facts.writes:
         if name in seen.sent and not contains(seen.answer.get(name), seen.sent[name]):
-            yield seen.violation(
-                "writeShown",
-                facts.body_pointer(name),
-                f"update answered {name}={_text(seen.answer.get(name))}; the request sent {_text(seen.sent[name])}",
-                seen.answer.get(name),
+            out.append(
+                seen.violation(
+                    "writeShown",
+                    facts.body_pointer(name),
+                    f"update answered {name}={_text(seen.answer.get(name))}; the request sent {_text(seen.sent[name])}",
+                    seen.answer.get(name),
+                )
             )
+    return out
 
 
-def update_keeps_the_rest(seen: Seen) -> Iterator[Finding]:
+def update_keeps_the_rest(seen: Seen) -> list[Finding]:
     """An update is partial (rule 3): a field it was not sent keeps the value the last exchange
     showed; of a free-form object sent in part, a key not sent is kept or dropped, never changed."""
+    out: list[Finding] = []
     facts, known = seen.facts, seen.known
     if facts.kind is not UPDATE or not seen.ok or not isinstance(seen.answer, dict):
-        return
+        return out
     if not isinstance(seen.sent, dict) or known is None or known.fields is None or not seen.quiet(known):
-        return
+        return out
     if known.basis_end >= seen.start or (known.whole is not None and known.whole == seen.whole()):
-        return  # (the second: nothing changed at all, not even what was sent)
+        return out  # (the second: nothing changed at all, not even what was sent)
     answer = seen.answer
     # (what changed, the value the last exchange showed, the value now)
     changed: list[tuple[str, Token, Any]] = [
@@ -334,15 +366,18 @@ def update_keeps_the_rest(seen: Seen) -> Iterator[Finding]:
         changed += [(f"{name}.{k}", v, now[k]) for k, v in before.items() if k not in sent and _differs(now, k, v)]
     if changed:
         what, was, now_value = changed[0]
-        yield seen.contradiction(
-            "partialUpdate",
-            facts.body_pointer(),
-            f"update changed {', '.join(c[0] for c in changed[:5])}, which it was not sent: {what} is "
-            f"{_text(now_value)}, #{known.basis} showed {shorten(shown(was), _EXCERPT)} "
-            "(rule 3: absent fields keep their values)",
-            now_value,
-            (known.basis,),
+        out.append(
+            seen.contradiction(
+                "partialUpdate",
+                facts.body_pointer(),
+                f"update changed {', '.join(c[0] for c in changed[:5])}, which it was not sent: {what} is "
+                f"{_text(now_value)}, #{known.basis} showed {shorten(shown(was), _EXCERPT)} "
+                "(rule 3: absent fields keep their values)",
+                now_value,
+                (known.basis,),
+            )
         )
+    return out
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -353,13 +388,15 @@ def _differs(shown_now: dict[str, Any], key: str, was: Token) -> bool:
     return key in shown_now and token(shown_now[key]) != was
 
 
-def timestamps(seen: Seen) -> Iterator[Finding]:
+def timestamps(seen: Seen) -> list[Finding]:
     """`createdAt` never changes; `updatedAt` never goes back, and moves forward on every update
     (rule 3): equal stamps are proof only when the two were taken more than RESOLUTION apart."""
+    out: list[Finding] = []
     facts, known = seen.facts, seen.known
     if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
-        return
-    yield from _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is UPDATE, None)
+        return out
+    out += _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is UPDATE, None)
+    return out
 
 
 def _timestamps_of(
@@ -369,120 +406,142 @@ def _timestamps_of(
     known: Known,
     update: bool,
     item_pointer: Callable[[str], str] | None,
-) -> Iterator[Finding]:
+) -> list[Finding]:
     """`item_pointer`: where a list item's field is written (None: the answer's own)."""
+    out: list[Finding] = []
 
     def pointer(name: str) -> str:
         return item_pointer(name) if item_pointer is not None else seen.facts.field_pointer(seen.status, name)
 
     created, updated = stamps
     if known.created is not None and created is not None and created != known.created:
-        yield seen.violation(
-            "createdAtFixed",
-            pointer(CREATED_AT),
-            f"createdAt is {shown_value.get(CREATED_AT)}, not {known.created.isoformat()} as #{known.created_by} "
-            "showed: it never changes (rule 3)",
-            shown_value.get(CREATED_AT),
-            (known.created_by,),
+        out.append(
+            seen.violation(
+                "createdAtFixed",
+                pointer(CREATED_AT),
+                f"createdAt is {shown_value.get(CREATED_AT)}, not {known.created.isoformat()} as #{known.created_by} "
+                "showed: it never changes (rule 3)",
+                shown_value.get(CREATED_AT),
+                (known.created_by,),
+            )
         )
     if known.updated is None or updated is None or known.updated_end >= seen.start:
-        return
+        return out
     if updated < known.updated:
-        yield seen.violation(
-            "updatedAtMoves",
-            pointer(UPDATED_AT),
-            f"updatedAt went back to {shown_value.get(UPDATED_AT)} from {known.updated.isoformat()}, which "
-            f"#{known.updated_by} showed (rule 3: it only moves forward)",
-            shown_value.get(UPDATED_AT),
-            (known.updated_by,),
+        out.append(
+            seen.violation(
+                "updatedAtMoves",
+                pointer(UPDATED_AT),
+                f"updatedAt went back to {shown_value.get(UPDATED_AT)} from {known.updated.isoformat()}, which "
+                f"#{known.updated_by} showed (rule 3: it only moves forward)",
+                shown_value.get(UPDATED_AT),
+                (known.updated_by,),
+            )
         )
     elif update and updated == known.updated and seen.started_at - known.updated_at >= RESOLUTION:
-        yield seen.violation(
-            "updatedAtMoves",
-            pointer(UPDATED_AT),
-            f"updatedAt stayed {shown_value.get(UPDATED_AT)} on an update {seen.started_at - known.updated_at:.1f} s "
-            f"after #{known.updated_by} showed it (rule 3: it moves forward on every update)",
-            shown_value.get(UPDATED_AT),
-            (known.updated_by,),
+        out.append(
+            seen.violation(
+                "updatedAtMoves",
+                pointer(UPDATED_AT),
+                f"updatedAt stayed {shown_value.get(UPDATED_AT)} on an update "
+                f"{seen.started_at - known.updated_at:.1f} s after #{known.updated_by} showed it "
+                "(rule 3: it moves forward on every update)",
+                shown_value.get(UPDATED_AT),
+                (known.updated_by,),
+            )
         )
+    return out
 
 
 # --- what earlier exchanges showed ----------------------------------------------------------
 
 
-def existence(seen: Seen) -> Iterator[Finding]:
+def existence(seen: Seen) -> list[Finding]:
     """A conversation deleted (2xx delete, or a 404) is not served again; one shown to exist
     is not answered 404, unless a write the proxy did not see explains it."""
+    out: list[Finding] = []
     facts, known = seen.facts, seen.known
     if facts.kind not in (READ, UPDATE, DELETE) or known is None or known.alive is None:
-        return
+        return out
     if known.alive_end >= seen.start or not seen.quiet(known):
-        return
+        return out
     if known.alive is False and seen.ok:
-        yield seen.contradiction(
-            "goneAfterDelete",
-            facts.pointer("responses"),
-            f"answered {seen.status} for {seen.spelling!r}, which #{known.alive_by} showed gone",
-            seen.status,
-            (known.alive_by,),
+        out.append(
+            seen.contradiction(
+                "goneAfterDelete",
+                facts.pointer("responses"),
+                f"answered {seen.status} for {seen.spelling!r}, which #{known.alive_by} showed gone",
+                seen.status,
+                (known.alive_by,),
+            )
         )
     elif known.alive is True and seen.status == 404:
-        yield seen.contradiction(
-            "existsUntilDeleted",
-            facts.pointer("responses"),
-            f"answered 404 for {seen.spelling!r}, which #{known.alive_by} showed exists, with no delete seen since",
-            seen.status,
-            (known.alive_by,),
+        out.append(
+            seen.contradiction(
+                "existsUntilDeleted",
+                facts.pointer("responses"),
+                f"answered 404 for {seen.spelling!r}, which #{known.alive_by} showed exists, with no delete seen since",
+                seen.status,
+                (known.alive_by,),
+            )
         )
+    return out
 
 
-def read_shows_state(seen: Seen) -> Iterator[Finding]:
+def read_shows_state(seen: Seen) -> list[Finding]:
     """A read shows what the last exchange left: the written fields on the next read."""
+    out: list[Finding] = []
     facts, known = seen.facts, seen.known
     if facts.kind is not READ or not seen.ok or not isinstance(seen.answer, dict):
-        return
+        return out
     if known is None or known.fields is None or known.basis_end >= seen.start or not seen.quiet(known):
-        return
+        return out
     if known.whole is not None and known.whole == seen.whole():
-        return  # nothing changed: the usual case, one comparison
+        return out  # nothing changed: the usual case, one comparison
     answer = seen.answer
     changed = [n for n in facts.fields if n in known.fields and n in answer and seen.shown_token(n) != known.fields[n]]
     if changed:
         first = changed[0]
-        yield seen.contradiction(
-            "readShowsWrite",
-            facts.pointer("responses"),
-            f"read shows {', '.join(changed[:5])} changed with no write seen: {first} is "
-            f"{_text(answer[first])}, #{known.basis} left it {shorten(shown(known.fields[first]), _EXCERPT)}",
-            answer[first],
-            (known.basis,),
+        out.append(
+            seen.contradiction(
+                "readShowsWrite",
+                facts.pointer("responses"),
+                f"read shows {', '.join(changed[:5])} changed with no write seen: {first} is "
+                f"{_text(answer[first])}, #{known.basis} left it {shorten(shown(known.fields[first]), _EXCERPT)}",
+                answer[first],
+                (known.basis,),
+            )
         )
+    return out
 
 
 # --- lists ----------------------------------------------------------------------------------
 
 
-def list_matches_query(seen: Seen) -> Iterator[Finding]:
+def list_matches_query(seen: Seen) -> list[Finding]:
     """A page holds only items that match each filter sent, and no more than `limit` (sent, or
     its documented default)."""
+    out: list[Finding] = []
     listing = seen.facts.listing
     if listing is None or not seen.ok:
-        return
+        return out
     items = seen.items()
     if items is None:
-        return
+        return out
     for name in listing.filters:
         value = seen.query.get(name)
         if value is None:
             continue
         wrong = [i for i in items if isinstance(i, dict) and name in i and i[name] != value]
         if wrong:
-            yield seen.violation(
-                "listFilter",
-                listing.filter_pointers[name],
-                f"{name}={value!r} listed {len(wrong)} item(s) whose {name} differs, e.g. "
-                f"{_text(wrong[0].get('id'))} with {name}={_text(wrong[0][name])}",
-                wrong[0][name],
+            out.append(
+                seen.violation(
+                    "listFilter",
+                    listing.filter_pointers[name],
+                    f"{name}={value!r} listed {len(wrong)} item(s) whose {name} differs, e.g. "
+                    f"{_text(wrong[0].get('id'))} with {name}={_text(wrong[0][name])}",
+                    wrong[0][name],
+                )
             )
     raw = seen.query.get(LIMIT)
     limit = ascii_int(raw) if raw is not None and len(raw) <= 12 else None
@@ -491,41 +550,49 @@ def list_matches_query(seen: Seen) -> Iterator[Finding]:
         limit = listing.limit_default
     if limit is not None and limit >= 1 and len(items) > limit:
         said = f"the documented default limit {limit}" if default else f"limit={limit}"
-        yield seen.violation("listLimit", listing.limit_pointer, f"a page of {len(items)} items for {said}", len(items))
+        out.append(
+            seen.violation("listLimit", listing.limit_pointer, f"a page of {len(items)} items for {said}", len(items))
+        )
+    return out
 
 
 def _ids(seen: Seen, items: list[Any]) -> list[str]:
     return [key_of(seen.facts, i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)]
 
 
-def page_walk(seen: Seen) -> Iterator[Finding]:
+def page_walk(seen: Seen) -> list[Finding]:
     """Across the pages of one walk (each page's cursor or page number the one that followed
     the last), no item comes twice, unless a write could have moved it (the order is open)."""
+    out: list[Finding] = []
     listing, walk = seen.facts.listing, seen.walk
     if listing is None or walk is None or not seen.ok or seen.owner is None:
-        return
+        return out
     items = seen.items()
     if not items:
-        return
+        return out
     repeated = [i for i in _ids(seen, items) if i in walk.ids]
     if repeated and seen.tracker.quiet_since(seen.owner, walk.start):
-        yield seen.contradiction(
-            "pageRepeat",
-            listing.paging_pointer,
-            f"this page repeats {', '.join(map(repr, repeated[:3]))}"
-            + (f" and {len(repeated) - 3} more" if len(repeated) > 3 else "")
-            + f", already listed by {_refs(walk.pages)} of the same walk",
-            repeated[0],
-            tuple(walk.pages),
+        out.append(
+            seen.contradiction(
+                "pageRepeat",
+                listing.paging_pointer,
+                f"this page repeats {', '.join(map(repr, repeated[:3]))}"
+                + (f" and {len(repeated) - 3} more" if len(repeated) > 3 else "")
+                + f", already listed by {_refs(walk.pages)} of the same walk",
+                repeated[0],
+                tuple(walk.pages),
+            )
         )
+    return out
 
 
-def list_membership(seen: Seen) -> Iterator[Finding]:
+def list_membership(seen: Seen) -> list[Finding]:
     """A whole walk of the list (first page to last) holds every conversation of the credential
     that exists and matches its filters, as far as earlier exchanges showed them."""
+    out: list[Finding] = []
     facts, listing = seen.facts, seen.facts.listing
     if listing is None or not seen.complete or seen.owner is None or not seen.ok:
-        return
+        return out
     items = seen.items() or []
     walk = seen.walk
     start = walk.start if walk is not None else seen.start
@@ -533,7 +600,7 @@ def list_membership(seen: Seen) -> Iterator[Finding]:
     listed = set(_ids(seen, items)) | (walk.ids if walk is not None else set())
     filters = [(name, token(seen.query[name])) for name in listing.filters if name in seen.query]
     if not seen.tracker.quiet_since(seen.owner, start):
-        return
+        return out
     missing: list[tuple[str, Known]] = []
     for item_id, known in seen.tracker.recent(seen.owner):
         if known.alive is not True or known.alive_end >= start or known.fields is None or not seen.quiet(known, start):
@@ -542,53 +609,62 @@ def list_membership(seen: Seen) -> Iterator[Finding]:
             missing.append((item_id, known))
     if missing:
         item_id, known = missing[0]
-        yield seen.contradiction(
-            "listMembership",
-            listing.paging_pointer if walk is not None else facts.pointer(),
-            f"a whole walk of the list ({_refs(pages)}) left out {', '.join(repr(i) for i, _ in missing[:3])}"
-            + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-            + f", which #{known.alive_by} showed exists and matches the query, with no delete seen since",
-            item_id,
-            (known.alive_by, *pages[:-1]),
+        out.append(
+            seen.contradiction(
+                "listMembership",
+                listing.paging_pointer if walk is not None else facts.pointer(),
+                f"a whole walk of the list ({_refs(pages)}) left out {', '.join(repr(i) for i, _ in missing[:3])}"
+                + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+                + f", which #{known.alive_by} showed exists and matches the query, with no delete seen since",
+                item_id,
+                (known.alive_by, *pages[:-1]),
+            )
         )
+    return out
 
 
-def list_items_state(seen: Seen) -> Iterator[Finding]:
+def list_items_state(seen: Seen) -> list[Finding]:
     """Each listed conversation the traffic knows agrees with what the last exchange showed: not
     one deleted since, no stale summary; its createdAt fixed and its updatedAt never earlier."""
+    out: list[Finding] = []
     facts, listing = seen.facts, seen.facts.listing
     if listing is None or not seen.ok or seen.owner is None:
-        return
+        return out
     items = seen.items() or []
     stale: list[tuple[str, str, Known]] = []
     for item, known in seen.tracked():
         if facts.timestamps:
             stamps = (moment(item.get(CREATED_AT)), moment(item.get(UPDATED_AT)))
-            yield from _timestamps_of(seen, item, stamps, known, False, listing.item_pointer)
+            out += _timestamps_of(seen, item, stamps, known, False, listing.item_pointer)
         if not seen.quiet(known):
             continue
         if known.alive is False and known.alive_end < seen.start:
-            yield seen.contradiction(
-                "goneAfterDelete",
-                facts.pointer("responses"),
-                f"listed {item['id']!r}, which #{known.alive_by} showed gone",
-                item["id"],
-                (known.alive_by,),
+            out.append(
+                seen.contradiction(
+                    "goneAfterDelete",
+                    facts.pointer("responses"),
+                    f"listed {item['id']!r}, which #{known.alive_by} showed gone",
+                    item["id"],
+                    (known.alive_by,),
+                )
             )
         elif known.basis_end < seen.start and (changed := summary_change(facts, item, known)) is not None:
             stale.append((item["id"], changed, known))
     if stale:
         item_id, name, known = stale[0]
         assert known.fields is not None
-        yield seen.contradiction(
-            "listShowsState",
-            facts.pointer("responses"),
-            f"the list shows {item_id!r} with {name} {_text(_item_value(items, item_id, name))}, but #{known.basis} "
-            f"left it {shorten(shown(known.fields[name]), _EXCERPT)}"
-            + (f" ({len(stale) - 1} more item(s) like it)" if len(stale) > 1 else ""),
-            _item_value(items, item_id, name),
-            (known.basis,),
+        out.append(
+            seen.contradiction(
+                "listShowsState",
+                facts.pointer("responses"),
+                f"the list shows {item_id!r} with {name} {_text(_item_value(items, item_id, name))}, "
+                f"but #{known.basis} left it {shorten(shown(known.fields[name]), _EXCERPT)}"
+                + (f" ({len(stale) - 1} more item(s) like it)" if len(stale) > 1 else ""),
+                _item_value(items, item_id, name),
+                (known.basis,),
+            )
         )
+    return out
 
 
 def summary_change(facts: OperationFacts, item: dict[str, Any], known: Known) -> str | None:
@@ -603,7 +679,7 @@ def _item_value(items: list[Any], item_id: str, name: str) -> Any:
     return next((i.get(name) for i in items if isinstance(i, dict) and i.get("id") == item_id), None)
 
 
-Check = Callable[[Seen], Iterator[Finding]]
+Check = Callable[[Seen], list[Finding]]
 _ANY = frozenset(Kind)
 _ITEM = frozenset({CREATE, READ, UPDATE})
 
@@ -629,7 +705,7 @@ _BY_KIND = {kind: tuple(check for check, kinds in BEHAVIOUR_CHECKS if kind in ki
 def run(seen: Seen) -> list[Finding]:
     found: list[Finding] = []
     for check in _BY_KIND[seen.facts.kind]:
-        found.extend(check(seen))
+        found += check(seen)
     return found
 
 

@@ -47,9 +47,14 @@ def token(value: Any) -> Token | None:
     return text.decode() if len(text) <= SHOWN else hash(text)
 
 
-def token_of(value: dict[str, Any], names: tuple[str, ...]) -> Token | None:
-    """The token of `value`'s fields among `names` (those it has)."""
-    return token({name: value[name] for name in names if name in value})
+def token_of(value: dict[str, Any], names: tuple[str, ...]) -> int | None:
+    """A quick token of `value`'s fields among `names` (those it has), for one comparison that
+    spares the field-by-field one: equal means equal; unequal may be only another key order,
+    so a difference is always looked at field by field (`token`) before it is reported."""
+    try:
+        return hash(orjson.dumps({name: value[name] for name in names if name in value}))
+    except orjson.JSONEncodeError:
+        return None
 
 
 def shown(value: Token | None) -> str:
@@ -73,8 +78,8 @@ class Known:
         "last_write_end",
         "listed",
         "maps",
+        "raw",
         "spelling",
-        "stamps",
         "updated",
         "updated_at",
         "updated_by",
@@ -88,9 +93,9 @@ class Known:
         self.maps: dict[str, dict[str, Token]] = {}  # free-form objects, key by key, when small
         # The same fields at once (None: not known whole), and those a list item carries: one
         # comparison when nothing changed, the usual case.
-        self.whole: Token | None = None
-        self.listed: Token | None = None
-        self.stamps: tuple[Any, Any] = (None, None)  # createdAt and updatedAt as the basis wrote them
+        self.whole: int | None = None
+        self.listed: int | None = None
+        self.raw: int | None = None  # the hash of the basis's answer as sent: a read sent the same is unchanged
         self.basis = 0  # the request id the fields rest on
         self.basis_end = -1  # its end (sequence)
         self.alive: bool | None = None  # exists (True), deleted (False), not known (None)
@@ -110,8 +115,7 @@ class Known:
         existence unknown; createdAt and the latest updatedAt still hold."""
         self.fields = None
         self.maps = {}
-        self.whole = self.listed = None
-        self.stamps = (None, None)
+        self.whole = self.listed = self.raw = None
         self.alive = None
 
 

@@ -18,7 +18,6 @@ follow the suite's evidence rules:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,14 +45,25 @@ from .exchange import UNPARSED, Finding
 from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, token, token_of
 
 NOTHING: Any = UNPARSED  # no JSON body (none, not JSON, or not held)
+_REFUSED = frozenset({400, 422})
 _ITEM_WRITES = frozenset({UPDATE, DELETE})
-# The same stamps come back in answer after answer (each read, each list page): read once each.
-_instant = functools.lru_cache(maxsize=4096)(instant)
+# The same stamps come back in answer after answer (each read, each list page): read once each,
+# at most this many remembered (then they start over).
+_MOMENTS: dict[str, datetime | None] = {}
+_MOMENTS_KEPT = 4096
 
 
 def moment(value: Any) -> datetime | None:
     """A timestamp as a moment in time (None when it is not one), read once per text."""
-    return _instant(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return _MOMENTS[value]
+    except KeyError:
+        if len(_MOMENTS) >= _MOMENTS_KEPT:
+            _MOMENTS.clear()
+        found = _MOMENTS[value] = instant(value)
+        return found
 
 
 Stamps = tuple[datetime | None, datetime | None]
@@ -83,6 +93,8 @@ class Seen:
     known: Known | None  # the tracker's entry for `item` (None: unknown, or spelled otherwise)
     sole_writer: bool
     tracker: Tracker
+    ok: bool  # a 2xx answer
+    writes: bool  # it writes the conversation its path names (an update, a delete)
     walk: Walk | None = None  # the list walk this page continues
     first_page: bool = False
     complete: bool = False  # the walk is whole with this page (the last page came)
@@ -126,7 +138,11 @@ class Seen:
     def whole(self) -> int | None:
         """The quick token of the answer's documented fields at once (`token_of`)."""
         if self._whole is UNPARSED:
-            self._whole = token_of(self.answer, self.facts.fields)
+            answer = self.answer
+            try:
+                self._whole = hash(orjson.dumps({name: answer[name] for name in self.facts.fields if name in answer}))
+            except orjson.JSONEncodeError:
+                self._whole = None
         whole: int | None = self._whole
         return whole
 
@@ -136,20 +152,13 @@ class Seen:
             self._stamps = (moment(self.answer.get(CREATED_AT)), moment(self.answer.get(UPDATED_AT)))
         return self._stamps
 
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def writes(self) -> bool:
-        """It writes the conversation its path names (an update, a delete)."""
-        return self.facts.kind in _ITEM_WRITES
-
     def quiet(self, known: Known, start: int | None = None) -> bool:
         """No other write to `known`'s conversation in flight or answered since `start` (this
         exchange's by default)."""
-        own = int(self.writes and known is self.known)
-        return known.inflight == own and known.last_write_end < (self.start if start is None else start)
+        own = 1 if self.writes and known.ident == (self.facts.op.api, self.item) else 0
+        return self.tracker.writing.get(known.ident, 0) == own and known.last_write_end < (
+            self.start if start is None else start
+        )
 
     def violation(self, rule: str, pointer: str, message: str, value: Any, rests_on: tuple[int, ...] = ()) -> Finding:
         return Finding(rule, pointer, message, value, False, rests_on)
@@ -271,7 +280,7 @@ def refused_valid_input(seen: Seen) -> list[Finding]:
     """A request valid by the spec refused with 400/422: a constraint the docs do not state, an
     observation as in the suite (the server may know more than the spec says)."""
     out: list[Finding] = []
-    if seen.status not in (400, 422) or seen.request_findings or not seen.body_checked or seen.owner is None:
+    if seen.status not in _REFUSED or seen.request_findings or not seen.body_checked or seen.owner is None:
         return out
     out.append(
         seen.observation(
@@ -683,7 +692,9 @@ Check = Callable[[Seen], list[Finding]]
 _ANY = frozenset(Kind)
 _ITEM = frozenset({CREATE, READ, UPDATE})
 
-# Each check and the operations it looks at (only those run: most exchanges meet a few).
+# Each check and the operations it looks at (only those run: most exchanges meet a few). The
+# first three look at the request alone: `run` asks them only when they can find something.
+_FIRST = (accepted_invalid_input, credential_required, refused_valid_input)
 BEHAVIOUR_CHECKS: tuple[tuple[Check, frozenset[Kind]], ...] = (
     (accepted_invalid_input, _ANY),
     (credential_required, _ANY),
@@ -699,11 +710,20 @@ BEHAVIOUR_CHECKS: tuple[tuple[Check, frozenset[Kind]], ...] = (
     (list_membership, frozenset({LIST})),
     (list_items_state, frozenset({LIST})),
 )
-_BY_KIND = {kind: tuple(check for check, kinds in BEHAVIOUR_CHECKS if kind in kinds) for kind in Kind}
+_BY_KIND = {
+    kind: tuple(check for check, kinds in BEHAVIOUR_CHECKS if kind in kinds and check not in _FIRST) for kind in Kind
+}
 
 
 def run(seen: Seen) -> list[Finding]:
+    # The three about the request alone are asked only when they can find something.
     found: list[Finding] = []
+    if seen.request_findings:
+        found += accepted_invalid_input(seen)
+    if seen.owner is None:
+        found += credential_required(seen)
+    elif seen.status in _REFUSED:
+        found += refused_valid_input(seen)
     for check in _BY_KIND[seen.facts.kind]:
         found += check(seen)
     return found

@@ -12,7 +12,7 @@ Everything runs on the server's loop between two awaits, so each exchange is see
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -40,6 +40,8 @@ from .behaviour_spec import (
 from .exchange import UNPARSED, Exchange, Finding
 from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Token, Tracker, Walk, token, token_of
 
+_ITEM_WRITES = frozenset({UPDATE, DELETE})
+
 
 @dataclass(slots=True)
 class Watch:
@@ -52,8 +54,6 @@ class Watch:
     key: Key | None  # the conversation it addresses
     spelling: str | None
     write: bool
-    # What other credentials know of the same id: a write may change it (one account, two keys).
-    others: list[Known] = field(default_factory=list)
 
 
 class Monitor:
@@ -71,18 +71,12 @@ class Monitor:
         spelling = exchange.path_params.get(facts.id_param) if facts.id_param else None
         key: Key | None = None
         if credential is not None and spelling is not None:
-            key = (exchange.api, credential, key_of(facts, spelling))
+            key = (exchange.api, credential, spelling.lower() if facts.uuid_ids else spelling)
         write = facts.kind in WRITES
         tracker = self.tracker
-        others: list[Known] = []
         if write and owner is not None:
-            tracker.owner(owner).inflight += 1
-            if key is not None and spelling is not None:
-                tracker.entry(key, spelling).inflight += 1
-                others = tracker.others(key)
-                for known in others:
-                    known.inflight += 1
-        exchange.watch = Watch(facts, tracker.tick(), time.monotonic(), owner, key, spelling, write, others)
+            tracker.write_begins(owner, (key[0], key[2]) if key is not None else None)
+        exchange.watch = Watch(facts, tracker.tick(), time.monotonic(), owner, key, spelling, write)
 
     def end(self, exchange: Exchange) -> list[Finding]:
         """The answer is in: the behaviour findings of this exchange (also kept on it)."""
@@ -114,19 +108,20 @@ class Monitor:
     def _release(self, watch: Watch, end: int, forget: bool, status: int = 0) -> None:
         if not watch.write or watch.owner is None:
             return
-        tracker = self.tracker
-        state = tracker.owner(watch.owner)
-        state.inflight = max(state.inflight - 1, 0)
-        state.last_write_end = end
-        known = tracker.get(watch.key) if watch.key is not None else None
+        tracker, key = self.tracker, watch.key
+        tracker.write_ends(watch.owner, (key[0], key[2]) if key is not None else None, end)
+        if key is None:
+            return
+        api, credential, item = key
+        known = tracker.entries.get(key)
         if known is not None:
-            known.inflight = max(known.inflight - 1, 0)
             known.last_write_end = end
             if forget:
                 known.forget()
-        for other in watch.others:
+        if len(tracker.by_id.get((api, item), ())) < 2:
+            return  # no other credential knows it
+        for other in tracker.others(api, item, credential):
             # Another credential wrote the same id: the same conversation, or its own namesake.
-            other.inflight = max(other.inflight - 1, 0)
             other.last_write_end = end
             if forget or not 400 <= status < 500:
                 other.forget()
@@ -138,13 +133,13 @@ class Monitor:
         facts, key = watch.facts, watch.key
         if facts.kind is not READ or not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
             return False
-        known = self.tracker.get(key)
+        known = self.tracker.entries.get(key)
         if (
             known is None
             or known.alive is not True
             or known.whole is None
             or known.spelling != watch.spelling
-            or known.inflight
+            or known.ident in self.tracker.writing
             or max(known.last_write_end, known.basis_end) >= watch.start
         ):
             return False
@@ -160,7 +155,7 @@ class Monitor:
         assert exchange.checks is not None
         facts = watch.facts
         ok = 200 <= exchange.status < 300
-        known = self.tracker.get(watch.key) if watch.key is not None else None
+        known = self.tracker.entries.get(watch.key) if watch.key is not None else None
         if known is not None and known.spelling != watch.spelling:
             known = None  # another spelling of the id: on a case-sensitive server, another one
         credential_problem = None
@@ -176,10 +171,20 @@ class Monitor:
             item=watch.key[2] if watch.key is not None else None,
             spelling=watch.spelling,
             query=_single(exchange) if facts.listing is not None else {},
-            sent=_parsed(exchange.request_json, exchange.body) if wants_body else NOTHING,
+            sent=(
+                exchange.request_json
+                if exchange.request_json is not UNPARSED or not wants_body
+                else _parsed(UNPARSED, exchange.body)
+            ),
             body_checked=exchange.body is not None,
             status=exchange.status,
-            answer=_parsed(exchange.response_json, exchange.response_body) if ok else NOTHING,
+            answer=(
+                NOTHING
+                if not ok
+                else exchange.response_json
+                if exchange.response_json is not UNPARSED
+                else _parsed(UNPARSED, exchange.response_body)
+            ),
             body=exchange.response_body,
             request_findings=exchange.request_findings,
             start=watch.start,
@@ -188,6 +193,8 @@ class Monitor:
             known=known,
             sole_writer=self.sole_writer,
             tracker=self.tracker,
+            ok=ok,
+            writes=facts.kind in _ITEM_WRITES,
         )
         if facts.listing is not None and ok and watch.owner is not None:
             _place_in_walk(seen)
@@ -320,7 +327,7 @@ def _learn_item(seen: Seen) -> None:
     assert seen.owner is not None and seen.item is not None and seen.spelling is not None
     tracker, kind = seen.tracker, seen.facts.kind
     key: Key = (*seen.owner, seen.item)
-    known = tracker.get(key)
+    known = tracker.entries.get(key)
     if known is not None and known.spelling != seen.spelling:
         if seen.writes:
             known.forget()  # it may have written the same conversation, or another one
@@ -331,7 +338,7 @@ def _learn_item(seen: Seen) -> None:
     elif seen.ok:
         answer = seen.answer
         shown_id = answer.get("id") if isinstance(answer, dict) else None
-        if isinstance(shown_id, str) and key_of(seen.facts, shown_id) == seen.item:
+        if isinstance(shown_id, str) and (shown_id.lower() if seen.facts.uuid_ids else shown_id) == seen.item:
             _establish(seen, tracker.entry(key, seen.spelling), answer)
         elif known is not None:
             known.forget()

@@ -9,8 +9,9 @@ anywhere: credentials are kept only as the keys of these tables.
 
 Order matters more than time: every exchange takes a sequence number when it is forwarded
 (`start`) and when its answer is in (`end`). What an exchange showed holds for exchanges that
-started after it ended; a write to the same conversation in flight meanwhile (`inflight`,
-`last_write_end`) could explain any difference, so nothing is judged across one.
+started after it ended; a write to the same conversation in flight meanwhile (`writing`, by
+any credential: two keys may be one account) or answered since (`last_write_end`) could
+explain any difference, so nothing is judged across one.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Known:
         "created",
         "created_by",
         "fields",
-        "inflight",
+        "ident",
         "last_write_end",
         "listed",
         "maps",
@@ -87,7 +88,8 @@ class Known:
         "whole",
     )
 
-    def __init__(self, spelling: str) -> None:
+    def __init__(self, ident: tuple[str, str], spelling: str) -> None:
+        self.ident = ident  # (api, id as compared): what writes in flight are counted by
         self.spelling = spelling  # the id as the exchange that established the knowledge spelled it
         self.fields: dict[str, Token] | None = None  # None: not known
         self.maps: dict[str, dict[str, Token]] = {}  # free-form objects, key by key, when small
@@ -107,8 +109,7 @@ class Known:
         self.updated_by = 0
         self.updated_end = -1
         self.updated_at = 0.0  # monotonic time its answer came in
-        self.inflight = 0  # writes to it forwarded and not yet answered
-        self.last_write_end = -1
+        self.last_write_end = -1  # the end of the last write to it (by any credential)
 
     def forget(self) -> None:
         """An outcome the traffic cannot tell (a failed or overlapping write): fields and
@@ -129,12 +130,6 @@ class Walk:
     pages: list[int] = field(default_factory=list)  # their request ids
 
 
-@dataclass(slots=True)
-class OwnerState:
-    inflight: int = 0
-    last_write_end: int = -1
-
-
 class Tracker:
     def __init__(self, size: int = TRACKED_IDS) -> None:
         self.size = size
@@ -145,7 +140,10 @@ class Tracker:
         # The credentials that know each (api, id): two keys may be one account, so a write by
         # one may change what another knows.
         self.by_id: dict[tuple[str, str], set[str]] = {}
-        self.owners: OrderedDict[Owner, OwnerState] = OrderedDict()
+        # Writes forwarded and not yet answered, per (api, id) whoever sent them; and per
+        # credential [in flight, the end of its last write] (for its list walks).
+        self.writing: dict[tuple[str, str], int] = {}
+        self.owners: dict[Owner, list[int]] = {}
         self.walks: OrderedDict[tuple[Any, ...], Walk] = OrderedDict()
 
     def tick(self) -> int:
@@ -161,7 +159,7 @@ class Tracker:
         known = self.entries.get(key)
         owner = key[:2]
         if known is None:
-            known = self.entries[key] = Known(spelling)
+            known = self.entries[key] = Known((key[0], key[2]), spelling)
             self.by_owner.setdefault(owner, OrderedDict())[key[2]] = known
             self.by_id.setdefault((key[0], key[2]), set()).add(key[1])
             while len(self.entries) > self.size:
@@ -173,7 +171,8 @@ class Tracker:
 
     def _evict(self) -> None:
         # A write in flight keeps its entry (its answer is still due), unless all are in flight.
-        key = next((k for k, known in self.entries.items() if known.inflight == 0), next(iter(self.entries)))
+        writing = self.writing
+        key = next((k for k, known in self.entries.items() if known.ident not in writing), next(iter(self.entries)))
         del self.entries[key]
         owned = self.by_owner[key[:2]]
         del owned[key[2]]
@@ -184,9 +183,8 @@ class Tracker:
         if not known_by:
             del self.by_id[(key[0], key[2])]
 
-    def others(self, key: Key) -> list[Known]:
+    def others(self, api: str, item: str, credential: str) -> list[Known]:
         """What other credentials know of the same (api, id)."""
-        api, credential, item = key
         return [self.entries[(api, c, item)] for c in self.by_id.get((api, item), ()) if c != credential]
 
     def recent(self, owner: Owner) -> Iterator[tuple[str, Known]]:
@@ -197,23 +195,31 @@ class Tracker:
 
     # --- writes in flight --------------------------------------------------------------------
 
-    def owner(self, owner: Owner) -> OwnerState:
+    def write_begins(self, owner: Owner, ident: tuple[str, str] | None) -> None:
         state = self.owners.get(owner)
         if state is None:
-            state = self.owners[owner] = OwnerState()
-            if len(self.owners) > TRACKED_OWNERS:
-                for name, old in self.owners.items():
-                    if old.inflight == 0:
-                        del self.owners[name]
-                        break
-        else:
-            self.owners.move_to_end(owner)
-        return state
+            if len(self.owners) >= TRACKED_OWNERS:  # past the bound, those with none in flight go
+                self.owners = {name: old for name, old in self.owners.items() if old[0]}
+            state = self.owners[owner] = [0, -1]
+        state[0] += 1
+        if ident is not None:
+            self.writing[ident] = self.writing.get(ident, 0) + 1
+
+    def write_ends(self, owner: Owner, ident: tuple[str, str] | None, end: int) -> None:
+        state = self.owners.get(owner)
+        if state is not None:
+            state[0], state[1] = max(state[0] - 1, 0), end
+        if ident is not None:
+            left = self.writing.get(ident, 1) - 1
+            if left > 0:
+                self.writing[ident] = left
+            else:
+                self.writing.pop(ident, None)
 
     def quiet_since(self, owner: Owner, start: int) -> bool:
         """No write of this credential in flight now, none answered since `start`."""
         state = self.owners.get(owner)
-        return state is None or (state.inflight == 0 and state.last_write_end < start)
+        return state is None or (state[0] == 0 and state[1] < start)
 
     # --- walks -------------------------------------------------------------------------------
 
@@ -239,7 +245,6 @@ __all__ = [
     "Key",
     "Known",
     "Owner",
-    "OwnerState",
     "Tracker",
     "Walk",
     "shown",

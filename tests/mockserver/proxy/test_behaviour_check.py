@@ -247,3 +247,10 @@ def test_uuids_spelled_otherwise_are_not_judged_as_the_same_conversation() -> No
     assert d.send(SP, "getConversation", 404, {"error": "not_found"}, item=DOC.upper()) == []  # rule 16 is ours
     d.send(SP, "updateConversation", 200, {**body, "metadata": {"a": 2}}, item=DOC.upper(), body={"metadata": {"a": 2}})
     assert d.send(SP, "getConversation", 200, {**body, "metadata": {"a": 2}}, item=DOC) == []
+
+
+def test_an_update_of_a_conversation_not_yet_seen_is_learnt() -> None:
+    d = Driver(Monitor(sole_writer=True))
+    d.send(RT, "updateConversation", 200, conversation("u1", title="new"), item="u1", body={"title": "new"})
+    (stale,) = d.send(RT, "getConversation", 200, conversation("u1", title="old"), item="u1")
+    assert (stale.rule, stale.rests_on) == ("readShowsWrite", (1,))

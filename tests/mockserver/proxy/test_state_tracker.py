@@ -28,7 +28,8 @@ def test_the_least_recently_seen_id_is_forgotten_first_and_a_write_in_flight_las
     for ident in ("a", "b", "c"):
         tracker.entry((RT, "k", ident), ident)
     tracker.entry((RT, "k", "a"), "a")  # touched: now the most recent
-    tracker.entry((RT, "k", "b"), "b").inflight = 1  # its answer is still due
+    tracker.entry((RT, "k", "b"), "b")
+    tracker.write_begins((RT, "k"), (RT, "b"))  # its answer is still due
     tracker.entry((RT, "k", "d"), "d")
     assert [key[2] for key in tracker.entries] == ["a", "b", "d"]  # "c" went, not "b"
     assert set(tracker.by_owner[(RT, "k")]) == {"a", "b", "d"}

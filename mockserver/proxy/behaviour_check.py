@@ -19,7 +19,7 @@ follow the suite's evidence rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -99,7 +99,7 @@ class Seen:
     first_page: bool = False
     complete: bool = False  # the walk is whole with this page (the last page came)
     # What the checks and the tracker both read of the answer, worked out once.
-    _tokens: dict[str, Token | None] = field(default_factory=dict)
+    _tokens: dict[str, Token | None] | None = None
     _whole: Any = UNPARSED
     _stamps: Stamps | None = None
     _items: Any = UNPARSED
@@ -129,11 +129,13 @@ class Seen:
 
     def shown_token(self, name: str) -> Token | None:
         """The token of the answer's field `name` (which it has)."""
-        try:
-            return self._tokens[name]
-        except KeyError:
-            found = self._tokens[name] = token(self.answer[name])
-            return found
+        tokens = self._tokens
+        if tokens is None:
+            tokens = self._tokens = {}
+        elif name in tokens:
+            return tokens[name]
+        found = tokens[name] = token(self.answer[name])
+        return found
 
     def whole(self) -> int | None:
         """The quick token of the answer's documented fields at once (`token_of`)."""
@@ -337,13 +339,14 @@ def update_shows_request(seen: Seen) -> list[Finding]:
         return out
     if not isinstance(seen.sent, dict) or seen.request_findings:
         return out
-    for name in facts.writes:
-        if name in seen.sent and not contains(seen.answer.get(name), seen.sent[name]):
+    writes = facts.writes
+    for name, value in seen.sent.items():
+        if name in writes and not contains(seen.answer.get(name), value):
             out.append(
                 seen.violation(
                     "writeShown",
                     facts.body_pointer(name),
-                    f"update answered {name}={_text(seen.answer.get(name))}; the request sent {_text(seen.sent[name])}",
+                    f"update answered {name}={_text(seen.answer.get(name))}; the request sent {_text(value)}",
                     seen.answer.get(name),
                 )
             )
@@ -400,12 +403,10 @@ def _differs(shown_now: dict[str, Any], key: str, was: Token) -> bool:
 def timestamps(seen: Seen) -> list[Finding]:
     """`createdAt` never changes; `updatedAt` never goes back, and moves forward on every update
     (rule 3): equal stamps are proof only when the two were taken more than RESOLUTION apart."""
-    out: list[Finding] = []
     facts, known = seen.facts, seen.known
     if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
-        return out
-    out += _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is UPDATE, None)
-    return out
+        return []
+    return _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is UPDATE, None)
 
 
 def _timestamps_of(
@@ -418,16 +419,12 @@ def _timestamps_of(
 ) -> list[Finding]:
     """`item_pointer`: where a list item's field is written (None: the answer's own)."""
     out: list[Finding] = []
-
-    def pointer(name: str) -> str:
-        return item_pointer(name) if item_pointer is not None else seen.facts.field_pointer(seen.status, name)
-
     created, updated = stamps
     if known.created is not None and created is not None and created != known.created:
         out.append(
             seen.violation(
                 "createdAtFixed",
-                pointer(CREATED_AT),
+                _stamp_pointer(seen, item_pointer, CREATED_AT),
                 f"createdAt is {shown_value.get(CREATED_AT)}, not {known.created.isoformat()} as #{known.created_by} "
                 "showed: it never changes (rule 3)",
                 shown_value.get(CREATED_AT),
@@ -440,7 +437,7 @@ def _timestamps_of(
         out.append(
             seen.violation(
                 "updatedAtMoves",
-                pointer(UPDATED_AT),
+                _stamp_pointer(seen, item_pointer, UPDATED_AT),
                 f"updatedAt went back to {shown_value.get(UPDATED_AT)} from {known.updated.isoformat()}, which "
                 f"#{known.updated_by} showed (rule 3: it only moves forward)",
                 shown_value.get(UPDATED_AT),
@@ -451,7 +448,7 @@ def _timestamps_of(
         out.append(
             seen.violation(
                 "updatedAtMoves",
-                pointer(UPDATED_AT),
+                _stamp_pointer(seen, item_pointer, UPDATED_AT),
                 f"updatedAt stayed {shown_value.get(UPDATED_AT)} on an update "
                 f"{seen.started_at - known.updated_at:.1f} s after #{known.updated_by} showed it "
                 "(rule 3: it moves forward on every update)",
@@ -460,6 +457,11 @@ def _timestamps_of(
             )
         )
     return out
+
+
+def _stamp_pointer(seen: Seen, item_pointer: Callable[[str], str] | None, name: str) -> str:
+    """Where a timestamp is written: a list item's field, or the answer's own."""
+    return item_pointer(name) if item_pointer is not None else seen.facts.field_pointer(seen.status, name)
 
 
 # --- what earlier exchanges showed ----------------------------------------------------------
@@ -566,7 +568,8 @@ def list_matches_query(seen: Seen) -> list[Finding]:
 
 
 def _ids(seen: Seen, items: list[Any]) -> list[str]:
-    return [key_of(seen.facts, i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)]
+    ids = [i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)]
+    return [i.lower() for i in ids] if seen.facts.uuid_ids else ids
 
 
 def page_walk(seen: Seen) -> list[Finding]:

@@ -103,7 +103,7 @@ class Seen:
     _whole: Any = UNPARSED
     _stamps: Stamps | None = None
     _items: Any = UNPARSED
-    _tracked: list[tuple[dict[str, Any], Known]] | None = None
+    _tracked: list[tuple[dict[str, Any], Known, str | None]] | None = None
 
     def items(self) -> list[Any] | None:
         """A list answer's items (None when it has none where the spec puts them)."""
@@ -112,8 +112,9 @@ class Seen:
         items: list[Any] | None = self._items
         return items
 
-    def tracked(self) -> list[tuple[dict[str, Any], Known]]:
-        """The listed items whose conversation the tracker knows (spelled as it knows it)."""
+    def tracked(self) -> list[tuple[dict[str, Any], Known, str | None]]:
+        """The listed items whose conversation the tracker knows (spelled as it knows it), each
+        with the first field it shows otherwise than known (`summary_change`)."""
         if self._tracked is None:
             self._tracked = []
             if self.owner is not None:
@@ -124,7 +125,7 @@ class Seen:
                     if isinstance(ident, str):
                         known = get((api, credential, ident.lower() if uuids else ident))
                         if known is not None and known.spelling == ident:
-                            self._tracked.append((item, known))
+                            self._tracked.append((item, known, summary_change(self.facts, item, known)))
         return self._tracked
 
     def shown_token(self, name: str) -> Token | None:
@@ -644,7 +645,7 @@ def list_items_state(seen: Seen) -> list[Finding]:
         return out
     items = seen.items() or []
     stale: list[tuple[str, str, Known]] = []
-    for item, known in seen.tracked():
+    for item, known, change in seen.tracked():
         if facts.timestamps:
             stamps = (moment(item.get(CREATED_AT)), moment(item.get(UPDATED_AT)))
             out += _timestamps_of(seen, item, stamps, known, False, listing.item_pointer)
@@ -660,8 +661,8 @@ def list_items_state(seen: Seen) -> list[Finding]:
                     (known.alive_by,),
                 )
             )
-        elif known.basis_end < seen.start and (changed := summary_change(facts, item, known)) is not None:
-            stale.append((item["id"], changed, known))
+        elif known.basis_end < seen.start and change is not None:
+            stale.append((item["id"], change, known))
     if stale:
         item_id, name, known = stale[0]
         assert known.fields is not None

@@ -20,7 +20,7 @@ import orjson
 from specs.auth import CredentialProblem, scheme_of
 from specs.integers import ascii_int
 
-from .behaviour_check import NOTHING, Seen, contains, key_of, run, summary_change
+from .behaviour_check import NOTHING, Seen, contains, key_of, run
 from .behaviour_spec import (
     CREATE,
     CURSOR,
@@ -403,11 +403,10 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
 def _learn_listed(seen: Seen) -> None:
     """A listed conversation exists; one whose summary disagrees with what the tracker knew has
     changed in ways a summary cannot show: its other fields are no longer known."""
-    facts = seen.facts
-    for item, known in seen.tracked():
+    for _, known, change in seen.tracked():
         if not seen.quiet(known):
             continue
-        if summary_change(facts, item, known) is not None:
+        if change is not None:
             known.forget()
         if known.alive is not True and known.alive_end < seen.start:
             known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end

@@ -42,7 +42,7 @@ from .behaviour_spec import (
     OperationFacts,
 )
 from .exchange import UNPARSED, Finding
-from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, token, token_of
+from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, summary_of, token
 
 NOTHING: Any = UNPARSED  # no JSON body (none, not JSON, or not held)
 _REFUSED = frozenset({400, 422})
@@ -682,7 +682,7 @@ def list_items_state(seen: Seen) -> list[Finding]:
 
 def summary_change(facts: OperationFacts, item: dict[str, Any], known: Known) -> str | None:
     """The first field a list item shows otherwise than the tracker knows it, if any."""
-    if known.fields is None or token_of(item, facts.summary) == known.listed:
+    if known.fields is None or summary_of(item, facts.summary) == known.listed:
         return None
     fields = known.fields
     return next((n for n in facts.summary if n in fields and n in item and token(item[n]) != fields[n]), None)

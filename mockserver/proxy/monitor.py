@@ -38,7 +38,7 @@ from .behaviour_spec import (
     facts_of,
 )
 from .exchange import UNPARSED, Exchange, Finding
-from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Token, Tracker, Walk, token, token_of
+from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Token, Tracker, Walk, summary_of, token
 
 _ITEM_WRITES = frozenset({UPDATE, DELETE})
 
@@ -392,7 +392,7 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
             fields[name] = value
     known.fields = fields
     known.whole = None if unshown else whole
-    known.listed = None if unshown else token_of(answer, facts.summary)
+    known.listed = None if unshown else summary_of(answer, facts.summary)
     known.maps = {
         name: {k: t for k, v in answer[name].items() if (t := token(v)) is not None}
         for name in facts.maps

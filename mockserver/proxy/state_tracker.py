@@ -32,8 +32,10 @@ WALK_ITEMS = 2000  # ids one walk remembers; a longer walk is dropped, not judge
 MEMBERSHIP_SCAN = 256  # a complete walk is checked for the credential's most recent ids only
 SHOWN = 64  # a value's canonical JSON is kept as text up to this many bytes, by hash beyond
 MAP_KEYS = 32  # a free-form object is remembered key by key up to this many keys
+SHORT = 256  # a list item's text fields kept as they are up to this many characters
 
 Token = str | int
+_ABSENT: Any = object()  # a field an answer does not carry
 Owner = tuple[str, str]  # (api, credential)
 Key = tuple[str, str, str]  # (api, credential, conversation id as compared)
 
@@ -56,6 +58,19 @@ def token_of(value: dict[str, Any], names: tuple[str, ...]) -> int | None:
         return hash(orjson.dumps({name: value[name] for name in names if name in value}))
     except orjson.JSONEncodeError:
         return None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def summary_of(value: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """`value`'s fields among `names` as one thing to compare: their values themselves when all
+    are short scalars (a tuple compared in one step, nothing serialised), else `token_of`."""
+    values = tuple(value.get(name, _ABSENT) for name in names)
+    for v in values:
+        if (not isinstance(v, _SCALARS) and v is not _ABSENT) or (isinstance(v, str) and len(v) > SHORT):
+            return token_of(value, names)
+    return values
 
 
 def shown(value: Token | None) -> str:
@@ -96,7 +111,7 @@ class Known:
         # The same fields at once (None: not known whole), and those a list item carries: one
         # comparison when nothing changed, the usual case.
         self.whole: int | None = None
-        self.listed: int | None = None
+        self.listed: Any = None  # `summary_of` its list-item fields
         self.raw: int | None = None  # the hash of the basis's answer as sent: a read sent the same is unchanged
         self.basis = 0  # the request id the fields rest on
         self.basis_end = -1  # its end (sequence)
@@ -237,6 +252,7 @@ class Tracker:
 __all__ = [
     "MAP_KEYS",
     "MEMBERSHIP_SCAN",
+    "SHORT",
     "SHOWN",
     "TRACKED_IDS",
     "TRACKED_OWNERS",
@@ -248,6 +264,7 @@ __all__ = [
     "Tracker",
     "Walk",
     "shown",
+    "summary_of",
     "token",
     "token_of",
 ]

@@ -17,10 +17,11 @@ plain mock): zero violations required of each of ours.
 Cost (--cost): the proxy with the monitor on and off, side by side in one run, under wrk with
 throughput.py's cases: CPU time the proxy process spends per request (from /proc, which the
 other processes of a shared machine do not disturb much) and requests/s (which they do); and
-the proxy's resident memory over a long run of distinct ids (--long-run N).
+the proxy's resident memory over a long run of distinct ids (--long-run N); with --callgrind N,
+the instructions the proxy process runs per request (valgrind; exact on a busy machine).
 
     python benchmarks/proxy_monitor.py [--faults a,b] [--prism PATH] [--no-prism] [--prism-errors]
-    python benchmarks/proxy_monitor.py --cost [--duration 5] [--rounds 3] [--long-run 12000]
+    python benchmarks/proxy_monitor.py --cost [--duration 5] [--rounds 3] [--long-run 12000] [--callgrind 300]
 """
 
 from __future__ import annotations
@@ -390,7 +391,59 @@ def cost(args: argparse.Namespace) -> None:
             )
     print("  off/on: the throughput ratio the proxy's CPU time per request predicts (1.0 = free); on/off: as")
     print("  measured (noisy on a shared machine); in-process: off / (off + the monitor's in-process cost)")
+    if args.callgrind:
+        instructions(args.callgrind)
     long_run(args.long_run)
+
+
+def control(pid: int, *options: str) -> None:
+    subprocess.run(["callgrind_control", *options, str(pid)], capture_output=True, check=True)
+
+
+def instructions(requests: int) -> None:
+    """Instructions the proxy process runs per request, monitor off and on (valgrind's callgrind,
+    counting only while the requests are served): exact, whatever else the machine is doing."""
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        print("\ninstruction counts: skipped (valgrind is not installed)")
+        return
+    print(f"\ninstructions per request (callgrind, {requests} sequential requests per case after 20 to warm up)")
+    upstream_port = free_port()
+    upstream = start(mock_command(upstream_port), upstream_port, None, "/__mock__/health")
+    counts: dict[tuple[str, bool], float] = {}
+    try:
+        for monitor in (False, True):
+            port = free_port()
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "callgrind.out"
+                command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}.%p"]
+                command += proxy_command(port, f"http://127.0.0.1:{upstream_port}", monitor)
+                proc = start(command, port, None, "/__mock__/health", timeout=900)
+                try:
+                    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+                        for case, (method, path, headers, body) in CASES.items():
+                            for _ in range(20):
+                                client.request(method, path, headers=headers, content=body)
+                            control(proc.pid, "-z")  # counts from zero, counting on
+                            control(proc.pid, "-i", "on")
+                            for _ in range(requests):
+                                client.request(method, path, headers=headers, content=body)
+                            control(proc.pid, "-i", "off")
+                            control(proc.pid, "-d")  # dumped to a file of its own
+                            dumps = sorted(Path(tmp).glob("callgrind.out.*"), key=lambda p: p.stat().st_mtime)
+                            totals = re.search(r"^totals:\s+(\d+)", dumps[-1].read_text(), re.M)
+                            counts[(case, monitor)] = int(totals.group(1)) / requests if totals else float("nan")
+                finally:
+                    stop(proc)
+    finally:
+        stop(upstream)
+    print(f"{'case':<28}{'off':>12}{'on':>12}{'off/on':>9}")
+    for case in CASES:
+        off, on = counts[(case, False)], counts[(case, True)]
+        print(f"{case:<28}{off:>12,.0f}{on:>12,.0f}{off / on:>9.3f}")
+    total_off = sum(counts[(c, False)] for c in CASES)
+    total_on = sum(counts[(c, True)] for c in CASES)
+    print(f"{'the four together':<28}{total_off:>12,.0f}{total_on:>12,.0f}{total_off / total_on:>9.3f}")
+    print("  off/on: the throughput ratio the instruction counts predict (1.0 = the monitor is free)")
 
 
 def long_run(count: int) -> None:
@@ -433,6 +486,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--long-run", type=int, default=12_000, help="distinct ids for the memory run")
+    parser.add_argument(
+        "--callgrind", type=int, metavar="N", default=0, help="with --cost: instructions per request over N requests"
+    )
     args = parser.parse_args()
     # The proxies' own violation lines would drown the table.
     logging.getLogger("mockserver").addFilter(lambda record: False)

@@ -50,9 +50,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _harness import wrk_script  # noqa: E402
 from _servers import free_port, mock_command, rss_kib, start, stop  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
-from throughput import CASES, wrk_script  # noqa: E402
+from throughput import CASES  # noqa: E402
 
 import specs  # noqa: E402
 from corpus.broken import FAULTS, FaultyApp  # noqa: E402
@@ -233,13 +234,15 @@ def conforming(prism: Prism | None, clean_prism: set[str]) -> None:
 
 
 SERVE = """
-import sys, uvicorn
+import gc, sys, uvicorn
 from mockserver import MockConfig, create_app
 from mockserver.protocol import bounded_protocol
+from mockserver.proxy.endpoint import GC_THRESHOLDS
 port, upstream, monitor = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "on"
 config = MockConfig(upstreams=(("runtype", upstream), ("systemprompt", upstream)), behaviour_monitor=monitor)
+gc.set_threshold(*GC_THRESHOLDS)  # as cli.py sets it in proxy mode
 uvicorn.run(create_app(config), host="127.0.0.1", port=port, log_level="error", access_log=False,
-            http=bounded_protocol(config.max_header_bytes))
+            http=bounded_protocol(config.max_header_bytes, config.head_timeout))
 """
 
 

@@ -1,9 +1,11 @@
 """The state one family's checks share: the target, a client, the spec, and the outcomes.
 
 A check is a small named function `check(ctx)`; it sends requests through `ctx.send` and
-states what it expected with `ctx.expect`. Every response that `ctx.send` receives for a
-spec operation is also validated against the spec (openapi-core), under the check
-`response_matches_spec`, and kept as a `Sample` for spec coverage.
+states what it expected with `ctx.expect`. `send` is a chain of named jobs: the credential
+(`Credential`: whose key, one meaning), `refuse_writes` (--read-only), the request
+(`Client.send`), then `take_in`: `keep_sample` (spec coverage), `note_created` (clean-up),
+`judge_server_error` (no 5xx) and `judge_against_spec` (openapi-core, the check
+`response_matches_spec`). A caller that sends otherwise can still `take_in` its answers.
 
 Three verdicts, by the evidence: `expect`/`fail` when documented behaviour is broken,
 `observe` when the server made another choice where the documentation leaves it open (a
@@ -21,17 +23,18 @@ from urllib.parse import parse_qsl
 
 import specs
 from specs import Operation
+from specs.media import not_json
 from specs.redact import Redactor
 
 from . import reference
-from .curl import to_curl
 from .leeway import error_status_open
-from .results import Failure, Observation, Outcome, Status
+from .results import Evidence, Failure, Observation, Outcome
 from .samples import Sample
-from .target import Client, Exchange, Target
+from .target import Client, Credential, Exchange, Target
 
 _EXCERPT = 600
 SERVER_ERROR = "not_a_server_error"  # Schemathesis' name for the same rule
+RESPONSE_MATCHES_SPEC = "response_matches_spec"
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -77,35 +80,76 @@ class Context:
             found = self.outcomes[key] = Outcome(self.api, op.operation_id, op.method, op.path, self.family, check)
         return found
 
-    def send(self, op: Operation, path: str | None = None, *, key: str | bool | None = True, **kwargs: Any) -> Exchange:
-        """Send to `op` (its own path unless given) with the main key, another key, or none (False)."""
+    def send(
+        self, op: Operation, path: str | None = None, *, credential: Credential = Credential.MAIN, **request: Any
+    ) -> Exchange:
+        """Send to `op` (its own path unless given) as `credential`, and take in the answer:
+        `request` is what `Client.send` takes (headers override the credential's)."""
+        self.refuse_writes(op)
+        exchange = self.client.send(op.method, path or op.path, key=self.target.key_for(credential), **request)
+        self.take_in(op, exchange)
+        return exchange
+
+    def refuse_writes(self, op: Operation) -> None:
+        """--read-only: a write is stopped before it leaves (the families only iterate reads,
+        so one reaching here is the suite's bug)."""
         if self.target.read_only and op.method not in ("GET", "HEAD"):
             raise ReadOnlyViolation(f"{op.method} {op.path} would change data and --read-only is set")
-        chosen = self.target.api_key if key is True else (None if key is False else key)
-        exchange = self.client.send(op.method, path or op.path, key=chosen, **kwargs)
+
+    def take_in(self, op: Operation, exchange: Exchange) -> None:
+        """Everything the suite does with any answer to a spec operation, whatever the
+        check that asked: keep it for coverage, note what it created, judge it by the spec."""
+        self.keep_sample(op, exchange)
+        self.note_created(op, exchange)
+        self.judge_server_error(op, exchange)
+        self.judge_against_spec(op, exchange)
+
+    def keep_sample(self, op: Operation, exchange: Exchange) -> None:
         self.samples.append(self.sample(op, exchange))
+
+    def note_created(self, op: Operation, exchange: Exchange) -> None:
+        """Whatever a create answers with an id is deleted after the run."""
         response = exchange.response
-        if response is not None and response.status_code >= 500:
-            # One proof, one verdict: a 5xx is this check's, whatever the sender expected.
-            self.fail(op, SERVER_ERROR, "no 5xx: a server error is never a documented answer", exchange)
         if response is not None and op.method == "POST" and response.is_success:
             created = body_json(exchange)
             if isinstance(created, dict) and isinstance(created.get("id"), str):
-                self.created.append(created["id"])  # whatever a check creates is deleted after the run
-        if response is not None and str(response.status_code) in op.statuses:
-            errors = reference.response_errors(self.api, response)
-            outcome = self.outcome(op, "response_matches_spec")
-            # Redacted before it is cut: a key cut in half is no longer recognisable.
-            excerpt = self.target.redactor.excerpt(errors[0], 300) if errors else ""
-            if errors and response.status_code >= 400:
-                # Error bodies are not documented (rule 6): another shape or media type is a choice.
-                what = f"an error answer of another shape than the spec's ({excerpt}): not documented"
-                self.observe(op, "response_matches_spec", what, exchange)
-            elif errors:
-                self.fail(op, "response_matches_spec", f"a response that matches the spec ({excerpt})", exchange)
-            elif outcome.status is Status.SKIPPED:
-                outcome.status = Status.PASSED
-        return exchange
+                self.created.append(created["id"])
+
+    def judge_server_error(self, op: Operation, exchange: Exchange) -> None:
+        """One proof, one verdict: a 5xx is this check's, whatever the sender expected."""
+        if _server_error(exchange):
+            self.fail(op, SERVER_ERROR, "no 5xx: a server error is never a documented answer", exchange)
+
+    def judge_against_spec(self, op: Operation, exchange: Exchange) -> None:
+        """A documented status's answer validated with openapi-core (`response_matches_spec`).
+        An error body of another JSON shape is an observation (rule 6); an answer that is not
+        JSON at all where only JSON is documented is a failure, errors included."""
+        response = exchange.response
+        if response is None or str(response.status_code) not in op.statuses:
+            return
+        status = response.status_code
+        # A 5xx's proof is judge_server_error's: one proof, one verdict.
+        content_type = response.headers.get("content-type", "")
+        why_not_json = None if _server_error(exchange) else not_json(op, status, content_type, response.content)
+        errors = reference.response_errors(self.api, response)
+        if not errors and why_not_json is None:
+            self.outcome(op, RESPONSE_MATCHES_SPEC).mark_checked()
+            return
+        # Redacted before it is cut: a key cut in half is no longer recognisable.
+        excerpt = self.target.redactor.excerpt(errors[0], 300) if errors else ""
+        if why_not_json is not None and status >= 400:
+            expected = (
+                f"a JSON body, the only kind documented for {status} ({why_not_json}): rule 6 leaves an error's"
+                " fields open, not its media type; clients parse errors as JSON"
+            )
+            self.fail(op, RESPONSE_MATCHES_SPEC, expected, exchange)
+        elif status >= 400:
+            what = f"an error answer of another shape than the spec's ({excerpt}): not documented (rule 6)"
+            self.observe(op, RESPONSE_MATCHES_SPEC, what, exchange)
+        else:
+            self.fail(
+                op, RESPONSE_MATCHES_SPEC, f"a response that matches the spec ({excerpt or why_not_json})", exchange
+            )
 
     def sample(self, op: Operation, exchange: Exchange) -> Sample:
         request, response = exchange.request, exchange.response
@@ -119,7 +163,7 @@ class Context:
             body=_json_or_none(request.content),
             status=response.status_code if response is not None else None,
             response=body_json(exchange),
-            curl=to_curl(request, self.target.redactor),
+            curl=exchange.curl(self.target.redactor),
             source="families",
         )
 
@@ -164,33 +208,23 @@ class Context:
 
     def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
         redact = self.target.redactor
-        self.outcome(op, check).add_failure(
-            Failure(
-                expected=redact(expected),
-                actual=describe(exchange, redact),
-                spec_pointer=pointer or op.pointer,
-                curl=to_curl(exchange.request, redact) if exchange is not None else None,
-            )
-        )
+        failure = Failure(redact(expected), evidence_of(exchange, redact), pointer or op.pointer)
+        self.outcome(op, check).add_failure(failure)
 
     def observe(self, op: Operation, check: str, what: str, exchange: Exchange | None, pointer: str = "") -> None:
         """The server chose otherwise than our mock where the documentation allows it: say
         what (e.g. "undocumented constraint: `limit=-5` answered 400") and show the answer."""
         redact = self.target.redactor
-        self.outcome(op, check).add_observation(
-            Observation(
-                what=redact(what),
-                evidence=describe(exchange, redact),
-                spec_pointer=pointer or op.pointer,
-                curl=to_curl(exchange.request, redact) if exchange is not None else None,
-            )
-        )
+        observation = Observation(redact(what), evidence_of(exchange, redact), pointer or op.pointer)
+        self.outcome(op, check).add_observation(observation)
 
     def skip(self, op: Operation, check: str, why: str) -> None:
-        outcome = self.outcome(op, check)
-        if outcome.status is Status.PASSED and not outcome.failures:
-            outcome.status = Status.SKIPPED
-            outcome.note = why
+        self.outcome(op, check).mark_skipped(why)
+
+
+def evidence_of(exchange: Exchange | None, redact: Redactor) -> Evidence:
+    """The proof an exchange gives: what came back, and the request as a curl command."""
+    return Evidence(describe(exchange, redact), exchange.curl(redact) if exchange is not None else None)
 
 
 def describe(exchange: Exchange | None, redact: Redactor) -> str:

@@ -4,17 +4,18 @@ outcome."""
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import specs
 
 from .context import Context
 from .errors import CannotRun
-from .families import auth, boundaries, schemathesis, semantics
+from .families import Check, Family, applies
 from .results import RunResult, Status
 from .settings import FAMILIES
 from .target import CLEAN_UP_GRACE, Client, DeadlinePassed, Target
@@ -22,19 +23,14 @@ from .target import CLEAN_UP_GRACE, Client, DeadlinePassed, Target
 Targets = Mapping[str, Target] | Target
 
 
-def checks_of(family: str, api: str, read_only: bool) -> list[Callable[[Context], None]]:
-    checks: list[Callable[[Context], None]]
-    if family == "schemathesis":
-        checks = list(schemathesis.CHECKS)
-    elif family == "boundaries":
-        checks = list(boundaries.CHECKS)
-    elif family == "auth":
-        checks = list(auth.CHECKS)
-    else:
-        checks = semantics.checks_for(api)
-        if read_only:
-            checks = [c for c in checks if c in semantics.READ_ONLY_CHECKS]
-    return checks
+def load_family(name: str) -> Family:
+    """The family's module, imported when a run first needs it."""
+    return cast(Family, importlib.import_module(f"{__package__}.families.{name}"))
+
+
+def checks_of(name: str, api: str, read_only: bool) -> list[Check]:
+    found = load_family(name)
+    return [c for c in found.CHECKS if applies(c, api) and (not read_only or c in found.READ_ONLY_CHECKS)]
 
 
 def preflight(target: Target, api: str) -> None:

@@ -493,6 +493,17 @@ def systemprompt_page_ignored(e: Exchange, store: Store) -> None:
         e.query = re.sub(r"(^|&)page=\d+", "", e.query).lstrip("&")
 
 
+# issue 20: verdict policy
+GATEWAY_404 = b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>"
+
+
+def gateway_404_page(e: Exchange, store: Store) -> None:
+    """A gateway in front answers an unknown conversation with its own HTML page."""
+    if e.runtype and e.status == 404:
+        e.response_headers = {"content-type": "text/html"}
+        e.response = GATEWAY_404
+
+
 FAULTS = [
     Fault(
         "title_limit_not_enforced",
@@ -815,5 +826,14 @@ FAULTS = [
         "model",
         "TBD",
         before=systemprompt_page_ignored,
+    ),
+    # issue 20: verdict policy (an answer that is no JSON at all is a failure, errors included)
+    Fault(
+        "error_page_not_json",
+        "an unknown conversation's 404 is a gateway's text/html page",
+        "runtype",
+        "semantics",
+        "response_matches_spec",
+        after=gateway_404_page,
     ),
 ]

@@ -6,15 +6,19 @@ from __future__ import annotations
 ELLIPSIS = "…"
 
 
-def shorten(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, the cut marked with an ellipsis.
+def shorten(text: str, limit: int, *, keep_end: bool = False) -> str:
+    """`text` cut to at most `limit` characters, the cut marked with an ellipsis; with
+    `keep_end`, its last characters are kept (the tail of a log), the ellipsis first.
 
     Callers that may hold secrets redact first and shorten after: a key cut in half by the
     limit is no longer recognisable to a redactor.
     """
     if len(text) <= limit:
         return text
-    return text[: max(limit - 1, 0)] + ELLIPSIS
+    kept = max(limit - 1, 0)
+    if keep_end:
+        return ELLIPSIS + (text[-kept:] if kept else "")
+    return text[:kept] + ELLIPSIS
 
 
 def printable(text: str) -> str:

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from specs.integers import ascii_int
 from specs.redact import REDACTED, Redactor, is_secret_name, redact_header
-from specs.text import ELLIPSIS
+from specs.text import ELLIPSIS, shorten
 
 from ..api.request import get as get_info
 
@@ -214,7 +214,7 @@ class Query:
         values: dict[str, str] = {}
         for name, value in params:
             if name not in FILTERS:
-                raise ValueError(f"unknown parameter {name[:40]!r}; known: {', '.join(FILTERS)}")
+                raise ValueError(f"unknown parameter {shorten(name, 40)!r}; known: {', '.join(FILTERS)}")
             values[name] = value
         status = values.get("status")
         if status is not None and not (
@@ -352,9 +352,6 @@ class Journal:
         }
 
 
-FAULT_MESSAGE = "mock.fault"  # {"type": FAULT_MESSAGE, "fault": "what was forced, by whom"}
-
-
 class JournalMiddleware:
     """Pure ASGI (BaseHTTPMiddleware would cost a task per request)."""
 
@@ -372,7 +369,6 @@ class JournalMiddleware:
         response = _Side([])
         response_headers: RawHeaders = []
         status = 0
-        fault: str | None = None
 
         async def receive_wrapper() -> Message:
             message = await receive()
@@ -380,11 +376,8 @@ class JournalMiddleware:
                 request.add(message.get("body", b""))
             return message
 
-        # What faults.py follows to reach the server's connection (functools' convention).
-        receive_wrapper.__wrapped__ = receive  # type: ignore[attr-defined]
-
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, response_headers, fault
+            nonlocal status, response_headers
             kind = message["type"]
             if kind == "http.response.body":
                 # A stream of any size: its first BODY_CAP bytes kept, the rest counted.
@@ -392,10 +385,6 @@ class JournalMiddleware:
             elif kind == "http.response.start":
                 status = message["status"]
                 response_headers = message.get("headers") or []
-            elif kind == FAULT_MESSAGE:
-                # faults.py tells the journal what it did; not an ASGI message, not forwarded.
-                fault = message["fault"]
-                return
             await send(message)
 
         try:
@@ -418,7 +407,7 @@ class JournalMiddleware:
                 info.operation if info else None,
                 request,
                 response,
-                fault,
+                info.fault if info else None,
                 request_id=info.request_id if info else None,
                 path_cut=path_cut,
                 query_cut=len(query) > URL_CAP,

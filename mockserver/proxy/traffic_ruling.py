@@ -3,8 +3,10 @@ the service choosing otherwise where the documentation leaves the point open: th
 rules (`contracts/families/schemathesis/ruling.py`, read from `specs/leeway.py`) for real
 traffic.
 
-- Error bodies are not documented (rule 6): a 4xx answer of another media type or shape is
-  an observation (a 5xx stays a violation: the suite fails every 5xx).
+- Error bodies are not documented (rule 6): a 4xx answer that is JSON of another shape or of
+  another JSON media type (`application/problem+json`) is an observation. One that is no JSON at
+  all (a gateway's HTML page, an unparsable body: `specs/media.py`) stays a violation, as in
+  the suite, and so does a 5xx (the suite fails every 5xx).
 - Another 4xx than the spec's where the documentation names no status for the error (every
   systemprompt.io error, rules 9 and 19), or which 4xx refuses a bad credential where the 401
   is only our rule (systemprompt.io, rule 9): an observation.
@@ -18,6 +20,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from specs.leeway import CREDENTIAL_STATUSES, credential_status_open, error_status_open
+from specs.media import not_json
 
 from .exchange import Finding
 from .traffic_check import OperationChecks
@@ -27,10 +30,14 @@ _STATUS = "status"
 _UNJUDGED = frozenset({"incompleteResponse", "required"})  # a broken-off answer; a required header
 
 
-def ruled(checks: OperationChecks, status: int, findings: Iterable[Finding]) -> list[Finding]:
-    """`findings` of an answer with `status`, those on open points turned into observations."""
+def ruled(
+    checks: OperationChecks, status: int, findings: Iterable[Finding], content_type: str = "", body: bytes | None = None
+) -> list[Finding]:
+    """`findings` of an answer with `status` (its content type, its body when held), those on
+    open points turned into observations."""
     op = checks.operation
     result = []
+    json_answer: bool | None = None  # worked out when first needed
     for finding in findings:
         why = None
         if finding.rule == _STATUS:
@@ -39,7 +46,10 @@ def ruled(checks: OperationChecks, status: int, findings: Iterable[Finding]) -> 
             elif str(status) in CREDENTIAL_STATUSES and credential_status_open(op):
                 why = "which 4xx refuses a bad credential is our rule 9, not the documentation's"
         elif 400 <= status < 500 and finding.rule not in _UNJUDGED:
-            why = "error bodies are not documented (rule 6)"
+            if json_answer is None:
+                json_answer = not_json(op, status, content_type, body if body is not None else b"{}") is None
+            if json_answer:
+                why = "error bodies are not documented (rule 6)"
         if why is not None:
             finding = dataclasses.replace(finding, observation=True, message=f"{finding.message} ({why})")
         result.append(finding)

@@ -13,7 +13,7 @@ import pytest
 from specs.curl import BODY_LIMIT, URL_LIMIT, curl_line
 from specs.inflate import NotInflatable, TooLarge, coding_of, inflate, inflate_all
 from specs.redact import REDACTED, Redactor
-from specs.text import printable
+from specs.text import printable, shorten
 
 HOSTILE = "a\x1b]0;pwned\x07b\x1b[2Jc\rd\ne\u202ef\u200bg\U000e0041h\x85i\u2028j\x7f"
 
@@ -91,3 +91,10 @@ def test_inflate_takes_raw_deflate_and_refuses_what_is_not_its_coding() -> None:
 def test_coding_of_names_the_coding_to_undo() -> None:
     assert coding_of(None) is None and coding_of("identity") is None and coding_of(" GZIP ") == "gzip"
     assert coding_of("gzip, br") == "gzip,br"
+
+
+def test_shorten_keeps_the_start_or_the_end_within_the_limit() -> None:
+    assert shorten("abcdef", 6) == "abcdef"
+    assert shorten("abcdef", 4) == "abc…"
+    assert shorten("abcdef", 4, keep_end=True) == "…def"
+    assert shorten("abcdef", 1, keep_end=True) == "…" and len(shorten("x" * 50, 10, keep_end=True)) == 10

@@ -11,17 +11,18 @@ from mockserver.proxy.traffic_check import OperationChecks
 from mockserver.proxy.traffic_ruling import ruled
 
 
-def _ruled(api: str, operation_id: str, status: int, rule: str) -> bool:
+def _ruled(api: str, operation_id: str, status: int, rule: str, media: str = "application/json") -> bool:
     """Whether the finding stays a violation."""
     checks = OperationChecks(specs.load(api).operation(operation_id))
-    (finding,) = ruled(checks, status, [Finding(rule, "p", "m", None)])
+    body = b'{"error": "x"}' if "json" in media else b"<html>404</html>"
+    (finding,) = ruled(checks, status, [Finding(rule, "p", "m", None)], media, body)
     return not finding.observation
 
 
 @pytest.mark.parametrize(
     ("api", "operation_id", "status", "rule", "violation"),
     [
-        ("runtype", "getConversation", 404, "contentType", False),  # error bodies: rule 6
+        ("runtype", "getConversation", 404, "type", False),  # error bodies: rule 6
         ("runtype", "getConversation", 200, "contentType", True),
         ("runtype", "createConversation", 500, "contentType", True),  # a 5xx stays a failure
         ("runtype", "createConversation", 422, "status", True),  # 400 is documented for this error
@@ -33,3 +34,8 @@ def _ruled(api: str, operation_id: str, status: int, rule: str) -> bool:
 )
 def test_open_points_are_observations(api: str, operation_id: str, status: int, rule: str, violation: bool) -> None:
     assert _ruled(api, operation_id, status, rule) is violation
+
+
+def test_an_error_answer_of_another_json_type_is_an_observation_one_not_json_a_violation() -> None:
+    assert not _ruled("runtype", "getConversation", 404, "contentType", "application/problem+json")
+    assert _ruled("runtype", "getConversation", 404, "contentType", "text/html")  # issue 20: no JSON at all

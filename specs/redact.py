@@ -77,7 +77,7 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         # Each key also as the text that carries it escaped: inside a JSON string (a key with
-        # `"` or `\\`), percent-encoded in a path or query. Longest first, so that a key
+        # `"` or `\\`), percent-encoded in a path or query, in a Python repr. Longest first, so that a key
         # containing another key is replaced whole.
         keys = {s for s in secrets if s}
         self._count = len(keys)
@@ -174,4 +174,7 @@ def _written_forms(secret: str) -> set[str]:
         quote(secret, safe=""),
         quote(secret),
         quote_plus(secret),
+        # Python's repr (`\\` doubled, `\'` escaped): jsonschema's messages and Python-made
+        # text quote values this way.
+        str.__repr__(secret)[1:-1],  # str.__repr__: a Secret hides itself from repr()
     }

@@ -7,8 +7,11 @@ rewrite the mock's answer; some faults reach into the mock's store, as a buggy b
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -362,6 +365,134 @@ def systemprompt_shared_tenant(e: Exchange, store: Store) -> None:
     _act_as(e, ALICE, instead_of=BOB, apis=("systemprompt",))
 
 
+# --- issue 19: behaviour over time (what the proxy's monitor sees across exchanges) -------
+
+# A buggy backend's own memory (a cache, a trash, a snapshot), kept per mock store.
+_MEMO: weakref.WeakKeyDictionary[Store, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _memo(store: Store, name: str) -> Any:
+    return _MEMO.setdefault(store, {}).setdefault(name, {})
+
+
+def _item_id(e: Exchange) -> str:
+    return e.path.rsplit("/", 1)[1]
+
+
+def _runtype_item(e: Exchange) -> bool:
+    return e.runtype and e.path.count("/") == 3
+
+
+def _runtype_list(e: Exchange) -> bool:
+    return e.runtype and e.method == "GET" and e.path == "/v1/conversations"
+
+
+def limit_ignored(e: Exchange, store: Store) -> None:
+    if _runtype_list(e):
+        e.query = re.sub(r"(^|&)limit=[1-9]\d*(?=&|$)", "", e.query).lstrip("&")
+
+
+def owner_filter_ignored(e: Exchange, store: Store) -> None:
+    if _runtype_list(e):
+        e.query = re.sub(r"(^|&)ownerId=[^&]*", "", e.query).lstrip("&")
+
+
+def cursor_page_skips_first(e: Exchange, store: Store) -> None:
+    if _runtype_list(e) and e.status == 200 and isinstance(e.response, dict) and "cursor=" in e.query:
+        e.response["conversations"] = e.response["conversations"][1:]
+
+
+def created_at_from_updated_at(e: Exchange, store: Store) -> None:
+    if _runtype_item(e) and e.method == "GET" and e.status == 200 and isinstance(e.response, dict):
+        e.response["createdAt"] = e.response["updatedAt"]
+
+
+def create_title_stored_capitalized(e: Exchange, store: Store) -> None:
+    if e.runtype and e.method == "POST" and e.status == 201 and isinstance(e.response, dict):
+        conversation = store.runtype_get(tenant_of(e), e.response["id"])
+        if conversation is not None:  # answered as sent, stored "normalized"
+            conversation.title = conversation.title.capitalize()
+
+
+def systemprompt_update_renumbers_messages(e: Exchange, store: Store) -> None:
+    if e.systemprompt and e.method == "PUT" and isinstance(e.body, dict):
+        conversation = store.systemprompt_get(tenant_of(e), _item_id(e).lower())
+        if conversation is not None:  # the update saves the messages again under new ids
+            conversation.message = [{**m, "id": str(uuid.uuid4())} for m in conversation.message]
+
+
+def delete_twice_succeeds(e: Exchange, store: Store) -> None:
+    if _runtype_item(e) and e.method == "DELETE" and store.runtype_get(tenant_of(e), _item_id(e)) is None:
+        e.answer(200, {"success": True})
+
+
+def soft_delete_still_listed(e: Exchange, store: Store) -> None:
+    trash = _memo(store, "trash")
+    key = (tenant_of(e), _item_id(e)) if _runtype_item(e) else None
+    if key is None:
+        return
+    if not e.status and key in trash:
+        e.answer(404, {"error": "not_found", "message": f"conversation {key[1]!r} not found"})
+    elif not e.status and e.method == "DELETE":
+        trash[("pending", *key)] = store.runtype_get(*key)
+    elif e.method == "DELETE" and 200 <= e.status < 300 and not e.answered:
+        conversation = trash.pop(("pending", *key), None)
+        if conversation is not None:  # flagged deleted, still stored: the list query forgets the flag
+            store.tenant(key[0]).runtype.add(conversation)
+            trash[key] = True
+
+
+def stale_list_summary(e: Exchange, store: Store) -> None:
+    snapshots = _memo(store, "summaries")
+    if e.runtype and e.method == "POST" and e.status == 201 and isinstance(e.response, dict):
+        snapshots[e.response["id"]] = {k: e.response[k] for k in ("title", "modelId", "ownerId", "updatedAt")}
+    elif _runtype_list(e) and e.status == 200 and isinstance(e.response, dict):
+        for item in e.response["conversations"]:
+            item.update(snapshots.get(item["id"], {}))  # served from the index made at creation
+
+
+def updated_at_only_with_title(e: Exchange, store: Store) -> None:
+    before = _memo(store, "updated")
+    if _runtype_item(e) and e.method == "PUT" and not e.status:
+        current = store.runtype_get(tenant_of(e), _item_id(e))
+        before[_item_id(e)] = current.updatedAt if current is not None else None
+    elif _runtype_item(e) and e.method == "PUT" and e.status == 200 and isinstance(e.body, dict):
+        kept = before.pop(_item_id(e), None)
+        conversation = store.runtype_get(tenant_of(e), _item_id(e))
+        if "title" not in e.body and kept is not None and conversation is not None:
+            conversation.updatedAt = e.response["updatedAt"] = kept
+
+
+def update_applied_to_original(e: Exchange, store: Store) -> None:
+    originals = _memo(store, "originals")
+    if e.runtype and e.method == "POST" and e.status == 201 and isinstance(e.response, dict):
+        originals[e.response["id"]] = copy.deepcopy(e.response)
+    elif _runtype_item(e) and e.method == "PUT" and not e.status and isinstance(e.body, dict):
+        conversation = store.runtype_get(tenant_of(e), _item_id(e))
+        original = originals.get(_item_id(e))
+        if conversation is not None and original is not None:  # each update starts from the created one
+            for name in ("title", "modelId", "systemPrompt", "ownerId", "metadata", "messages"):
+                setattr(conversation, name, copy.deepcopy(original[name]))
+
+
+def read_cache_stale(e: Exchange, store: Store) -> None:
+    cache = _memo(store, "reads")
+    key = (tenant_of(e), _item_id(e)) if _runtype_item(e) else None
+    if key is None:
+        return
+    if e.method == "DELETE":
+        cache.pop(key, None)
+    elif e.method == "GET" and not e.status and key in cache:
+        e.answer(200, copy.deepcopy(cache[key]))
+    elif e.method == "GET" and e.status == 200 and not e.answered:
+        cache[key] = copy.deepcopy(e.response)
+
+
+def systemprompt_page_ignored(e: Exchange, store: Store) -> None:
+    if e.systemprompt and e.method == "GET" and e.path == "/v1/conversation":
+        e.query = re.sub(r"(^|&)page=\d+", "", e.query).lstrip("&")
+
+
 # issue 20: verdict policy
 GATEWAY_404 = b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>"
 
@@ -584,6 +715,117 @@ FAULTS = [
         "auth",
         "tenant_isolation",
         before=systemprompt_shared_tenant,
+    ),
+    # issue 19: behaviour over time. Each is invisible in any one answer's shape; the proxy's
+    # monitor sees it across exchanges. family "model" / check "TBD": no check of boundaries,
+    # auth or semantics catches it; the model-based family (issue 20) is to.
+    Fault(
+        "list_limit_ignored",
+        "the list ignores a valid limit and serves its default page",
+        "runtype",
+        "semantics",
+        "pagination",
+        before=limit_ignored,
+    ),
+    Fault(
+        "owner_filter_ignored",
+        "the list ignores its ownerId filter",
+        "runtype",
+        "semantics",
+        "list_filters",
+        before=owner_filter_ignored,
+    ),
+    Fault(
+        "cursor_page_skips_first",
+        "a page fetched with a cursor leaves out its first item",
+        "runtype",
+        "semantics",
+        "list_contains_created",
+        after=cursor_page_skips_first,
+    ),
+    Fault(
+        "created_at_from_updated_at",
+        "get serves updatedAt as createdAt",
+        "runtype",
+        "semantics",
+        "timestamps",
+        after=created_at_from_updated_at,
+    ),
+    Fault(
+        "create_title_stored_capitalized",
+        "create answers the title as sent but stores it capitalized",
+        "runtype",
+        "semantics",
+        "create_then_get",
+        after=create_title_stored_capitalized,
+    ),
+    Fault(
+        "systemprompt_update_renumbers_messages",
+        "systemprompt.io: a metadata update saves the messages again under new ids",
+        "systemprompt",
+        "semantics",
+        "partial_update",
+        before=systemprompt_update_renumbers_messages,
+    ),
+    Fault(
+        "delete_twice_succeeds",
+        "deleting a conversation that is gone answers 200",
+        "runtype",
+        "semantics",
+        "delete_twice",
+        before=delete_twice_succeeds,
+    ),
+    Fault(
+        "deleted_still_listed",
+        "delete hides the conversation from get but the list still shows it",
+        "runtype",
+        "model",
+        "TBD",
+        before=soft_delete_still_listed,
+        after=soft_delete_still_listed,
+    ),
+    Fault(
+        "stale_list_summary",
+        "list summaries keep the title and updatedAt the conversation was created with",
+        "runtype",
+        "model",
+        "TBD",
+        after=stale_list_summary,
+    ),
+    Fault(
+        "updated_at_only_with_title",
+        "updatedAt moves only when an update changes the title",
+        "runtype",
+        "model",
+        "TBD",
+        before=updated_at_only_with_title,
+        after=updated_at_only_with_title,
+    ),
+    Fault(
+        "update_applied_to_original",
+        "each update is applied to the conversation as created: earlier updates are lost",
+        "runtype",
+        "model",
+        "TBD",
+        before=update_applied_to_original,
+        after=update_applied_to_original,
+    ),
+    Fault(
+        "read_cache_stale",
+        "get serves the answer of the first get until the conversation is deleted",
+        "runtype",
+        "model",
+        "TBD",
+        before=read_cache_stale,
+        after=read_cache_stale,
+    ),
+    Fault(
+        "systemprompt_page_ignored",
+        "systemprompt.io: the list ignores page and always serves the first",
+        "systemprompt",
+        "model",
+        "TBD",
+        before=systemprompt_page_ignored,
     ),
     # issue 20: verdict policy (an answer that is no JSON at all is a failure, errors included)
     Fault(

@@ -208,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument(
         "--fail-on-violation", action="store_true", help="exit 1 at shutdown if any violation was seen, with a summary"
     )
+    proxy.add_argument(
+        "--sole-writer",
+        action="store_true",
+        help="the proxy is the only writer (as in CI): a later answer that contradicts an earlier write is a "
+        "violation, not an observation",
+    )
     proxy.add_argument("--json", type=Path, metavar="PATH", help="at shutdown, write the violations as a JSON report")
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
@@ -257,8 +263,12 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     apis = specs.API_NAMES if args.api == "both" else (args.api,)
     chaos = _chaos_settings(args, apis)
     upstreams = parse_upstreams(args.upstream or [], apis)
-    if not upstreams and (args.record or args.record_key or args.fail_on_violation or args.json or args.proxy_strict):
-        raise ValueError("--record, --record-key, --proxy-strict, --fail-on-violation and --json need --upstream URL")
+    if not upstreams and (
+        args.record or args.record_key or args.fail_on_violation or args.json or args.proxy_strict or args.sole_writer
+    ):
+        raise ValueError(
+            "--record, --record-key, --proxy-strict, --fail-on-violation, --sole-writer and --json need --upstream URL"
+        )
     if args.record_key and not args.record:
         raise ValueError("--record-key needs --record FILE")
     record_keys = args.record_key or (os.environ.get(RECORD_KEYS_ENV, "").split() if args.record else [])
@@ -291,6 +301,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         journal_size=args.journal_size,
         record_file=args.record,
         record_keys=tuple(parse_record_key(k) for k in record_keys),
+        sole_writer=args.sole_writer,
         faults=tuple(args.fault or ()),
     )
 
@@ -433,9 +444,10 @@ def _shutdown(proxy: ProxyState, url: str, json_path: Path | None, fail_on_viola
         except OSError as exc:
             print(f"convo-mock: error: cannot write {json_path}: {exc.strerror}", file=sys.stderr)
             return 2
-    total = proxy.violations.total
-    if total:
-        print(f"\n{total} violation(s) of the spec seen:\n{proxy.violations.table()}", flush=True)
+    total, observed = proxy.violations.total, proxy.violations.observed_total
+    also = f" and {observed} observation(s)" if observed else ""
+    if total or observed:
+        print(f"\n{total} violation(s) of the spec{also} seen:\n{proxy.violations.table()}", flush=True)
     else:
         print("\nno violations of the spec seen", flush=True)
     return 1 if fail_on_violation and total else 0

@@ -66,4 +66,8 @@ class MockConfig:
     proxy_buffer: int = 8 * 1024 * 1024
     record_file: Path | None = None
     record_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # API key → tenant name
+    # The behaviour monitor (proxy/monitor.py): off, only each answer's shape is checked.
+    behaviour_monitor: bool = True
+    # The proxy is the only writer (as in a CI job): a state contradiction is then a violation.
+    sole_writer: bool = False
     faults: tuple[str, ...] = ()  # --fault rules as given, e.g. "status=503,times=2"

@@ -174,12 +174,14 @@ class ConvoMock:
 
     @property
     def violations(self) -> list[dict[str, Any]]:
-        """Proxy mode: what broke the spec since the test started (empty when mocking)."""
+        """Proxy mode: what broke the spec since the test started (empty when mocking); the
+        monitor's observations (`kind: observation`, not proof) are left out."""
         server = self._server
         if server is None or server.proxy is None:
             return []
         log = server.proxy.violations
-        return self._call(lambda runtime: _copy(log.read()["violations"]))
+        found = self._call(lambda runtime: _copy(log.read()["violations"]))
+        return [v for v in found if v["kind"] == "violation"]
 
     def clear_requests(self) -> None:
         self._call(lambda runtime: runtime.journal.clear())

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime
 from typing import Any
+
+from specs.timestamps import RESOLUTION
+from specs.timestamps import instant as _timestamp
 
 from ..context import Context, body_json
 from ..values import valid_value
@@ -15,17 +17,6 @@ from . import only_for
 from .fixtures import create_conversation, existing_systemprompt_id, item_path, send_listing
 
 PAGES = 200  # walking a list never takes more pages than this
-RESOLUTION = 1.1  # seconds: coarser than any clock a server may stamp updatedAt with
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _field(data: Any, name: str) -> Any:

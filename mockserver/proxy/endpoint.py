@@ -44,8 +44,10 @@ from ..protocol import LEFT
 from ..runtime import Runtime
 from .cutoff import Cutoff
 from .exchange import Exchange, Finding
+from .monitor import Monitor
 from .record import Recorder
 from .traffic_check import OperationChecks
+from .traffic_ruling import ruled
 from .upstream_client import MalformedAnswer, Origin, Response, UpstreamClient
 from .violations import ViolationLog, operation_parts, pointer, violations_of
 
@@ -84,6 +86,8 @@ class ProxyState:
             Recorder(config.record_file, dict(config.record_keys), self.redactor) if config.record_file else None
         )
         self.exchanged: Counter[tuple[str, str]] = Counter()  # (api, operationId) → requests seen
+        # The behaviour monitor (monitor.py); off, only each answer's shape is checked.
+        self.monitor = Monitor(config.sole_writer) if config.behaviour_monitor else None
         self.started = time.time()
         self._ids = itertools.count(1)
         self._client: UpstreamClient | None = None
@@ -167,14 +171,21 @@ class ProxyEndpoint:
         if exchange.body is not None:
             cutoff.listen(receive)
         self._check_request(exchange)
-        upstream = await self._forward(exchange, receive)
-        cutoff.listen(receive)  # a streamed body is all read now
+        monitor = self.proxy.monitor
+        if monitor is not None:
+            monitor.begin(exchange)
         try:
-            held, complete = await self._take_answer(exchange, upstream)
-            self._check_response(exchange, upstream, held, complete)
-            await self._relay(exchange, upstream, held, complete, send)
+            upstream = await self._forward(exchange, receive)
+            cutoff.listen(receive)  # a streamed body is all read now
+            try:
+                held, complete = await self._take_answer(exchange, upstream)
+                self._check_response(exchange, upstream, held, complete)
+                await self._relay(exchange, upstream, held, complete, send)
+            finally:
+                await upstream.aclose()
         finally:
-            await upstream.aclose()
+            if monitor is not None:
+                monitor.abandon(exchange)  # no answer was judged: what it may have written is not known
 
     def _arrived(self, scope: Scope) -> Exchange:
         """The request's facts, its operation's checks, its credential and journal requestId."""
@@ -343,8 +354,15 @@ class ProxyEndpoint:
             exchange.response_body = _decoded(raw, encoding, self.proxy.max_response)
         checks = exchange.checks
         if checks is not None:
-            exchange.response_findings = checks.run_response(exchange)
+            found = checks.run_response(exchange)
+            if found:
+                content_type = (exchange.response_headers or {}).get("content-type", "")
+                found = ruled(checks, exchange.status, found, content_type, exchange.response_body)
+            exchange.response_findings = found
         self._record(exchange)
+        monitor = self.proxy.monitor
+        if monitor is not None and checks is not None:
+            self._emit(exchange, [("response", f) for f in monitor.end(exchange)])
         recorder = self.proxy.recorder
         if checks is not None and not exchange.response_findings and recorder and exchange.response_body is not None:
             recorder.observe(checks.operation, exchange, exchange.credential)
@@ -427,6 +445,11 @@ class ProxyEndpoint:
         ][exchange.recorded :]
         if found:
             exchange.recorded += len(found)
+            self.proxy.violations.record(violations_of(exchange, found, self.proxy.redactor()))
+
+    def _emit(self, exchange: Exchange, found: list[tuple[str, Finding]]) -> None:
+        """Findings found after the exchange's own (the monitor's), recorded once each."""
+        if found:
             self.proxy.violations.record(violations_of(exchange, found, self.proxy.redactor()))
 
 

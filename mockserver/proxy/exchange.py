@@ -19,14 +19,21 @@ if TYPE_CHECKING:
     from .upstream_client import Response
 
 
+UNPARSED: Any = object()  # a body not parsed (yet): none, not JSON, or no check read it
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One broken rule: its name, where the spec writes it, what the message says, the value."""
+    """One broken rule: its name, where the spec writes it, what the message says, the value;
+    for the behaviour monitor's, whether it is only an observation and the earlier exchanges
+    (requestIds) it rests on."""
 
     rule: str
     pointer: str
     message: str
     value: Any
+    observation: bool = False
+    rests_on: tuple[int, ...] = ()
 
 
 @dataclass(slots=True, eq=False)
@@ -56,10 +63,16 @@ class Exchange:
     response_headers: Mapping[str, str] | None = None
     response_body: bytes | None = None  # decoded for the checks; None: too large, not checked
     answered: bool = False  # its status and headers went out to the client
+    # The bodies as parsed JSON, once a check parsed them (UNPARSED until then).
+    request_json: Any = UNPARSED
+    response_json: Any = UNPARSED
     # What the checks found, and how many of them are already recorded as violations.
     request_findings: list[Finding] = field(default_factory=list)
     response_findings: list[Finding] = field(default_factory=list)
+    # The behaviour monitor's (monitor.py): this answer against its request and earlier exchanges.
+    behaviour_findings: list[Finding] = field(default_factory=list)
     recorded: int = 0
+    watch: Any = None  # the monitor's note of the exchange while it is in flight
     _query: Mapping[str, str] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -71,7 +84,9 @@ class Exchange:
 
     @property
     def findings(self) -> int:
-        return len(self.request_findings) + len(self.response_findings)
+        """The violations among the findings (what X-Convo-Violations counts): not observations."""
+        found = (*self.request_findings, *self.response_findings, *self.behaviour_findings)
+        return sum(not f.observation for f in found)
 
 
-__all__ = ["Exchange", "Finding"]
+__all__ = ["UNPARSED", "Exchange", "Finding"]

@@ -102,6 +102,8 @@ def request_body(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
     if media_type(ex.headers) != "application/json":
         return  # request_content_type reports it
     parsed, body = _json(ex.body)
+    if parsed:
+        ex.request_json = body  # parsed once: the behaviour monitor reads it too
     if not parsed:
         yield Finding("json", in_spec(ops.api, (*ops.parts, "requestBody")), "request body is not valid JSON", None)
         return
@@ -159,6 +161,8 @@ def response_body(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
     if "application/json" not in content:
         return
     parsed, body = _json(ex.response_body)
+    if parsed:
+        ex.response_json = body
     if not parsed:
         yield Finding(
             "json", in_spec(ops.api, (*ops.parts, "responses", key, "content")), "response body is not valid JSON", None

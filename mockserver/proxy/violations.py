@@ -3,7 +3,10 @@
 A violation names the operation, the direction (request or response), a JSON pointer into
 the spec file as written (`$ref`s followed, so the pointer opens on the line that holds the
 rule), the rule, the offending value (redacted, then shortened) and the journal entry of
-the request it belongs to (`requestId`).
+the request it belongs to (`requestId`). The behaviour monitor's also name the earlier
+exchanges they rest on (`restsOn`); an observation (`kind`) is another choice where the
+documentation leaves one open, or a contradiction an unseen write could explain: listed
+beside the violations, never counted with them.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ class Violation:
     value: str  # the offending value as JSON, redacted and shortened
     request_id: int  # the journal entry's requestId
     curl: str  # the request, credentials redacted
+    observation: bool = False  # not proof of a broken rule: see the module's docstring
+    rests_on: tuple[int, ...] = ()  # the requestIds of the earlier exchanges it rests on
+
+    @property
+    def kind(self) -> str:
+        return "observation" if self.observation else "violation"
 
     @property
     def operation(self) -> str:
@@ -81,12 +90,16 @@ class Violation:
             "value": data["value"],
             "requestId": data["request_id"],
             "curl": data["curl"],
+            "kind": self.kind,
+            "restsOn": list(self.rests_on),
         }
 
     def line(self) -> str:
-        """The console line: one per violation, inert on a terminal (control characters escaped)."""
+        """The console line: one per violation (or observation), inert on a terminal (control
+        characters escaped)."""
+        rests = f" (rests on {', '.join(f'#{i}' for i in self.rests_on)})" if self.rests_on else ""
         return printable(
-            f"violation #{self.request_id} {self.operation} {self.direction}: {self.message} "
+            f"{self.kind} #{self.request_id} {self.operation} {self.direction}: {self.message}{rests} "
             f"[{self.rule} at {self.pointer}] value={self.value}"
         )
 
@@ -109,6 +122,8 @@ def violations_of(exchange: Exchange, found: Iterable[tuple[str, Finding]], reda
             value=excerpt(finding.value, redactor),
             request_id=exchange.request_id,
             curl=curl,
+            observation=finding.observation,
+            rests_on=finding.rests_on,
         )
         for direction, finding in found
     ]
@@ -161,41 +176,58 @@ def cut(text: str, limit: int, redactor: Redactor) -> str:
     return shorten(redactor.prefix(text[: 2 * limit]) + ELLIPSIS, limit)
 
 
+Count = Counter[tuple[str, str, str, str, str, str | None]]
+Examples = dict[tuple[str, str, str, str, str, str | None, str], tuple[Violation, int]]
+
+
 class ViolationLog:
-    """The latest violations (bounded) and the count of every one ever seen (per operation × rule)."""
+    """The latest violations and observations (bounded, together) and the count of every one
+    ever seen (per operation × rule), violations and observations apart."""
 
     def __init__(self, size: int = 1000, redactor: Callable[[], Redactor] | None = None) -> None:
         # Violations are redacted when recorded; reads redact them again with every credential
         # known by then (a key the upstream echoed before its owner first sent it).
         self._redactor = redactor
         self.entries: deque[Violation] = deque(maxlen=size)
-        self.counts: Counter[tuple[str, str, str, str, str, str | None]] = Counter()
-        self.examples: dict[tuple[str, str, str, str, str, str | None, str], tuple[Violation, int]] = {}
+        self.counts: Count = Counter()
+        self.examples: Examples = {}
+        self.observed: Count = Counter()
+        self.observed_examples: Examples = {}
 
     def record(self, violations: Iterable[Violation]) -> None:
         for v in violations:
             self.entries.append(v)
+            counts, examples = self.counts, self.examples
+            if v.observation:
+                counts, examples = self.observed, self.observed_examples
             key = (v.api, v.method, v.path, v.direction, v.rule, v.operation_id)
-            if key not in self.counts and len(self.counts) >= MAX_ROWS:
+            if key not in counts and len(counts) >= MAX_ROWS:
                 key = (v.api, v.method, "(other paths)", v.direction, v.rule, v.operation_id)
-            self.counts[key] += 1
+            counts[key] += 1
             group = (*key, v.pointer)
-            if group in self.examples:
-                first, count = self.examples[group]
-                self.examples[group] = (first, count + 1)
-            elif len(self.examples) < MAX_EXAMPLES:
-                self.examples[group] = (v, 1)
+            if group in examples:
+                first, count = examples[group]
+                examples[group] = (first, count + 1)
+            elif len(examples) < MAX_EXAMPLES:
+                examples[group] = (v, 1)
             if logger.isEnabledFor(logging.WARNING):
                 logger.warning("%s", v.line())
 
     @property
     def total(self) -> int:
+        """Violations seen (observations are not counted: they are not proof)."""
         return sum(self.counts.values())
+
+    @property
+    def observed_total(self) -> int:
+        return sum(self.observed.values())
 
     def clear(self) -> None:
         self.entries.clear()
         self.counts.clear()
         self.examples.clear()
+        self.observed.clear()
+        self.observed_examples.clear()
 
     def read(self) -> dict[str, Any]:
         data = {
@@ -206,7 +238,7 @@ class ViolationLog:
         return self._redactor().json(data) if self._redactor is not None else data
 
     def summary(self) -> list[dict[str, Any]]:
-        """One row per operation × direction × rule, most frequent first."""
+        """One row per operation × direction × rule, violations first, most frequent first."""
         rows = [
             {
                 "api": api,
@@ -216,17 +248,21 @@ class ViolationLog:
                 "direction": direction,
                 "rule": rule,
                 "count": count,
+                "kind": kind,
             }
-            for (api, method, path, direction, rule, operation_id), count in self.counts.items()
+            for kind, counts in (("violation", self.counts), ("observation", self.observed))
+            for (api, method, path, direction, rule, operation_id), count in counts.items()
         ]
-        return sorted(rows, key=lambda r: (-r["count"], r["api"], r["path"], r["method"], r["rule"]))
+        return sorted(
+            rows, key=lambda r: (r["kind"] != "violation", -r["count"], r["api"], r["path"], r["method"], r["rule"])
+        )
 
     def table(self) -> str:
-        """The shutdown summary for people: operation × rule × count."""
+        """The shutdown summary for people: operation × rule × count (observations marked)."""
         rows = [
             (
                 printable(f"{r['api']} {r['operationId'] or r['method'] + ' ' + r['path']}"),
-                f"{r['direction']} {r['rule']}",
+                f"{r['direction']} {r['rule']}" + (" (observation)" if r["kind"] == "observation" else ""),
                 r["count"],
             )
             for r in self.summary()

@@ -266,11 +266,44 @@ function show(id) {
       "p",
       { className: "muted" },
       `#${entry.id} · ${entry.api || "no API"} · ${entry.operationId || "no operation"} · tenant ${entry.tenant || "none"}` +
-        (entry.fault ? ` · ${entry.fault}` : ""),
+        (entry.fault ? ` · ${entry.fault}` : "") +
+        (entry.requestId != null ? ` · proxy request #${entry.requestId}` : ""),
     ),
     block("Request", entry.headers, entry.body, entry.bodyBytes),
     block(`Response ${entry.response.status || "(none: connection closed)"}`, entry.response.headers, entry.response.body, entry.response.bodyBytes),
   );
+  if (entry.requestId != null) showFindings(entry);
+}
+
+// Proxy mode: what the checks found in this exchange, and the earlier exchanges each finding
+// rests on, as links to them (GET /__mock__/violations; its requestId is the journal entry's).
+async function showFindings(entry) {
+  let found;
+  try {
+    found = (await call("GET", "/__mock__/violations")).violations.filter((v) => v.requestId === entry.requestId);
+  } catch {
+    return;
+  }
+  if (selected !== entry.id || !found.length) return;
+  const items = found.map((v) =>
+    el(
+      "li",
+      { className: v.kind === "observation" ? "muted" : "bad" },
+      `${v.kind} · ${v.direction} ${v.rule}: ${v.message}`,
+      ...(v.restsOn.length ? [" — rests on ", ...v.restsOn.flatMap((n, i) => [i ? ", " : "", restsOnLink(n)])] : []),
+    ),
+  );
+  $("#detail").append(el("section", { id: "findings" }, el("h3", {}, "Findings"), el("ul", {}, ...items)));
+}
+
+function restsOnLink(requestId) {
+  const link = el("button", { type: "button", className: "link" }, `#${requestId}`);
+  link.addEventListener("click", () => {
+    const earlier = [...entries.values()].find((e) => e.requestId === requestId);
+    if (earlier) show(earlier.id);
+    else link.textContent = `#${requestId} (no longer in the journal)`;
+  });
+  return link;
 }
 
 // ---- state browser -------------------------------------------------------------------------

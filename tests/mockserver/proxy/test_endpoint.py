@@ -152,10 +152,12 @@ def test_a_broken_upstream_is_reported_and_its_answer_passed_on(
     (seen,) = tap.seen
     assert (answer.status_code, answer.content) == (seen.status, seen.response)
     assert answer.headers["content-type"] == ("text/plain" if rewrite is text_plain else "application/json")
-    violation = only(violations(proxy))
+    found = violations(proxy)
+    # An invalid request answered 2xx is also the server's (test_monitor.py): not this test's point.
+    violation = only([v for v in found if v["rule"] != "acceptedInvalidInput"])
     assert (violation["operationId"], violation["direction"], violation["rule"], violation["specPointer"]) == expected
     assert violation["api"] == "runtype" and violation["method"] == method
-    assert answer.headers["x-convo-violations"] == "1"
+    assert answer.headers["x-convo-violations"] == str(len(found))
     journal = httpx.get(proxy.base_url + "/__mock__/requests").json()["requests"]
     assert [e.get("requestId") for e in journal] == [violation["requestId"]]
     assert ALICE not in json.dumps(violation)
@@ -179,7 +181,7 @@ def test_a_long_value_is_shortened_in_the_record(serve: Any) -> None:
     upstream = serve(Tap(create_app(MockConfig()), rewrite_request=truncate_title))
     proxy = serve(create_app(proxy_config(upstream.base_url)))
     httpx.post(proxy.base_url + "/v1/conversations", json={"title": "y" * 5000}, headers=RT)
-    violation = only(violations(proxy))
+    violation = only([v for v in violations(proxy) if v["direction"] == "request"])
     assert violation["value"].startswith('"yyy') and len(violation["value"]) <= 200
     assert violation["value"].endswith("…")
 

@@ -79,12 +79,15 @@ def test_after_three_kill_9s_under_write_load_the_folder_holds_only_the_state_fi
     seed = tmp_path / "seed.json"
     # A state of some megabytes: each save takes long enough to be caught in the middle.
     seed.write_text(json.dumps(_big_seed(2_000)))
-    leftovers = 0
-    for round_ in range(3):
-        args = ("--state-file", str(state)) + (("--seed", str(seed)) if round_ == 0 else ())
+    # A save may end between seeing its file and the kill landing: such a kill leaves nothing
+    # to clean and does not count, so kill again (bounded) until three kills caught a save.
+    leftovers = kills = 0
+    while leftovers < 3 and kills < 12:
+        args = ("--state-file", str(state)) + (("--seed", str(seed)) if kills == 0 else ())
         mock = spawn_mock(*args)
         leftovers += _kill_9_mid_save(mock, folder)
-    assert leftovers == 3, "a save was in progress at each kill -9 (else this test proves less)"
+        kills += 1
+    assert leftovers == 3, f"a save was in progress at only {leftovers} of {kills} kills (else this test proves less)"
     clean = spawn_mock("--state-file", str(state))
     assert httpx.get(clean.base_url + "/v1/conversations", headers=AUTH).status_code == 200
     assert clean.stop() == 0

@@ -52,6 +52,9 @@ class Context:
     # Every owner tag a check writes (the run tag, or one derived from it): clean-up lists
     # each, so a create whose answer was lost is still found.
     tags: list[str] = field(default_factory=list)
+    # What a check made as the other tenant (--other-key): deleted after the run with that key.
+    other_created: list[str] = field(default_factory=list)
+    other_tags: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
 
     @property
@@ -62,6 +65,12 @@ class Context:
         """An owner tag derived from the run's, recorded for clean-up."""
         tag = f"{self.run_tag}-{suffix}"
         self.tags.append(tag)
+        return tag
+
+    def other_tag(self, suffix: str) -> str:
+        """An owner tag the other tenant writes, recorded for clean-up with its key."""
+        tag = f"{self.run_tag}-{suffix}"
+        self.other_tags.append(tag)
         return tag
 
     def operations(self, *, writes: bool | None = None) -> Iterable[Operation]:

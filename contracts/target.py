@@ -63,6 +63,9 @@ class Credential(StrEnum):
 
 # Seconds a request may take, whole response included: the default of `--timeout`.
 DEFAULT_TIMEOUT = 10.0
+# The model family's default budget per API (`--model-examples`, `--model-steps`,
+# `--model-seconds`): a full run of both APIs against the mock stays well under 90 s.
+MODEL_EXAMPLES, MODEL_STEPS, MODEL_SECONDS = 40, 20, 25.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ class Target:
     max_examples: int = 25
     seed: int = 0
     workers: int = 2
+    model_examples: int = MODEL_EXAMPLES
+    model_steps: int = MODEL_STEPS
+    model_seconds: float = MODEL_SECONDS
     strict: bool = False
     deadline: float | None = None  # time.monotonic() by which the run must end
     # Every key of the run (all APIs'): whatever this target writes down redacts them all.

@@ -26,8 +26,8 @@ from specs import Operation
 from specs.redact import Redactor
 
 from . import reference
-from .leeway import error_status_open
-from .results import Failure, Observation, Outcome
+from .leeway import error_status_open, not_json
+from .results import Evidence, Failure, Observation, Outcome
 from .samples import Sample
 from .target import Client, Credential, Exchange, Target
 
@@ -129,22 +129,35 @@ class Context:
             self.fail(op, SERVER_ERROR, "no 5xx: a server error is never a documented answer", exchange)
 
     def judge_against_spec(self, op: Operation, exchange: Exchange) -> None:
-        """A documented status's answer validated with openapi-core (`response_matches_spec`)."""
+        """A documented status's answer validated with openapi-core (`response_matches_spec`).
+        An error body of another JSON shape is an observation (rule 6); an answer that is not
+        JSON at all where only JSON is documented is a failure, errors included."""
         response = exchange.response
         if response is None or str(response.status_code) not in op.statuses:
             return
+        status = response.status_code
+        # A 5xx's proof is judge_server_error's: one proof, one verdict.
+        content_type = response.headers.get("content-type", "")
+        why_not_json = None if _server_error(exchange) else not_json(op, status, content_type, response.content)
         errors = reference.response_errors(self.api, response)
-        if not errors:
+        if not errors and why_not_json is None:
             self.outcome(op, RESPONSE_MATCHES_SPEC).mark_checked()
             return
         # Redacted before it is cut: a key cut in half is no longer recognisable.
-        excerpt = self.target.redactor.excerpt(errors[0], 300)
-        if response.status_code >= 400:
-            # Error bodies are not documented (rule 6): another shape or media type is a choice.
-            what = f"an error answer of another shape than the spec's ({excerpt}): not documented"
+        excerpt = self.target.redactor.excerpt(errors[0], 300) if errors else ""
+        if why_not_json is not None and status >= 400:
+            expected = (
+                f"a JSON body, the only kind documented for {status} ({why_not_json}): rule 6 leaves an error's"
+                " fields open, not its media type; clients parse errors as JSON"
+            )
+            self.fail(op, RESPONSE_MATCHES_SPEC, expected, exchange)
+        elif status >= 400:
+            what = f"an error answer of another shape than the spec's ({excerpt}): not documented (rule 6)"
             self.observe(op, RESPONSE_MATCHES_SPEC, what, exchange)
         else:
-            self.fail(op, RESPONSE_MATCHES_SPEC, f"a response that matches the spec ({excerpt})", exchange)
+            self.fail(
+                op, RESPONSE_MATCHES_SPEC, f"a response that matches the spec ({excerpt or why_not_json})", exchange
+            )
 
     def sample(self, op: Operation, exchange: Exchange) -> Sample:
         request, response = exchange.request, exchange.response
@@ -203,30 +216,23 @@ class Context:
 
     def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
         redact = self.target.redactor
-        self.outcome(op, check).add_failure(
-            Failure(
-                expected=redact(expected),
-                actual=describe(exchange, redact),
-                spec_pointer=pointer or op.pointer,
-                curl=exchange.curl(redact) if exchange is not None else None,
-            )
-        )
+        failure = Failure(redact(expected), evidence_of(exchange, redact), pointer or op.pointer)
+        self.outcome(op, check).add_failure(failure)
 
     def observe(self, op: Operation, check: str, what: str, exchange: Exchange | None, pointer: str = "") -> None:
         """The server chose otherwise than our mock where the documentation allows it: say
         what (e.g. "undocumented constraint: `limit=-5` answered 400") and show the answer."""
         redact = self.target.redactor
-        self.outcome(op, check).add_observation(
-            Observation(
-                what=redact(what),
-                evidence=describe(exchange, redact),
-                spec_pointer=pointer or op.pointer,
-                curl=exchange.curl(redact) if exchange is not None else None,
-            )
-        )
+        observation = Observation(redact(what), evidence_of(exchange, redact), pointer or op.pointer)
+        self.outcome(op, check).add_observation(observation)
 
     def skip(self, op: Operation, check: str, why: str) -> None:
         self.outcome(op, check).mark_skipped(why)
+
+
+def evidence_of(exchange: Exchange | None, redact: Redactor) -> Evidence:
+    """The proof an exchange gives: what came back, and the request as a curl command."""
+    return Evidence(describe(exchange, redact), exchange.curl(redact) if exchange is not None else None)
 
 
 def describe(exchange: Exchange | None, redact: Redactor) -> str:

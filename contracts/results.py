@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from specs.text import shorten
 
@@ -19,18 +20,55 @@ class Status(StrEnum):
     SKIPPED = "skipped"
 
 
+@dataclass(frozen=True)
+class Part:
+    """One labelled piece of evidence, as every report format shows it."""
+
+    name: str  # a stable key: the JSON field, the HTML class (`got`, `curl`)
+    label: str  # what a reader sees (`got`, `reproduce`)
+    text: str  # redacted when the evidence was made
+    code: bool = False  # a command or a script: shown verbatim as code, its lines kept
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What backs a finding: what came back, and a command that sends the request again.
+    Every format (console, JUnit, JSON, HTML, Markdown) renders `parts()` and `as_json()`:
+    to show more (numbered steps, a reproduction script), add a field and its part here.
+    Made redacted (and each text bounded) by whoever found it."""
+
+    got: str
+    curl: str | None = None
+
+    def parts(self) -> list[Part]:
+        parts = [Part("got", "got", self.got)]
+        if self.curl:
+            parts.append(Part("curl", "reproduce", self.curl, code=True))
+        return parts
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON report's fields beside a finding's own (`got` is the finding's)."""
+        return {"curl": self.curl}
+
+
 @dataclass
 class Failure:
+    """Documented behaviour broken: what was expected, where the spec says so, the proof."""
+
     expected: str
-    actual: str
+    evidence: Evidence
     spec_pointer: str
-    curl: str | None = None
     count: int = 1
+    label: ClassVar[str] = "expected"
+
+    @property
+    def statement(self) -> str:
+        return self.expected
 
     @property
     def fold_key(self) -> tuple[str, str, str]:
         # The same broken rule answered the same way is one failure, however often it is seen.
-        return (self.expected, shorten(self.actual.split("\n", 1)[0], 80), self.spec_pointer)
+        return (self.expected, shorten(self.evidence.got.split("\n", 1)[0], 80), self.spec_pointer)
 
 
 @dataclass
@@ -39,14 +77,21 @@ class Observation:
     "undocumented constraint: `limit=-5` answered 400"."""
 
     what: str
-    evidence: str  # what came back (redacted, shortened)
+    evidence: Evidence
     spec_pointer: str
-    curl: str | None = None
     count: int = 1
+    label: ClassVar[str] = "observed"
+
+    @property
+    def statement(self) -> str:
+        return self.what
 
     @property
     def fold_key(self) -> tuple[str, str]:
         return (self.what, self.spec_pointer)
+
+
+Finding = Failure | Observation
 
 
 @dataclass
@@ -94,6 +139,16 @@ class Outcome:
                 known.count += observation.count
                 return
         self.observations.append(observation)
+
+    def seen_again(self, statement: str, spec_pointer: str) -> bool:
+        """Count one more sighting of a finding already recorded (by what it states and where
+        the spec says it, whatever came back this time); False if there is none."""
+        recorded: list[Finding] = [*self.failures, *self.observations]
+        for known in recorded:
+            if known.statement == statement and known.spec_pointer == spec_pointer:
+                known.count += 1
+                return True
+        return False
 
 
 @dataclass

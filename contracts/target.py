@@ -14,9 +14,10 @@ import httpx
 from specs.auth import scheme_of
 from specs.curl import curl_line
 from specs.inflate import CODINGS, NotInflatable, TooLarge, coding_of, inflate
-from specs.redact import REDACTED, Redactor, redact_url
+from specs.redact import Redactor, Secret, redact_url
 
 from .errors import CannotRun
+from .settings import DEFAULT_TIMEOUT, MODEL_EXAMPLES, MODEL_SECONDS, MODEL_STEPS
 
 USER_AGENT = "convo-contracts"
 # A response body larger than this (after decompression) is a failure, never read whole:
@@ -25,16 +26,6 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 # Clean-up may outlive the run's deadline by this much: what the run created must go.
 CLEAN_UP_GRACE = 60.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class Secret(str):
-    """An API key: a str for headers (`str(key)`, f-strings), `[REDACTED]` in any repr, so
-    that a traceback with locals (pytest -l, --tb=long) or a dataclass repr cannot show it."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return repr(REDACTED)
 
 
 def origin_of(url: str) -> str:
@@ -59,13 +50,6 @@ class Credential(StrEnum):
     OTHER = "other"
     READONLY = "readonly"
     NONE = "none"
-
-
-# Seconds a request may take, whole response included: the default of `--timeout`.
-DEFAULT_TIMEOUT = 10.0
-# The model family's default budget per API (`--model-examples`, `--model-steps`,
-# `--model-seconds`): a full run of both APIs against the mock stays well under 90 s.
-MODEL_EXAMPLES, MODEL_STEPS, MODEL_SECONDS = 40, 20, 25.0
 
 
 @dataclass(frozen=True)

@@ -365,6 +365,17 @@ def systemprompt_shared_tenant(e: Exchange, store: Store) -> None:
     _act_as(e, ALICE, instead_of=BOB, apis=("systemprompt",))
 
 
+# issue 20: verdict policy
+GATEWAY_404 = b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>"
+
+
+def gateway_404_page(e: Exchange, store: Store) -> None:
+    """A gateway in front answers an unknown conversation with its own HTML page."""
+    if e.runtype and e.status == 404:
+        e.response_headers = {"content-type": "text/html"}
+        e.response = GATEWAY_404
+
+
 # --- issue 20: faults only a sequence shows (the model family) -------------------------------
 # Each answers every single request plausibly; only a later request, compared with what an
 # earlier one wrote or read, proves the fault. Their state lives beside the mock's store.
@@ -445,9 +456,9 @@ def ghosts_after(e: Exchange, store: Store) -> None:
 
 def owner_index_before(e: Exchange, store: Store) -> None:
     """ownerId updates reach what is shown, not the index the ownerId filter reads."""
-    if e.runtype and e.method == "PUT" and _item(e) and isinstance(e.body, dict) and "ownerId" in e.body:
-        if store.runtype_get(tenant_of(e), _item(e) or "") is not None and isinstance(e.body["ownerId"], str):
-            _state(store, "owners")[(tenant_of(e), _item(e))] = e.body.pop("ownerId")
+    writes = e.runtype and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("ownerId"), str)
+    if writes and store.runtype_get(tenant_of(e), _item(e) or "") is not None:
+        _state(store, "owners")[(tenant_of(e), _item(e))] = e.body.pop("ownerId")
 
 
 def owner_index_after(e: Exchange, store: Store) -> None:
@@ -764,6 +775,15 @@ FAULTS = [
         "auth",
         "tenant_isolation",
         before=systemprompt_shared_tenant,
+    ),
+    # issue 20: verdict policy (an answer that is no JSON at all is a failure, errors included)
+    Fault(
+        "error_page_not_json",
+        "an unknown conversation's 404 is a gateway's text/html page",
+        "runtype",
+        "semantics",
+        "response_matches_spec",
+        after=gateway_404_page,
     ),
     # --- issue 20: sequence-dependent faults, caught by the model family only -------------
     Fault(

@@ -89,6 +89,12 @@ def problem_json(e: Exchange, store: Store) -> None:
         e.response_headers = {**(e.response_headers or {}), "content-type": "application/problem+json"}
 
 
+def nested_error_object(e: Exchange, store: Store) -> None:
+    """JSON errors in another common shape: `error` an object, no `message` string."""
+    if e.status >= 400 and isinstance(e.response, dict):
+        e.response = {"error": {"code": e.status, "detail": e.response.get("message", "")}}
+
+
 def next_cursor_absent(e: Exchange, store: Store) -> None:
     pagination = e.response.get("pagination") if isinstance(e.response, dict) else None
     if isinstance(pagination, dict) and pagination.get("nextCursor") is None:
@@ -229,6 +235,10 @@ CHOICES = [
     Choice(
         "problem_json", "errors are application/problem+json of another shape", "rule 6", ("runtype", "systemprompt"),
         after=problem_json, schemathesis=True,
+    ),
+    Choice(
+        "nested_error_object", "JSON errors whose `error` is an object and carry no `message`", "rule 6",
+        ("runtype", "systemprompt"), after=nested_error_object, schemathesis=True,
     ),
     Choice("next_cursor_absent", "nextCursor absent, not null, on the last page", "rule 10", ("runtype",),
            after=next_cursor_absent),

@@ -24,9 +24,19 @@ for name in CONVO_OTHER_KEY CONVO_READONLY_KEY; do
 done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# Exit 2 means "could not run" (1 means violations): a setup problem is one line and 2.
+cannot_run() {
+  echo "convo-contracts action: error: $1" >&2
+  [[ -n "${GITHUB_OUTPUT:-}" ]] && echo "exit-code=2" >>"$GITHUB_OUTPUT"
+  exit 2
+}
+command -v "$python" >/dev/null 2>&1 || cannot_run "no Python interpreter '$python' (set CONVO_ACTION_PYTHON)"
 if [[ "${CONVO_ACTION_SKIP_INSTALL:-}" != "1" ]]; then
-  "$python" -m pip install --quiet --disable-pip-version-check "${CONVO_ACTION_SOURCE:-$here}"
+  "$python" -m pip install --quiet --disable-pip-version-check "${CONVO_ACTION_SOURCE:-$here}" ||
+    cannot_run "installing convo-contracts with $python failed (pip's output is above)"
 fi
+"$python" -c 'import contracts.cli' >/dev/null 2>&1 ||
+  cannot_run "convo-contracts is not importable by $python: install it first ($python -m pip install .), or unset CONVO_ACTION_SKIP_INSTALL"
 
 json="${CONVO_ACTION_JSON:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/convo-contracts-report.json}"
 args=(run --api "${CONVO_ACTION_API:-all}" --json "$json")

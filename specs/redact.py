@@ -21,6 +21,16 @@ REDACTED = "[REDACTED]"
 _CREDENTIAL_WORDS = re.compile(r"auth|key|token|secret|password|passwd|cookie|session", re.IGNORECASE)
 
 
+class Secret(str):
+    """A credential: a str for headers (`str(key)`, f-strings), `[REDACTED]` in any repr, so
+    that a traceback with locals (pytest -l, --tb=long) or a dataclass repr cannot show it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(REDACTED)
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a header or query parameter of this name may carry a credential."""
     return name.lower() in all_secret_header_names() or _CREDENTIAL_WORDS.search(name) is not None

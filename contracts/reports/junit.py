@@ -2,21 +2,40 @@
 
 JUnit has no "observed": an outcome with observations only is a passing testcase whose
 system-out carries them (a note CI shows without turning red); under --strict it is a
-failure. Skipped testcases say why."""
+failure. Skipped testcases say why.
+
+Only characters XML 1.0 allows reach the file: any other (a control character from a
+server's body, a lone surrogate) is shown escaped (`\\x1b`), so CI can always parse it."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
-from pathlib import Path
 
 from specs.redact import Redactor
 from specs.text import shorten
 
-from ..results import Outcome, RunResult, Status
+from ..results import Finding, Outcome, RunResult, Status
+from .console import entry_lines
+
+# What XML 1.0 forbids (https://www.w3.org/TR/xml/#charsets), plus the other C0/C1 controls
+# it only discourages: tab, line feed and carriage return are kept.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-def write_junit(result: RunResult, path: Path, redact: Redactor) -> None:
+def xml_text(text: str) -> str:
+    """`text` with every character XML 1.0 cannot carry (or only discourages) shown escaped."""
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
+def _findings(entries: list[Finding]) -> str:
+    return "\n\n".join("\n".join(entry_lines(entry, indent="")) for entry in entries)
+
+
+def render(result: RunResult, redact: Redactor) -> str:
     suites: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
     for outcome in result.outcomes:
         suites[(outcome.api, outcome.family)].append(outcome)
@@ -37,20 +56,13 @@ def write_junit(result: RunResult, path: Path, redact: Redactor) -> None:
                 classname=f"{api}.{family}.{outcome.operation_id}",
                 name=f"{outcome.method} {outcome.path} · {outcome.check}",
             )
-            notes = "\n\n".join(
-                f"observed: {b.what}\nspec: {b.spec_pointer}\ngot: {b.evidence}"
-                + (f"\nreproduce: {b.curl}" if b.curl else "")
-                for b in outcome.observations
-            )
+            notes = _findings(list(outcome.observations))
             if outcome.status is Status.FAILED or (result.strict and outcome.observations):
-                text = "\n\n".join(
-                    f"expected: {f.expected}\nspec: {f.spec_pointer}\ngot: {f.actual}"
-                    + (f"\nreproduce: {f.curl}" if f.curl else "")
-                    for f in outcome.failures
+                first = (outcome.failures or outcome.observations)[0]
+                failure = ElementTree.SubElement(
+                    case, "failure", message=shorten(first.statement, 300), type=outcome.check
                 )
-                message = outcome.failures[0].expected if outcome.failures else outcome.observations[0].what
-                failure = ElementTree.SubElement(case, "failure", message=shorten(message, 300), type=outcome.check)
-                failure.text = "\n\n".join(t for t in (text, notes) if t)
+                failure.text = "\n\n".join(t for t in (_findings(list(outcome.failures)), notes) if t)
             elif outcome.status is Status.SKIPPED:
                 ElementTree.SubElement(case, "skipped", message=outcome.note or "")
             if notes:
@@ -59,6 +71,8 @@ def write_junit(result: RunResult, path: Path, redact: Redactor) -> None:
         suite = ElementTree.SubElement(root, "testsuite", name="cleanup", tests="1", failures="1")
         case = ElementTree.SubElement(suite, "testcase", classname="cleanup", name="delete what the run created")
         ElementTree.SubElement(case, "failure", message="could not delete").text = "\n".join(result.leftovers)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = ElementTree.tostring(root, encoding="unicode")
-    path.write_text('<?xml version="1.0" encoding="utf-8"?>\n' + redact(text), encoding="utf-8")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + xml_text(redact(text))
+
+
+__all__ = ["render", "xml_text"]

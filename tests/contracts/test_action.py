@@ -80,14 +80,29 @@ def test_script_builds_the_command_and_installs_unless_told_not_to(tmp_path: Pat
     }
     done, outputs, _ = _run_script(tmp_path, **env)
     assert done.returncode == 0, done.stderr
-    install, command = calls.read_text(encoding="utf-8").splitlines()
+    install, importable, command = calls.read_text(encoding="utf-8").splitlines()
     assert install == "-m pip install --quiet --disable-pip-version-check /src/convo-contracts"
+    assert importable == "-c import contracts.cli"
     json_path = tmp_path / "convo-contracts-report.json"
     assert command == (
         f"-m contracts run --api runtype --json {json_path} --only auth,semantics --read-only"
         " --fail-under 42.5 --html out/report.html"
     )
     assert outputs["exit-code"] == "0" and outputs["html"] == "out/report.html"
+
+
+def test_script_without_the_package_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    # A real Python that cannot import the package (no site-packages), as on a runner where
+    # the install step was skipped: "could not run" (2), never a traceback with 1 ("violations").
+    bare = tmp_path / "python"
+    bare.write_text(f'#!/bin/sh\nexec {sys.executable} -I -S "$@"\n', encoding="utf-8")
+    bare.chmod(0o755)
+    done, outputs, _ = _run_script(tmp_path, CONVO_ACTION_PYTHON=str(bare), CONVO_API_KEY="demo-alice")
+    assert done.returncode == 2 and outputs["exit-code"] == "2"
+    (line,) = done.stderr.splitlines()
+    assert "not importable" in line and "Traceback" not in done.stderr
+    missing, _, _ = _run_script(tmp_path, CONVO_ACTION_PYTHON=str(tmp_path / "no-python"))
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
 
 
 def test_script_against_a_real_mock(tmp_path: Path, spawn_mock: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 import specs
 from contracts.context import RESPONSE_MATCHES_SPEC, Context, ReadOnlyViolation
-from contracts.results import Failure, Outcome, Status
+from contracts.results import Evidence, Failure, Outcome, Status
 from contracts.target import Client, Credential, Target
 from mockserver import create_app
 from mockserver.background import BackgroundServer
@@ -88,7 +88,7 @@ def test_outcome_status_changes_only_through_its_own_methods() -> None:
     skipped.count_case()
     assert (skipped.status, skipped.note, skipped.cases) == (Status.PASSED, None, 1)
     failed = _outcome()
-    failed.add_failure(Failure("a page of at most 2", "3 items", "p"))
+    failed.add_failure(Failure("a page of at most 2", Evidence("3 items"), "p"))
     failed.mark_skipped("create does not work")
     failed.mark_checked()
     assert (failed.status, failed.note) == (Status.FAILED, None)

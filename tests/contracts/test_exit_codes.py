@@ -153,7 +153,8 @@ def test_the_run_deadline_stops_the_run_cleans_up_and_exits_2(
 # is writable) but fail when the report is written: one line naming the report, exit 2.
 UNWRITABLE_REPORTS = {
     "json under /proc": (["--json", "/proc/nope/r.json"], "JSON report to /proc/nope"),
-    "html to a full disk": (["--html", "/dev/full"], "HTML/Markdown report to /dev/full"),
+    "html to a full disk": (["--html", "/dev/full"], "HTML report to /dev/full"),
+    "markdown to a full disk": (["--markdown", "/dev/full"], "Markdown report to /dev/full"),
 }
 
 

@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from specs import Operation
@@ -23,7 +22,7 @@ from specs.text import shorten
 
 from ...context import Context
 from ...errors import CannotRun
-from ...results import Failure, Observation
+from ...results import Evidence, Failure, Observation
 from ...target import auth_headers
 from .events import Run, read_events
 from .hooks import CREATED_FILE_ENV, RUN_TAG_ENV
@@ -98,8 +97,8 @@ def _command(ctx: Context, workdir: Path, events: Path) -> list[str]:
 
 
 def _time_left(ctx: Context) -> float | None:
-    deadline = getattr(ctx.target, "deadline", None)
-    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    left = ctx.target.remaining()
+    return None if left is None else max(left, 0.0)
 
 
 def _run_once(ctx: Context, workdir: Path) -> tuple[Run, str]:
@@ -202,21 +201,19 @@ def _record(ctx: Context, run: Run) -> None:
                 continue
             why, pointer = redact(ruling.why), ruling.pointer or op.pointer
             # One finding seen on many cases is one entry, counted; its first case is the evidence.
-            known = outcome.failures if ruling.kind is Verdict.FAILURE else outcome.observations
-            same = next((k for k in known if k.spec_pointer == pointer and _finding(k) == why), None)
-            if same is not None:
-                same.count += 1
-            elif ruling.kind is Verdict.FAILURE:
-                outcome.add_failure(Failure(why, case.evidence(redact), pointer, case.curl(redact)))
+            if outcome.seen_again(why, pointer):
+                continue
+            if ruling.kind is Verdict.FAILURE:
+                outcome.add_failure(Failure(why, case.evidence(redact), pointer))
             else:
-                outcome.add_observation(Observation(why, case.evidence(redact), pointer, case.curl(redact)))
+                outcome.add_observation(Observation(why, case.evidence(redact), pointer))
     for unanswered in run.server_errors:
         op = by_label.get(unanswered.label) or ctx.spec.operations[0]
         if unanswered.transport:
             ctx.outcome(op, "not_a_server_error").add_observation(
                 Observation(
                     what="no answer within --timeout (or no connection): not proof of a server fault",
-                    evidence=redact.excerpt(unanswered.message, 600),
+                    evidence=Evidence(redact.excerpt(unanswered.message, 600)),
                     spec_pointer=op.pointer,
                 )
             )
@@ -224,14 +221,10 @@ def _record(ctx: Context, run: Run) -> None:
         ctx.outcome(op, "not_a_server_error").add_failure(
             Failure(
                 expected="a response (Schemathesis' request got none)",
-                actual=redact.excerpt(unanswered.message, 600),
+                evidence=Evidence(redact.excerpt(unanswered.message, 600)),
                 spec_pointer=op.pointer,
             )
         )
-
-
-def _finding(entry: Failure | Observation) -> str:
-    return entry.expected if isinstance(entry, Failure) else entry.what
 
 
 CHECKS = [schemathesis_checks]

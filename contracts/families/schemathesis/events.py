@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 from specs.curl import curl_line
 from specs.redact import Redactor
 
+from ...results import Evidence
 from ...samples import Sample
 
 # No answer at all within --timeout, or no connection: the network or a slow server, not
@@ -88,10 +89,13 @@ class Case:
                 return str(values[0] if isinstance(values, list) and values else values)
         return "(none)"
 
-    def evidence(self, redact: Redactor) -> str:
+    def got(self, redact: Redactor) -> str:
         if self.response is None:
             return "no response"
         return redact.excerpt(f"{self.status} {self.content_type()} {self.response_text()}".rstrip(), _EXCERPT)
+
+    def evidence(self, redact: Redactor) -> Evidence:
+        return Evidence(self.got(redact), self.curl(redact))
 
     def curl(self, redact: Redactor) -> str | None:
         uri = self.request.get("uri")

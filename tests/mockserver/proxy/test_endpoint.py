@@ -152,6 +152,20 @@ def test_a_broken_upstream_is_reported_and_its_answer_passed_on(
     assert ALICE not in json.dumps(violation)
 
 
+def test_an_error_body_of_another_json_shape_is_no_violation(serve: Any) -> None:
+    # Error bodies are not documented (rule 6): the spec names `error` and `message` for
+    # generated clients, but a body of another JSON shape is the server's choice.
+    def nested_error(method: str, path: str, status: int, headers: dict[str, str], body: bytes) -> Any:
+        if status >= 400:
+            return status, headers, json.dumps({"error": {"code": 404, "detail": "gone"}, "message": 7}).encode()
+        return status, headers, body
+
+    proxy = serve(create_app(proxy_config(serve(Tap(create_app(MockConfig()), rewrite=nested_error)).base_url)))
+    answer = httpx.get(proxy.base_url + "/v1/conversations/conv_missing", headers=RT)
+    assert answer.status_code == 404 and answer.json()["error"] == {"code": 404, "detail": "gone"}
+    assert violations(proxy) == [] and answer.headers["x-convo-violations"] == "0"
+
+
 def test_a_long_value_is_shortened_in_the_record(serve: Any) -> None:
     upstream = serve(Tap(create_app(MockConfig()), rewrite_request=truncate_title))
     proxy = serve(create_app(proxy_config(upstream.base_url)))

@@ -130,6 +130,7 @@ def _run_api(
                     remaining = target.remaining()
                     if remaining is not None and remaining <= 0:
                         raise DeadlinePassed("the run took longer than its --max-duration and was stopped")
+                    ctx.records.clear()  # a failure's trail holds this check's requests only
                     try:
                         check(ctx)
                     except CannotRun:

@@ -32,12 +32,18 @@ class Action:
     follow: bool = False  # the next page of this tenant's open walk
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, False, {})}
+        """Its fields, those at their defaults left out (0 is a handle, not a default)."""
+        defaults = {"handle": None, "uuid": None, "listed": None, "params": {}, "body": None, "follow": False}
+        return {k: v for k, v in asdict(self).items() if k not in defaults or not _same_default(v, defaults[k])}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Action:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _same_default(value: Any, default: Any) -> bool:
+    return value is None if default is None else type(value) is type(default) and value == default
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,11 @@ def same(a: Any, b: Any) -> bool:
 
 def contains(big: Any, small: Any) -> bool:
     """Whether object `big` holds every key of `small` with the same value."""
-    return isinstance(big, dict) and isinstance(small, dict) and all(k in big and same(big[k], v) for k, v in small.items())
+    return (
+        isinstance(big, dict)
+        and isinstance(small, dict)
+        and all(k in big and same(big[k], v) for k, v in small.items())
+    )
 
 
 def timestamp(value: Any) -> datetime | None:
@@ -156,4 +166,8 @@ def metadata_choices(old: dict[str, Any] | None, sent: dict[str, Any]) -> list[t
     patch. Without the old value only the sent keys can be judged (None)."""
     if old is None:
         return []
-    return [("replaced whole", sent), ("merged key by key", merged(old, sent)), ("merged as a JSON merge patch", merge_patched(old, sent))]
+    return [
+        ("replaced whole", sent),
+        ("merged key by key", merged(old, sent)),
+        ("merged as a JSON merge patch", merge_patched(old, sent)),
+    ]

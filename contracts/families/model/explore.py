@@ -11,17 +11,17 @@ steps do nothing either: shrinking then ends quickly with the shortest sequence 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
-from ...context import Context, body_json
+from ...context import Context, body_json, describe
 from ...errors import CannotRun
 from ...target import Credential, Exchange
+from ...trail import Trail, Verdict, record_of, script, steps_of
 from .core import TENANTS, Answer, Problem, Request, Step, dumps
 from .inputs import TagSlot, text
 from .sequence import CHECKS, Run, new_model
@@ -149,7 +149,12 @@ class Explorer:
         if seen < SPEC_SAMPLES:
             self._validated[(op.operation_id, answer.status)] = seen + 1
             self.ctx.judge_against_spec(op, exchange)
-        if op.method == "POST" and answer.ok and isinstance(answer.body, dict) and isinstance(answer.body.get("id"), str):
+        if (
+            op.method == "POST"
+            and answer.ok
+            and isinstance(answer.body, dict)
+            and isinstance(answer.body.get("id"), str)
+        ):
             # Deleted after the run with the key that made it.
             (self.ctx.created if credential is Credential.MAIN else self.ctx.other_created).append(answer.body["id"])
         return answer, exchange
@@ -167,7 +172,7 @@ class Explorer:
                 self.send(request)
             except CannotRun as exc:
                 self.halted = exc
-            except Exception:  # noqa: BLE001 - clean-up after the run retries by id and tag
+            except Exception:
                 return
 
     # --- what the machine found -------------------------------------------------------------
@@ -197,7 +202,20 @@ class Explorer:
         for check, finding in self.findings.items():
             last = finding.steps[-1]
             op = self.ctx.spec.operation(last.action.op)
-            self.ctx.fail(op, check, finding.problem.expected, last.exchange)
+            trail = self.trail(check, finding)
+            self.ctx.fail(op, check, finding.problem.expected, last.exchange, trail=trail)
+
+    def trail(self, check: str, finding: Finding) -> Trail:
+        """The shortest failing sequence as numbered steps, each with what the model
+        expected, the actions `replay` runs the model over again, and a curl script."""
+        redact = self.ctx.target.redactor
+        records = [record_of(s.action.tenant, s.exchange, describe(s.exchange, redact)) for s in finding.steps]
+        expected = [s.expected for s in finding.steps[:-1]] + [finding.problem.expected]
+        steps = steps_of(records, expected, redact, whole=True)
+        steps = tuple(replace(sent, action=s.action.to_json()) for sent, s in zip(steps, finding.steps, strict=True))
+        verdict = Verdict("model", (), self.ctx.api, check, self.writable)
+        title = redact(f"{self.ctx.api} · model · {check}: {finding.problem.expected}")
+        return Trail(steps, verdict, script(self.ctx.api, title, steps))
 
 
 def _answer(exchange: Exchange, sent: float, received: float) -> Answer:
@@ -234,13 +252,11 @@ def hypothesis_settings(budget: Budget) -> settings:
 def run_machine(explorer: Explorer, machine: type[RuleBasedStateMachine]) -> None:
     """Run the machine within the budget, then report; a halt is raised again here."""
 
-    def factory() -> RuleBasedStateMachine:
-        return machine()
-
-    seeded: Callable[[], RuleBasedStateMachine] = hypothesis_seed(explorer.ctx.target.seed)(factory)
+    # The class is this run's own (built per run), so the seed Hypothesis reads can sit on it.
+    seeded = hypothesis_seed(explorer.ctx.target.seed)(machine)
     try:
         run_state_machine_as_test(seeded, settings=hypothesis_settings(explorer.budget))
-    except Exception as exc:  # noqa: BLE001 - only Violations reach here, or Hypothesis' own
+    except Exception as exc:
         if explorer.halted is None and not _only_violations(exc) and not explorer.findings:
             raise
     if explorer.halted is not None:
@@ -263,4 +279,3 @@ def _leaves(exc: BaseException) -> Iterator[BaseException]:
 
 
 __all__ = ["Budget", "Explorer", "Violation", "run_machine", "violation"]
-

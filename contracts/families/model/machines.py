@@ -77,7 +77,7 @@ class ModelMachine(RuleBasedStateMachine):
         except CannotRun as exc:  # the run's deadline: stop sending, report what was found
             self.x.halted = exc
             return
-        except Exception as exc:  # noqa: BLE001 - the suite's own bug: raised after Hypothesis returns
+        except Exception as exc:
             self.x.halted = exc
             return
         if step is None:

@@ -15,7 +15,7 @@ A check judges the answer against the state *before* the step; `apply` then move
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import specs
@@ -175,7 +175,7 @@ class RuntypeModel:
     def _own_conv(self, tenant: str, item: str) -> Conv | None:
         found = [c for c in self.convs.values() if c.tenant == tenant and c.id == item and not c.superseded]
         alive = [c for c in found if c.deleted_at_step is None]
-        return (alive or found or [None])[-1]
+        return (alive or found)[-1] if found else None
 
     # --- what the model expects, in words ----------------------------------------------------
 
@@ -212,7 +212,7 @@ class RuntypeModel:
     # --- moving the state ---------------------------------------------------------------------
 
     def apply(self, view: View) -> None:
-        action, answer = view.action, view.answer
+        action = view.action
         number = view.step.number
         if action.op != "listConversations" and action.op != "getConversation":
             for walk in self.walks.values():
@@ -262,9 +262,8 @@ class RuntypeModel:
             if answer.ok and isinstance(answer.body, dict):
                 self._adopt(conv, answer, number)
                 conv.unsure = False
-        elif action.op == "deleteConversation":
-            if answer.ok or (answer.status == 404 and conv.unsure):
-                conv.deleted_at_step, conv.unsure = number, False
+        elif action.op == "deleteConversation" and (answer.ok or (answer.status == 404 and conv.unsure)):
+            conv.deleted_at_step, conv.unsure = number, False
 
     @staticmethod
     def _adopt(conv: Conv, answer: Answer, written: int) -> None:
@@ -283,7 +282,8 @@ class RuntypeModel:
             if isinstance(item.get("id"), str) and self._own_conv(action.tenant, item["id"]) is None:
                 self.foreign[(action.tenant, item["id"])] = item
         self.listed[action.tenant] += [i for i in ids if i not in self.listed[action.tenant]]
-        pagination = page.get("pagination") if isinstance(page.get("pagination"), dict) else {}
+        pagination = page.get("pagination")
+        pagination = pagination if isinstance(pagination, dict) else {}
         cursor = pagination.get("nextCursor") if pagination.get("hasMore") else None
         cursor = cursor if isinstance(cursor, str) and cursor else None
         walk = self.walks.get(action.tenant)
@@ -402,12 +402,16 @@ def create_as_sent(model: RuntypeModel, view: View) -> Iterator[Problem]:
     clash = [c for c in model.convs.values() if c.tenant == view.sender and c.alive and c.id == body["id"]]
     if clash:
         yield Problem(
-            "create_as_sent", f"a new id: {show(body['id'])} already names the conversation of step {clash[0].created_at_step}"
+            "create_as_sent",
+            f"a new id: {show(body['id'])} already names the conversation of step {clash[0].created_at_step}",
         )
     expected = {**{k: v for k, v in model.defaults.items() if k not in sent}, **sent}
     wrong = _differences(expected, body, list(expected))
     if wrong:
-        yield Problem("create_as_sent", f"the conversation as sent, documented defaults for the rest ({_diff_text(expected, body, wrong)})")
+        yield Problem(
+            "create_as_sent",
+            f"the conversation as sent, documented defaults for the rest ({_diff_text(expected, body, wrong)})",
+        )
 
 
 def own_conversations_reachable(model: RuntypeModel, view: View) -> Iterator[Problem]:
@@ -431,9 +435,7 @@ def deleted_stays_deleted(model: RuntypeModel, view: View) -> Iterator[Problem]:
     conv = view.mine
     if view.action.op not in ("createConversation", "listConversations"):
         if conv is not None and conv.deleted and view.answer.ok:
-            yield Problem(
-                "deleted_stays_deleted", f"404: the conversation was deleted at step {conv.deleted_at_step}"
-            )
+            yield Problem("deleted_stays_deleted", f"404: the conversation was deleted at step {conv.deleted_at_step}")
         return
     page = _page(view)
     if page is None:
@@ -442,7 +444,9 @@ def deleted_stays_deleted(model: RuntypeModel, view: View) -> Iterator[Problem]:
         gone = [
             c
             for c in model.convs.values()
-            if c.tenant == view.sender and c.deleted and c.id == item.get("id")
+            if c.tenant == view.sender
+            and c.deleted
+            and c.id == item.get("id")
             and not any(o.alive and o.id == c.id and o.tenant == view.sender for o in model.convs.values())
         ]
         if gone:
@@ -468,7 +472,9 @@ def merge_semantics(model: RuntypeModel, view: View) -> Iterator[Problem]:
     if wrong:
         yield Problem("merge_semantics", f"the sent fields as sent ({_diff_text(sent, body, wrong)})")
     if "metadata" in sent:
-        choices = metadata_choices(old.get("metadata") if isinstance(old.get("metadata"), dict) else {}, sent["metadata"])
+        choices = metadata_choices(
+            old.get("metadata") if isinstance(old.get("metadata"), dict) else {}, sent["metadata"]
+        )
         if not any(same(body.get("metadata"), value) for _, value in choices):
             named = "; ".join(f"{name}: {show(value, 80)}" for name, value in choices)
             yield Problem("merge_semantics", f"metadata {named} (got {show(body.get('metadata'), 120)})")
@@ -519,7 +525,8 @@ def read_your_writes(model: RuntypeModel, view: View) -> Iterator[Problem]:
         wrong = _differences(seen, full, shared)
         if wrong:
             yield Problem(
-                "read_your_writes", f"the conversation as the list showed it, same updatedAt ({_diff_text(seen, full, wrong)})"
+                "read_your_writes",
+                f"the conversation as the list showed it, same updatedAt ({_diff_text(seen, full, wrong)})",
             )
 
 
@@ -545,7 +552,9 @@ def list_matches_model(model: RuntypeModel, view: View) -> Iterator[Problem]:
                     f" ({_diff_text(expected, item, wrong)})",
                 )
                 return
-            wrong_filter += [n for n in filters if n not in item and not model.matches(conv.state or {}, {n: filters[n]})]
+            wrong_filter += [
+                n for n in filters if n not in item and not model.matches(conv.state or {}, {n: filters[n]})
+            ]
         if wrong_filter:
             yield Problem(
                 "list_matches_model",
@@ -585,7 +594,9 @@ def pages_consistent(model: RuntypeModel, view: View) -> Iterator[Problem]:
     limit = params.get("limit")
     if isinstance(limit, int) and len(items) > limit:
         yield Problem("pages_consistent", f"at most limit={limit} conversations on a page (got {len(items)})")
-    if pagination.get("hasMore") is True and not (isinstance(pagination.get("nextCursor"), str) and pagination["nextCursor"]):
+    if pagination.get("hasMore") is True and not (
+        isinstance(pagination.get("nextCursor"), str) and pagination["nextCursor"]
+    ):
         yield Problem("pages_consistent", "a nextCursor to follow when hasMore is true")
     walk = model.walks.get(view.sender)
     if not view.action.follow or walk is None or not walk.stable:
@@ -612,12 +623,18 @@ def tenants_apart(model: RuntypeModel, view: View) -> Iterator[Problem]:
         owner = item.get("ownerId")
         if owner in model.owners[other] and owner not in model.owners[view.sender]:
             yield Problem(
-                "tenants_apart", f"no conversation of the other key in this key's answers (ownerId {show(owner)} was written by the other key)"
+                "tenants_apart",
+                f"no conversation of the other key in this key's answers"
+                f" (ownerId {show(owner)} was written by the other key)",
             )
             return
     conv = view.conv
     if view.own and conv is not None and conv.alive and conv.deleted_by_other and view.answer.status == 404:
-        yield Problem("tenants_apart", f"{' or '.join(sorted(model.success[view.action.op]))}: only the other key tried to delete this conversation")
+        yield Problem(
+            "tenants_apart",
+            f"{' or '.join(sorted(model.success[view.action.op]))}:"
+            " only the other key tried to delete this conversation",
+        )
         return
     if conv is not None and not view.own and view.twin is None and view.answer.ok and conv.id is not None:
         yield Problem(
@@ -649,14 +666,18 @@ def timestamps(model: RuntypeModel, view: View) -> Iterator[Problem]:
             continue
         state = conv.state or {}
         if not same(item.get("createdAt"), state.get("createdAt")):
-            yield Problem("timestamps", f"createdAt never to change (was {state.get('createdAt')}, now {item.get('createdAt')})")
+            yield Problem(
+                "timestamps", f"createdAt never to change (was {state.get('createdAt')}, now {item.get('createdAt')})"
+            )
             return
         before = timestamp(state.get("updatedAt"))
         if before is None:
             continue
         if view.action.op == "updateConversation" and conv is view.mine:
             if updated < before:
-                yield Problem("timestamps", f"updatedAt not to go back on an update ({state['updatedAt']} → {item['updatedAt']})")
+                yield Problem(
+                    "timestamps", f"updatedAt not to go back on an update ({state['updatedAt']} → {item['updatedAt']})"
+                )
                 return
             if updated == before and view.answer.sent - conv.stamp_seen > RESOLUTION:
                 yield Problem(

@@ -110,7 +110,9 @@ class SystempromptModel:
             path = fill_path(op, action.uuid)
         except UnaddressableId:
             return None
-        return Request(op.operation_id, op.method, path, action.tenant, body=action.body, has_body=op.request_body is not None)
+        return Request(
+            op.operation_id, op.method, path, action.tenant, body=action.body, has_body=op.request_body is not None
+        )
 
     def view(self, step: Step) -> View:
         action = step.action
@@ -126,7 +128,8 @@ class SystempromptModel:
         if action.op == "listConversations":
             params = self._params(view)
             limit = params.get("limit", self.defaults.get("limit"))
-            return f"{success}: page {params.get('page', self.defaults.get('page'))} of at most {limit}, each conversation as last seen"
+            page = params.get("page", self.defaults.get("page"))
+            return f"{success}: page {page} of at most {limit}, each conversation as last seen"
         spelled = " (an upper-case spelling finds the same conversation or none, rule 16)" if view.upper else ""
         if view.known is None:
             if view.theirs is not None:
@@ -299,14 +302,21 @@ def merge_semantics(model: SystempromptModel, view: View) -> Iterator[Problem]:
             named = "; ".join(f"{name}: {show(value, 100)}" for name, value in choices)
             yield Problem("merge_semantics", f"metadata {named} (got {show(metadata, 140)})")
             return
-        lost = [k for k, v in sent["metadata"].items() if v is not None and not (isinstance(metadata, dict) and same(metadata.get(k), v))]
+        lost = [
+            k
+            for k, v in sent["metadata"].items()
+            if v is not None and not (isinstance(metadata, dict) and same(metadata.get(k), v))
+        ]
         if lost:
-            yield Problem("merge_semantics", f"the sent metadata keys {show(lost)} stored as sent (got {show(metadata, 140)})")
+            yield Problem(
+                "merge_semantics", f"the sent metadata keys {show(lost)} stored as sent (got {show(metadata, 140)})"
+            )
             return
     if state is not None and not same(body.get("message"), state.get("message")):
         yield Problem(
             "merge_semantics",
-            f"message kept by a metadata update (rule 3): expected {show(state.get('message'), 100)}, got {show(body.get('message'), 100)}",
+            f"message kept by a metadata update (rule 3): expected {show(state.get('message'), 100)},"
+            f" got {show(body.get('message'), 100)}",
         )
 
 
@@ -359,7 +369,9 @@ def list_matches_model(model: SystempromptModel, view: View) -> Iterator[Problem
         seen, since = [str(i.get("id", "")).lower() for i in items], view.step.number
     else:
         return
-    missing = [k for k in model.known.values() if k.tenant == view.sender and k.state is not None and k.uuid not in seen]
+    missing = [
+        k for k in model.known.values() if k.tenant == view.sender and k.state is not None and k.uuid not in seen
+    ]
     if missing:
         yield Problem(
             "list_matches_model",
@@ -404,7 +416,9 @@ def tenants_apart(model: SystempromptModel, view: View) -> Iterator[Problem]:
         text = dumps(view.answer.body)
         leaked = [m for m in model.markers[other] if m in text]
         if leaked:
-            yield Problem("tenants_apart", f"none of the other key's writes in this key's answers (saw {show(leaked[0])})")
+            yield Problem(
+                "tenants_apart", f"none of the other key's writes in this key's answers (saw {show(leaked[0])})"
+            )
             return
     if view.theirs is not None and view.answer.ok:
         yield Problem(

@@ -205,10 +205,9 @@ def _replay_requests(failure: Recorded, trail: Trail, session: Session) -> Repla
     prints: dict[int, str] = {}
     statuses: dict[int, int | None] = {}
     exchange: Exchange | None = None
-    filled: dict[str, str] = {}
     spec = specs.load(failure.api)
     for sent in trail.steps:
-        path, query, body, filled = _filled(sent, answers)
+        path, query, body = _filled(sent, answers)
         if path is None:
             return Replayed(failure, NOT_REPLAYED, f"step {sent.number}: an earlier answer no longer gives its id")
         credential = Credential(sent.credential)
@@ -253,16 +252,13 @@ def _replay_requests(failure: Recorded, trail: Trail, session: Session) -> Repla
     return Replayed(failure, FIXED, f"step {changed[0]} answered otherwise than when it failed")
 
 
-def _filled(
-    sent: Sent, answers: dict[int, Any]
-) -> tuple[str | None, list[tuple[str, str]], str | None, dict[str, str]]:
-    """The step's path, query and body with each used value taken from the new answers
-    (and those new values, by the recorded ones)."""
+def _filled(sent: Sent, answers: dict[int, Any]) -> tuple[str | None, list[tuple[str, str]], str | None]:
+    """The step's path, query and body with each used value taken from the new answers."""
     new: dict[str, str] = {}
     for use in sent.uses:
         value = resolve(answers.get(use.step), use.pointer)
         if not isinstance(value, str):
-            return None, [], None, new
+            return None, [], None
         new[use.value] = value
     path = "/".join(quote(new[unquote(s)], safe="") if s and unquote(s) in new else s for s in sent.path.split("/"))
     query = [(k, new.get(v, v)) for k, v in sent.query]
@@ -271,7 +267,7 @@ def _filled(
         parsed = _json(body)
         if parsed is not None:
             body = json.dumps(_swap(parsed, new), ensure_ascii=False, separators=(",", ":"))
-    return path, query, body, new
+    return path, query, body
 
 
 def _swap(node: Any, new: dict[str, str]) -> Any:

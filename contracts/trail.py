@@ -323,7 +323,6 @@ def steps_of(
     steps: list[Sent] = []
     known = known_before([r.answer for r in picked])
     for number, (record, uses, wanted) in enumerate(zip(picked, uses_of(picked), expectations, strict=True), 1):
-        last = number == len(picked)
         steps.append(
             Sent(
                 number=number,

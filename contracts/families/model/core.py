@@ -33,7 +33,14 @@ class Action:
 
     def to_json(self) -> dict[str, Any]:
         """Its fields, those at their defaults left out (0 is a handle, not a default)."""
-        defaults = {"handle": None, "uuid": None, "listed": None, "params": {}, "body": None, "follow": False}
+        defaults: dict[str, Any] = {
+            "handle": None,
+            "uuid": None,
+            "listed": None,
+            "params": {},
+            "body": None,
+            "follow": False,
+        }
         return {k: v for k, v in asdict(self).items() if k not in defaults or not _same_default(v, defaults[k])}
 
     @classmethod

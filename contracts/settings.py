@@ -36,7 +36,7 @@ FAMILIES = ("schemathesis", "boundaries", "auth", "semantics", "model")
 DEFAULT_TIMEOUT = 10.0
 # The model family's default budget per API (`--model-examples`, `--model-steps`,
 # `--model-seconds`): a full run of both APIs against the mock stays well under 90 s.
-MODEL_EXAMPLES, MODEL_STEPS, MODEL_SECONDS = 40, 20, 25.0
+MODEL_EXAMPLES, MODEL_STEPS, MODEL_SECONDS = 100, 12, 25.0
 ALL = "all"
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from specs.text import shorten
 
@@ -106,6 +107,24 @@ class Step:
     expected: str = ""  # the model's prediction, in words
     problems: list[Problem] = field(default_factory=list)
     exchange: Any = None  # the target.Exchange, for evidence (not serialised)
+
+
+CheckFunction = TypeVar("CheckFunction", bound=Callable[..., Any])
+
+
+def judges(*operation_ids: str) -> Callable[[CheckFunction], CheckFunction]:
+    """The operations whose answers a check judges (its outcomes are theirs); none: every one."""
+
+    def mark(check: CheckFunction) -> CheckFunction:
+        check.ops = operation_ids  # type: ignore[attr-defined]
+        return check
+
+    return mark
+
+
+def judged_operations(check: Callable[..., Any]) -> tuple[str, ...] | None:
+    found: tuple[str, ...] | None = getattr(check, "ops", None) or None
+    return found
 
 
 def dumps(value: Any) -> str:

@@ -22,7 +22,7 @@ from ...context import Context, body_json, describe
 from ...errors import CannotRun
 from ...target import Credential, Exchange
 from ...trail import Trail, Verdict, record_of, script, steps_of
-from .core import TENANTS, Answer, Problem, Request, Step, dumps
+from .core import TENANTS, Answer, Problem, Request, Step, dumps, judged_operations
 from .inputs import TagSlot, text
 from .sequence import CHECKS, Run, new_model
 
@@ -179,7 +179,7 @@ class Explorer:
 
     def judged(self, step: Step) -> None:
         for check in CHECKS[self.ctx.api]:
-            if step.action.op in getattr(check, "ops", (step.action.op,)):
+            if step.action.op in (judged_operations(check) or (step.action.op,)):
                 self.exercised.add((step.action.op, check.__name__))
         for problem in step.problems:
             if problem.observation:

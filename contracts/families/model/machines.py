@@ -34,8 +34,14 @@ PICK = st.integers(0, 31)
 PAGES = st.sampled_from((5, 1, 2))
 # A rare choice, shrinking to the common one: the other tenant acting, an upper-case uuid.
 RARELY = st.sampled_from((False, False, False, True))
-# A frequent one (a read right after a write), still shrinking to leaving it out.
+# A frequent one, still shrinking to leaving it out.
 OFTEN = st.sampled_from((False, True, True))
+# What follows a write at once: nothing, a read, a list by the owner tag, or both.
+LOOKS = st.sampled_from(("none", "read", "list", "both"))
+# The page size of that list: one a page (a walk), or the server's default.
+PAGE = st.sampled_from((None, 1))
+# The most pages such a walk asks for.
+WALK = 4
 # What a write does to a conversation: mostly update, sometimes delete.
 WRITES = st.sampled_from(("updateConversation", "updateConversation", "updateConversation", "deleteConversation"))
 # Which first page a list step asks for.
@@ -212,9 +218,25 @@ def runtype_machine(explorer: Explorer) -> type[ModelMachine]:
                 return None
             return conv.tenant if not cross else self.model.other(conv.tenant)
 
+        def look(self, handle: int, how: str, page: int | None) -> None:
+            """After a write, what a client does next (RESTler's checkers do the same): read
+            the conversation back, and/or list its owner's conversations by its owner tag,
+            page after page (`page` at a time)."""
+            conv = self.model.convs.get(handle)
+            if conv is None:
+                return
+            if how in ("read", "both"):
+                self.act(Action("getConversation", conv.tenant, handle=handle))
+            owner = (conv.state or {}).get(OWNER)
+            if how in ("list", "both") and isinstance(owner, str):
+                query = {OWNER: owner} | ({"limit": page} if page is not None else {})
+                self.act(Action("listConversations", conv.tenant, params=query))
+                for _ in range(WALK - 1):
+                    self.act(Action("listConversations", conv.tenant, follow=True))
+
         @precondition(lambda self: self.x.writes and self.handles < MOST_CREATED)
-        @rule(target=conversations, tenant=tenants, body=creates, read=OFTEN, same=OFTEN)
-        def create(self, tenant: str, body: dict[str, Any], read: bool, same: bool) -> int:
+        @rule(target=conversations, tenant=tenants, body=creates, same=OFTEN, then=LOOKS, page=PAGE)
+        def create(self, tenant: str, body: dict[str, Any], same: bool, then: str, page: int | None) -> int:
             """Create with any subset of the fields; often with the owner tag of the sender's
             last conversation, so that a filtered walk has several pages."""
             handle, self.handles = self.handles, self.handles + 1
@@ -222,8 +244,7 @@ def runtype_machine(explorer: Explorer) -> type[ModelMachine]:
             if same and mine:
                 body = {**body, OWNER: (mine[-1].state or {}).get(OWNER, body.get(OWNER))}
             self.act(Action("createConversation", tenant, handle=handle, body=self.concrete(tenant, body)))
-            if read:
-                self.act(Action("getConversation", tenant, handle=handle))
+            self.look(handle, then, page)
             return handle
 
         @rule(handle=conversations, cross=cross)
@@ -234,8 +255,8 @@ def runtype_machine(explorer: Explorer) -> type[ModelMachine]:
                 self.act(Action("getConversation", tenant, handle=handle))
 
         @precondition(writes)
-        @rule(handle=conversations, op=WRITES, cross=cross, body=updates, read=OFTEN)
-        def write(self, handle: int, op: str, cross: bool, body: dict[str, Any], read: bool) -> None:
+        @rule(handle=conversations, op=WRITES, cross=cross, body=updates, then=LOOKS, page=PAGE)
+        def write(self, handle: int, op: str, cross: bool, body: dict[str, Any], then: str, page: int | None) -> None:
             """Update (mostly) or delete a conversation of this sequence, as its owner or not;
             often read back by the owner at once (read your writes)."""
             tenant, owner = self.actor(handle, cross), self.actor(handle, False)
@@ -246,20 +267,19 @@ def runtype_machine(explorer: Explorer) -> type[ModelMachine]:
                 body = {**body, OWNER: TagSlot(0, 0)}
             sent = self.concrete(tenant, body) if op == "updateConversation" else None
             self.act(Action(op, tenant, handle=handle, body=sent))
-            if read:
-                self.act(Action("getConversation", owner, handle=handle))
+            self.look(handle, then, page)
 
         @rule(
             tenant=tenants,
             kind=LISTS,
             params=listings,
             which=PICK,
-            limit=st.sampled_from(small),
+            limit=st.sampled_from([*small, None]),
             pages=PAGES,
             cross=cross,
         )
         def list_pages(
-            self, tenant: str, kind: str, params: dict[str, Any], which: int, limit: int, pages: int, cross: bool
+            self, tenant: str, kind: str, params: dict[str, Any], which: int, limit: int | None, pages: int, cross: bool
         ) -> None:
             """A first page and up to `pages - 1` more with nothing in between: of any query,
             filtered by the owner tag a conversation of ours has now, or the last first page
@@ -269,7 +289,7 @@ def runtype_machine(explorer: Explorer) -> type[ModelMachine]:
             if kind == "owned" and owned:
                 conv = owned[which % len(owned)]
                 tenant = conv.tenant if not cross else self.model.other(conv.tenant)
-                query = {OWNER: (conv.state or {})[OWNER], "limit": limit}
+                query = {OWNER: (conv.state or {})[OWNER]} | ({"limit": limit} if limit is not None else {})
             elif kind == "again" and self.last_list is not None and len(self.x.tenants) > 1:
                 tenant = self.model.other(self.last_list.tenant)
                 query = self.last_list.params
@@ -289,9 +309,9 @@ def runtype_machine(explorer: Explorer) -> type[ModelMachine]:
             self.act(Action("getConversation", tenant, listed=which))
 
         # Hypothesis draws among rules evenly: the same rule under more names is drawn more.
-        # Writes (what most faults need to show) three times as often, reads twice.
-        write_again = write_once_more = write
-        read_again = read
+        # Writes and lists (between them, what most faults need to show) twice as often.
+        write_again = write
+        list_again = list_pages
 
     return RuntypeMachine
 

@@ -21,7 +21,20 @@ from typing import Any
 import specs
 
 from ..fixtures import UnaddressableId, fill_path
-from .core import TENANTS, Action, Answer, Problem, Request, Step, contains, metadata_choices, same, show, timestamp
+from .core import (
+    TENANTS,
+    Action,
+    Answer,
+    Problem,
+    Request,
+    Step,
+    contains,
+    judges,
+    metadata_choices,
+    same,
+    show,
+    timestamp,
+)
 
 PAGING = ("limit", "cursor")
 TIMESTAMPS = ("createdAt", "updatedAt")
@@ -363,6 +376,7 @@ def not_a_server_error(model: RuntypeModel, view: View) -> Iterator[Problem]:
         yield Problem("not_a_server_error", "no 5xx: a server error is never a documented answer")
 
 
+@judges("createConversation", "updateConversation", "listConversations")
 def valid_input_accepted(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """A request whose every value is within the spec's schema is not refused."""
     status, action = view.answer.status, view.action
@@ -386,6 +400,7 @@ def valid_input_accepted(model: RuntypeModel, view: View) -> Iterator[Problem]:
     )
 
 
+@judges("createConversation")
 def create_as_sent(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """Create answers a new conversation carrying what was sent and the documented defaults."""
     if view.action.op != "createConversation" or not view.answer.ok:
@@ -414,6 +429,7 @@ def create_as_sent(model: RuntypeModel, view: View) -> Iterator[Problem]:
         )
 
 
+@judges("getConversation", "updateConversation", "deleteConversation")
 def own_conversations_reachable(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """A conversation this key created and did not delete can be read, updated, deleted."""
     conv = view.mine
@@ -430,6 +446,7 @@ def own_conversations_reachable(model: RuntypeModel, view: View) -> Iterator[Pro
     )
 
 
+@judges("getConversation", "updateConversation", "deleteConversation", "listConversations")
 def deleted_stays_deleted(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """After a delete the conversation is gone: 404 on every operation, in no list."""
     conv = view.mine
@@ -457,6 +474,7 @@ def deleted_stays_deleted(model: RuntypeModel, view: View) -> Iterator[Problem]:
             return
 
 
+@judges("updateConversation")
 def merge_semantics(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """An update changes what it sent and keeps the rest (rule 3): `messages` replaced whole,
     `metadata` replaced or merged (either is allowed)."""
@@ -496,6 +514,7 @@ def merge_semantics(model: RuntypeModel, view: View) -> Iterator[Problem]:
         )
 
 
+@judges("getConversation")
 def read_your_writes(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """A read shows the conversation as the last write left it; a conversation only seen in
     a list reads as listed (when its updatedAt says it was not written in between)."""
@@ -530,6 +549,7 @@ def read_your_writes(model: RuntypeModel, view: View) -> Iterator[Problem]:
             )
 
 
+@judges("listConversations")
 def list_matches_model(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """Every listed conversation of ours as the model knows it, the filters applied to each,
     and a walk without writes in between lists every conversation of ours that matches."""
@@ -583,6 +603,7 @@ def list_matches_model(model: RuntypeModel, view: View) -> Iterator[Problem]:
         )
 
 
+@judges("listConversations")
 def pages_consistent(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """A page holds at most `limit` items, `hasMore` comes with a cursor to follow, and a walk
     without writes in between shows no conversation of ours twice."""
@@ -645,6 +666,7 @@ def tenants_apart(model: RuntypeModel, view: View) -> Iterator[Problem]:
         )
 
 
+@judges("createConversation", "getConversation", "updateConversation", "listConversations")
 def timestamps(model: RuntypeModel, view: View) -> Iterator[Problem]:
     """createdAt and updatedAt are RFC 3339 timestamps with a zone; createdAt never changes,
     updatedAt never goes back, is never before createdAt, moves on an update made long enough

@@ -18,7 +18,7 @@ from typing import Any
 import specs
 
 from ..fixtures import UnaddressableId, fill_path
-from .core import TENANTS, Action, Answer, Problem, Request, Step, dumps, metadata_choices, same, show
+from .core import TENANTS, Action, Answer, Problem, Request, Step, dumps, judges, metadata_choices, same, show
 
 # A metadata key whose values are unique to a tenant's writes: seen by the other key, proof
 # that the tenants are not apart.
@@ -235,6 +235,7 @@ def not_a_server_error(model: SystempromptModel, view: View) -> Iterator[Problem
         yield Problem("not_a_server_error", "no 5xx: a server error is never a documented answer")
 
 
+@judges("updateConversation", "listConversations")
 def valid_input_accepted(model: SystempromptModel, view: View) -> Iterator[Problem]:
     """A request whose every value is valid by the spec is not refused."""
     status, action = view.answer.status, view.action
@@ -263,6 +264,7 @@ def valid_input_accepted(model: SystempromptModel, view: View) -> Iterator[Probl
     )
 
 
+@judges("getConversation", "updateConversation")
 def own_conversations_reachable(model: SystempromptModel, view: View) -> Iterator[Problem]:
     """A conversation this key has seen (in its list or a read) can be read and updated."""
     if view.action.op == "listConversations" or view.known is None or view.answer.status != 404:
@@ -281,6 +283,7 @@ def own_conversations_reachable(model: SystempromptModel, view: View) -> Iterato
     )
 
 
+@judges("updateConversation")
 def merge_semantics(model: SystempromptModel, view: View) -> Iterator[Problem]:
     """An update merges or replaces metadata with what was sent (rule 17: either) and keeps
     `message` (rule 3)."""
@@ -320,6 +323,7 @@ def merge_semantics(model: SystempromptModel, view: View) -> Iterator[Problem]:
         )
 
 
+@judges("getConversation")
 def read_your_writes(model: SystempromptModel, view: View) -> Iterator[Problem]:
     """A read shows the conversation as the last write (or the last read) left it."""
     if view.action.op != "getConversation" or view.known is None or not view.answer.ok:
@@ -337,6 +341,7 @@ def read_your_writes(model: SystempromptModel, view: View) -> Iterator[Problem]:
         yield Problem("read_your_writes", f"the conversation as step {when} left it ({_diff_text(state, body, wrong)})")
 
 
+@judges("listConversations")
 def list_matches_model(model: SystempromptModel, view: View) -> Iterator[Problem]:
     """Listed conversations as last seen; a walk without writes from page 1 to its end lists
     every conversation this key has seen."""
@@ -380,6 +385,7 @@ def list_matches_model(model: SystempromptModel, view: View) -> Iterator[Problem
         )
 
 
+@judges("listConversations")
 def pages_consistent(model: SystempromptModel, view: View) -> Iterator[Problem]:
     """A page holds at most `limit` conversations; walking pages without writes in between
     shows no conversation twice."""

@@ -455,14 +455,20 @@ def ghosts_after(e: Exchange, store: Store) -> None:
 
 
 def owner_index_before(e: Exchange, store: Store) -> None:
-    """ownerId updates reach what is shown, not the index the ownerId filter reads."""
-    writes = e.runtype and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("ownerId"), str)
-    if writes and store.runtype_get(tenant_of(e), _item(e) or "") is not None:
-        _state(store, "owners")[(tenant_of(e), _item(e))] = e.body.pop("ownerId")
+    """ownerId updates reach what is shown, not the index the ownerId filter reads: remember
+    the indexed owner before the update (the mock validates and stores it as usual)."""
+    current = store.runtype_get(tenant_of(e), _item(e) or "") if e.runtype and e.method == "PUT" else None
+    if current is not None and isinstance(e.body, dict) and isinstance(e.body.get("ownerId"), str):
+        _state(store, "indexed")[(tenant_of(e), current.id)] = current.ownerId
 
 
 def owner_index_after(e: Exchange, store: Store) -> None:
-    shown = _state(store, "owners")
+    shown, indexed, key = _state(store, "owners"), _state(store, "indexed"), (tenant_of(e), _item(e))
+    if key in indexed:
+        owner = indexed.pop(key)
+        conversation = store.runtype_get(tenant_of(e), _item(e) or "")
+        if e.status == 200 and conversation is not None:
+            shown[key], conversation.ownerId = conversation.ownerId, owner
     if not (e.runtype and isinstance(e.response, dict) and 200 <= e.status < 300):
         return
     items = e.response.get("conversations") if _runtype_list(e) else [e.response]
@@ -482,7 +488,7 @@ def list_cache_before(e: Exchange, store: Store) -> None:
     """Pages cached by their query string alone, emptied by any write: a page one key asked
     for is served to the next key that asks the same."""
     cache = _state(store, "list-cache")
-    if _runtype_list(e) and e.query in cache:
+    if _runtype_list(e) and e.query in cache and tenant_of(e) in store.tenants:  # behind the key check
         e.answer(200, copy.deepcopy(cache[e.query]))
     elif e.runtype and e.method in ("POST", "PUT", "DELETE"):
         cache.clear()
@@ -557,11 +563,13 @@ def page_overlap(e: Exchange, store: Store) -> None:
 
 def update_leaks_to_siblings(e: Exchange, store: Store) -> None:
     """A metadata update is merged into every conversation of the tenant (one shared object)."""
-    if e.systemprompt and e.method == "PUT" and e.status == 200 and isinstance(e.body, dict):
-        sent = e.body.get("metadata")
-        if isinstance(sent, dict):
-            for conversation in store.tenant(tenant_of(e)).systemprompt.values():
-                conversation.metadata = {**conversation.metadata, **sent}
+    written = store.systemprompt_get(tenant_of(e), (_item(e) or "").lower()) if e.systemprompt else None
+    sent = e.body.get("metadata") if isinstance(e.body, dict) else None
+    if e.method == "PUT" and e.status == 200 and written is not None and isinstance(sent, dict):
+        # What the mock stored (it validated it), not the request's text.
+        merged = {k: written.metadata[k] for k in sent if k in written.metadata}
+        for conversation in store.tenant(tenant_of(e)).systemprompt.values():
+            conversation.metadata = {**conversation.metadata, **merged}
 
 
 FAULTS = [

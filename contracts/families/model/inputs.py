@@ -61,10 +61,11 @@ def strings(schema: dict[str, Any]) -> st.SearchStrategy[str]:
 
 
 def _nested(depth: int, palette: int) -> dict[str, Any]:
-    node: dict[str, Any] = {"leaf": text(3, palette), "empty": {}}
+    """Objects `depth` deep, an empty one beside the outermost."""
+    node: dict[str, Any] = {"leaf": text(3, palette)}
     for level in range(depth - 1):
         node = {f"d{level}": node}
-    return node
+    return {**node, "empty": {}}
 
 
 def _wide(width: int, palette: int) -> dict[str, Any]:

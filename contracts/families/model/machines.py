@@ -377,13 +377,25 @@ def systemprompt_machine(explorer: Explorer) -> type[ModelMachine]:
                 self.act(Action("getConversation", tenant, uuid=self.spelled(known[which % len(known)], upper)))
 
         @precondition(writes)
-        @rule(tenant=tenants, upper=RARELY, body=updates, mark=st.booleans())
-        def update(self, tenant: str, upper: bool, body: dict[str, Any], mark: bool) -> None:
-            """The main key writes its one writable conversation; the other key tries to."""
+        @rule(tenant=tenants, upper=RARELY, body=updates, mark=st.booleans(), then=LOOKS, page=PAGE)
+        def update(
+            self, tenant: str, upper: bool, body: dict[str, Any], mark: bool, then: str, page: int | None
+        ) -> None:
+            """The main key writes its one writable conversation; the other key tries to.
+            Then often what a client does next: the main key reads it back (by its uuid as
+            listed) and/or walks its list."""
             assert self.x.writable is not None
             if mark:  # a value unique to this tenant's writes: proof if the other key sees it
                 body = {**body, "metadata": {**body.get("metadata", {}), MARK: self.x.marker(tenant)}}
             self.act(Action("updateConversation", tenant, uuid=self.spelled(self.x.writable, upper), body=body))
+            if then in ("read", "both"):
+                self.act(Action("getConversation", "main", uuid=self.x.writable))
+            if then in ("list", "both"):
+                self.act(Action("listConversations", "main", params={"limit": page} if page else {}))
+                for _ in range(WALK - 1):
+                    self.act(Action("listConversations", "main", follow=True))
+
+        update_again = update  # drawn twice as often (Hypothesis draws among rules evenly)
 
     return SystempromptMachine
 

@@ -277,10 +277,12 @@ def needed(records: Sequence[Recorded], also: Iterable[int] = ()) -> list[int]:
         return []
     chosen = {len(records) - 1, *also}
     pending = list(chosen)
+    # Only values some answer handed out link requests (not "v1", not a shared title).
+    handed = {value for record in records for value, _ in given(record.answer)}
     while pending:
         index = pending.pop()
         record = records[index]
-        for value in set(carried(record.path, record.query, record.body_json)):
+        for value in set(carried(record.path, record.query, record.body_json)) & handed:
             for earlier in range(index):
                 gave = any(v == value for v, _ in given(records[earlier].answer))
                 touched = value in carried(records[earlier].path, records[earlier].query, records[earlier].body_json)

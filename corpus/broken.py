@@ -550,7 +550,8 @@ def page_overlap(e: Exchange, store: Store) -> None:
     if not (e.systemprompt and e.method == "GET" and e.path == "/v1/conversation"):
         return
     query = dict(parse_qsl(e.query))
-    default = load("systemprompt").operation("listConversations").parameter("limit")["schema"]["default"]
+    limit_param = load("systemprompt").operation("listConversations").parameter("limit") or {}
+    default = limit_param.get("schema", {}).get("default")
     try:
         page, limit = int(query.get("page", "1")), int(query.get("limit", str(default)))
     except ValueError:

@@ -36,11 +36,11 @@ def _recorded(tmp_path: Path, name: str, *args: str) -> Path:
     return path
 
 
-def _replayed(report: Path, api: str, fault: Any, *extra: str) -> tuple[list[Any], list[str], list[str]]:
+def _replayed(report: Path, api: str, fault: Any) -> tuple[list[Any], list[str], list[str]]:
     """Replay against a fresh server with `fault` (None: the mock); what the mock holds after."""
     app = FaultyApp(fault)
     with BackgroundServer(app) as server:
-        settings = resolve({"api": api, "base_url": server.base_url, "api_key": ALICE, "other_key": BOB, **dict(extra)})
+        settings = resolve({"api": api, "base_url": server.base_url, "api_key": ALICE, "other_key": BOB})
         done, leftovers = replay_all(read_report(report), settings)
         runtype = [c["id"] for c in app.store.dump()["tenants"][ALICE]["runtype"]]
         runtype += [c["id"] for c in app.store.dump()["tenants"][BOB]["runtype"]]

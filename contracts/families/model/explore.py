@@ -27,9 +27,9 @@ from .inputs import TagSlot, text
 from .sequence import CHECKS, Run, new_model
 
 JSON = {"Content-Type": "application/json"}
-# Of the time budget, what shrinking may take after the first finding: a shorter sequence
-# is worth a few seconds, not the whole budget.
-SHRINK_SHARE = 0.25
+# What shrinking may take after the first finding, of the time budget and at most: a
+# shorter sequence is worth a few seconds, not the whole budget.
+SHRINK_SHARE, SHRINK_SECONDS = 0.25, 10.0
 # Answers per operation and status validated against the spec (openapi-core costs more
 # than the request): the model judges every answer itself, Schemathesis every shape.
 SPEC_SAMPLES = 3
@@ -189,7 +189,8 @@ class Explorer:
     def found(self, problem: Problem, steps: list[Step]) -> None:
         """Keep the shortest failing sequence per check (Hypothesis' shrinking feeds it)."""
         if not self.findings:
-            self.ends = min(self.ends, time.monotonic() + self.budget.seconds * SHRINK_SHARE)
+            shrinking = min(self.budget.seconds * SHRINK_SHARE, SHRINK_SECONDS)
+            self.ends = min(self.ends, time.monotonic() + shrinking)
         known = self.findings.get(problem.check)
         if known is None or len(steps) < len(known.steps):
             self.findings[problem.check] = Finding(problem, list(steps))

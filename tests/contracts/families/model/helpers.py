@@ -28,7 +28,8 @@ def rewrite(name: str | None) -> Rewrite | None:
     """A fault or a conforming choice by name; None: the plain mock."""
     if name is None:
         return None
-    found = next((f for f in [*FAULTS, *CHOICES] if f.name == name), None)
+    candidates: list[Rewrite] = [*FAULTS, *CHOICES]
+    found = next((f for f in candidates if f.name == name), None)
     assert found is not None, name
     return found
 

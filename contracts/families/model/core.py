@@ -149,15 +149,6 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def contains(big: Any, small: Any) -> bool:
-    """Whether object `big` holds every key of `small` with the same value."""
-    return (
-        isinstance(big, dict)
-        and isinstance(small, dict)
-        and all(k in big and same(big[k], v) for k, v in small.items())
-    )
-
-
 def timestamp(value: Any) -> datetime | None:
     """An RFC 3339 timestamp with its zone, as the documentation's examples are; else None."""
     if not isinstance(value, str):

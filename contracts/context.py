@@ -23,10 +23,11 @@ from urllib.parse import parse_qsl
 
 import specs
 from specs import Operation
+from specs.media import not_json
 from specs.redact import Redactor
 
 from . import reference
-from .leeway import error_status_open, not_json
+from .leeway import error_status_open
 from .results import Evidence, Failure, Observation, Outcome
 from .samples import Sample
 from .target import Client, Credential, Exchange, Target

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from specs import Operation
+from specs.media import is_json_media_type, not_json
 
-from ...leeway import error_status_open, is_json_media_type, not_json
+from ...leeway import error_status_open
 from .events import Case, Check
 
 # The documentation never lists undeclared methods: how a server answers them is its choice.

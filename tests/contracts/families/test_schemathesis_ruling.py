@@ -9,7 +9,6 @@ import pytest
 import specs
 from contracts.families.schemathesis.events import Case, Check
 from contracts.families.schemathesis.ruling import Verdict, judge
-from contracts.leeway import not_json
 
 GET = specs.load("runtype").operation("getConversation")
 
@@ -44,12 +43,3 @@ def test_an_error_that_is_no_json_at_all_is_a_failure_another_json_shape_is_not(
     assert _ruled("content_type_conformance", case) is content_type_check
     assert _ruled("response_schema_conformance", case) is schema_check
     assert _ruled("response_headers_conformance", case) is Verdict.OBSERVATION
-
-
-def test_not_json_only_where_the_spec_documents_json_only() -> None:
-    delete = specs.load("runtype").operation("deleteConversation")
-    assert not_json(GET, 404, "text/html", HTML) == "text/html is not a JSON media type"
-    assert not_json(GET, 404, "application/json; charset=utf-8", "") == "the body is not JSON"
-    assert not_json(GET, 404, "application/vnd.api+json", "{}") is None
-    assert "204" in delete.statuses and not_json(delete, 204, "", "") is None  # no body documented
-    assert not_json(GET, 599, "text/html", HTML) is None  # a status the spec does not give

@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._servers import free_port, mock_command, start, stop  # noqa: E402
+from _servers import free_port, mock_command, start, stop  # noqa: E402
+
 from contracts.cli import main as contracts_main  # noqa: E402
 from contracts.settings import BY_NAME  # noqa: E402
 

@@ -42,21 +42,21 @@ def test_every_format_shows_the_numbered_steps_and_the_script(tmp_path: Path) ->
     fault = next(f for f in FAULTS if f.name == "list_touches_updated_at")
     paths = {kind: tmp_path / f"report.{kind}" for kind in ("json", "xml", "html", "md")}
     out = StringIO()
+    reports = ["--json", str(paths["json"]), "--junit-xml", str(paths["xml"]), "--html", str(paths["html"])]
+    reports += ["--markdown", str(paths["md"])]
     with BackgroundServer(FaultyApp(fault)) as server:
-        code = main(
-            [
-                "run", "--api", "runtype", "--base-url", server.base_url, "--api-key", ALICE, "--other-key", BOB,
-                "--only", "model", "--model-seconds", "300", "--json", str(paths["json"]),
-                "--junit-xml", str(paths["xml"]), "--html", str(paths["html"]), "--markdown", str(paths["md"]),
-            ],  # fmt: skip
-            out,
-        )
+        keys = ["--api-key", ALICE, "--other-key", BOB]
+        run = ["run", "--api", "runtype", "--base-url", server.base_url, *keys, "--only", "model"]
+        code = main([*run, "--model-seconds", "300", *reports], out)
     assert code == 1
     data = json.loads(paths["json"].read_text())
     (failure,) = [f for r in data["results"] if r["check"] == fault.check for f in r["failures"]]
     trail = failure["trail"]
-    steps, script = trail["steps"], trail["script"]
-    assert steps and all({"method", "path", "query", "headers", "body", "status", "answer", "expected"} <= s.keys() for s in steps)
+    steps = trail["steps"]
+    assert trail["script"].startswith("#!/bin/sh")
+    assert steps and all(
+        {"method", "path", "query", "headers", "body", "status", "answer", "expected"} <= s.keys() for s in steps
+    )
     assert all("authorization" not in {h.lower() for h in s["headers"]} for s in steps)
     first_line = f"1. {steps[0]['credential']} key: {steps[0]['method']} {steps[0]['path']}"
     # JUnit: the failure's text holds both.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -80,3 +81,29 @@ def test_every_conforming_server_passes(choice: Choice, setting: str, tmp_path: 
         code, data, _ = report(tmp_path, "--base-url", server.base_url, "--api-key", ALICE,
                                *CONFIGURATIONS[setting], "--only", "model", *BUDGET)  # fmt: skip
     _green(data, code)
+
+
+def _sent(mock: Any) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What the mock was sent, ids and cursors aside: method, path shape, query names."""
+    journal = httpx.get(f"{mock.base_url}/__mock__/requests").json()["requests"]
+    return [(e["method"], _shape(e["path"]), _names(e.get("query") or "")) for e in journal]
+
+
+def _shape(path: str) -> str:
+    parts = path.split("/")
+    return "/".join(parts[:3]) + ("/{id}" if len(parts) > 3 else "")
+
+
+def _names(query: str) -> tuple[str, ...]:
+    return tuple(sorted(name for name, _ in parse_qsl(query)))
+
+
+def test_the_same_seed_sends_the_same_sequences(spawn_mock: Any, tmp_path: Path) -> None:
+    runs = []
+    for seed in ("7", "7", "8"):
+        fresh = spawn_mock()
+        args = ["--api", "runtype", "--base-url", fresh.base_url, "--api-key", ALICE, "--other-key", BOB]
+        code, data, _ = report(tmp_path, *args, "--only", "model", "--model-examples", "5", "--seed", seed, *BUDGET[2:])
+        _green(data, code)
+        runs.append(_sent(fresh))
+    assert runs[0] == runs[1] and runs[0] != runs[2]

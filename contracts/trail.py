@@ -142,10 +142,11 @@ class Trail:
             query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in step.query)
             target = step.path + (f"?{query}" if query else "")
             body = f" {shorten(step.body, SHOWN)}" if step.body else ""
+            # Each line starts with a word of ours: no text of the server's can pass for a step.
             lines.append(f"{step.number}. {step.credential} key: {step.method} {target}{body}")
-            lines.append(f"   answer:   {step.answer}")
+            lines.append(f"answer:   {step.answer}")
             if step.expected:
-                lines.append(f"   expected: {step.expected}")
+                lines.append(f"expected: {step.expected}")
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
@@ -393,12 +394,10 @@ ENV = {
     "readonly": BY_NAME["readonly_key"].env,
 }
 _PICK = (
-    "pick() { python3 -c 'import json, sys, urllib.parse\n"
-    "v = json.load(sys.stdin)\n"
-    'for p in sys.argv[1].split("/")[1:]:\n'
-    '    p = p.replace("~1", "/").replace("~0", "~")\n'
-    "    v = v[int(p)] if isinstance(v, list) else v[p]\n"
-    'print(urllib.parse.quote(str(v), safe=""))\' "$1"; }'
+    "pick() { python3 -c 'import functools, json, sys, urllib.parse as u; "
+    "v = functools.reduce(lambda n, p: n[int(p)] if isinstance(n, list) "
+    'else n[p.replace("~1", "/").replace("~0", "~")], sys.argv[1].split("/")[1:], json.load(sys.stdin)); '
+    'print(u.quote(str(v), safe=""))\' "$1"; }'
 )
 
 

@@ -10,12 +10,15 @@ steps do nothing either: shrinking then ends quickly with the shortest sequence 
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from ...context import Context, body_json, describe
@@ -256,13 +259,28 @@ def run_machine(explorer: Explorer, machine: type[RuleBasedStateMachine]) -> Non
     # The class is this run's own (built per run), so the seed Hypothesis reads can sit on it.
     seeded = hypothesis_seed(explorer.ctx.target.seed)(machine)
     try:
-        run_state_machine_as_test(seeded, settings=hypothesis_settings(explorer.budget))
+        with _scratch_home():
+            run_state_machine_as_test(seeded, settings=hypothesis_settings(explorer.budget))
     except Exception as exc:
         if explorer.halted is None and not _only_violations(exc) and not explorer.findings:
             raise
     if explorer.halted is not None:
         raise explorer.halted
     explorer.report()
+
+
+@contextmanager
+def _scratch_home() -> Iterator[None]:
+    """Hypothesis keeps caches in `.hypothesis/` under the working directory: a run of the
+    suite leaves nothing in its user's folder, so they go to a temporary one, removed after
+    (also when the run is stopped)."""
+    before = storage_directory("", intent_to_write=False).home_directory
+    with tempfile.TemporaryDirectory(prefix="convo-contracts-hypothesis-") as home:
+        set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            set_hypothesis_home_dir(before)
 
 
 def _only_violations(exc: BaseException) -> bool:

@@ -4,6 +4,7 @@ created (the other key's with that key), writes its report and exits 128 + the s
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -33,7 +34,12 @@ def test_a_signal_mid_sequence_cleans_up_both_keys_and_reports(
         sys.executable, "-m", "contracts", "run", "--api", "runtype", "--base-url", mock.base_url,
         "--api-key", ALICE, "--other-key", BOB, "--only", "model", "--model-seconds", "300", "--json", str(report),
     ]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Its working folder and TMPDIR, to see that it leaves nothing there (Hypothesis' caches).
+    here, temp = tmp_path / "cwd", tmp_path / "tmp"
+    here.mkdir()
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": str(Path(__file__).resolve().parents[4])}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=here, env=env)
     ends = time.monotonic() + 90
     # Wait until both keys hold a conversation of the run's.
     while time.monotonic() < ends:
@@ -53,3 +59,4 @@ def test_a_signal_mid_sequence_cleans_up_both_keys_and_reports(
     assert "Traceback" not in out + err and ALICE not in out + err and BOB not in out + err
     assert _conversations(mock) == before
     assert json.loads(report.read_text())["leftovers"] == []
+    assert list(here.iterdir()) == [] and list(temp.iterdir()) == []

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 import specs
 from specs import Operation
-from specs.text import shorten
+from specs.text import printable, shorten
 
 from .api.endpoint import OperationEndpoint
 from .api.errors import ApiError
@@ -71,13 +71,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _disconnected(request: Request, exc: Exception) -> Response:
     # Nobody is left to answer (uvicorn drops the response): not the mock's error, no traceback.
-    logger.debug("client went away mid-request: %s %s", request.method, shorten(request.url.path, 200))
+    logger.debug("client went away mid-request: %s %s", request.method, printable(shorten(request.url.path, 200)))
     return ApiError(400, "the client disconnected before sending the whole body").response()
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # A bug in the mock: log it here, never hand a stack trace to the client.
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    logger.exception("unhandled error on %s %s", request.method, printable(shorten(request.url.path, 200)))
     return ApiError(500, "the mock hit an unexpected error; see its log").response()
 
 
@@ -96,6 +96,7 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         finally:
             if runtime.saver:
                 await runtime.saver.stop()
+            runtime.close()
             if proxy_state is not None:
                 await proxy_state.aclose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import logging
 import math
@@ -20,7 +21,7 @@ from specs.cli import OneLineParser
 from specs.integers import ascii_int
 from specs.paths import unwritable
 from specs.redact import redact_url
-from specs.text import shorten
+from specs.text import printable, shorten
 
 from . import interrupt
 from .api.auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
@@ -31,11 +32,11 @@ from .control.chaos import MAX_SEED, Chaos, Settings
 from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
 from .protocol import bounded_protocol
-from .proxy.endpoint import ProxyState
+from .proxy.endpoint import GC_THRESHOLDS, ProxyState
 from .proxy.record import parse_record_key
 from .proxy.traffic_report import write_json
 from .proxy.upstream_args import parse_upstreams
-from .runtime import Runtime
+from .runtime import Runtime, StateFileBusy
 
 # The demo keys are documented in the README: showing them is how a first user gets started.
 DEMO_SECRETS = frozenset(parse_key(k).key for k in DEFAULT_KEYS)
@@ -49,6 +50,7 @@ _FROM_CONFIG = {
     "latency": "latency_ms",
     "error_rate": "error_rate",
     "upstream_timeout": "upstream_timeout",
+    "head_timeout": "head_timeout",
 }
 
 
@@ -102,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--empty", action="store_true", help="start with no conversations")
     parser.add_argument(
         "--state-file", type=Path, metavar="PATH", help="load state from PATH and save every change to it"
+    )
+    parser.add_argument(
+        "--head-timeout",
+        metavar="SECONDS",
+        help=f"drop a connection whose request head is not complete within SECONDS (default {DEFAULTS.head_timeout:g})",
     )
     parser.add_argument(
         "--max-body",
@@ -214,6 +221,14 @@ def _chaos_settings(args: argparse.Namespace, apis: Sequence[str]) -> Settings:
     return chaos.settings
 
 
+def _seconds(flag: str, given: str | float) -> float:
+    # flag_value reads JSON's grammar: ASCII digits only, `true` is not 1.
+    value = flag_value(given) if isinstance(given, str) else given
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{flag} must be a finite number of seconds above 0")
+    return float(value)
+
+
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     _fill_defaults(args)
     keys = tuple(parse_key(k) for k in (args.key or DEFAULT_KEYS))
@@ -235,10 +250,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         if problem is not None:
             # Checked now: found only at shutdown, the whole session's recording would be lost.
             raise ValueError(f"{flag} {path} {problem}")
-    timeout = flag_value(args.upstream_timeout) if isinstance(args.upstream_timeout, str) else args.upstream_timeout
-    # flag_value reads JSON's grammar: ASCII digits only, `true` is not 1.
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
-        raise ValueError("--upstream-timeout must be a finite number of seconds above 0")
+    timeout = _seconds("--upstream-timeout", args.upstream_timeout)
+    head_timeout = _seconds("--head-timeout", args.head_timeout)
     return MockConfig(
         apis=apis,
         keys=keys,
@@ -256,18 +269,28 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         control_token=args.control_token,
         upstreams=upstreams,
         proxy_strict=args.proxy_strict,
-        upstream_timeout=float(timeout),
+        upstream_timeout=timeout,
+        head_timeout=head_timeout,
         record_file=args.record,
         record_keys=tuple(parse_record_key(k) for k in record_keys),
         faults=tuple(args.fault or ()),
     )
 
 
+class PrintableFormatter(logging.Formatter):
+    """Log lines whose message (a client's path, a file name) cannot act on a terminal
+    (`specs.text.printable`); a traceback keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
 def configure_logging(level: str) -> None:
     """The mock's own log lines (saves, disconnects, bugs) go to stderr at --log-level, like uvicorn's."""
     logger = logging.getLogger("mockserver")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    handler.setFormatter(PrintableFormatter("%(levelname)s:     %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(level.upper())
     logger.propagate = False
@@ -310,15 +333,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args)
         app = create_app(config)
-    except (ValueError, SeedError) as exc:
-        parser.exit(2, f"convo-mock: error: {exc}\n")
+    except (ValueError, SeedError, StateFileBusy) as exc:
+        parser.exit(2, f"convo-mock: error: {printable(str(exc))}\n")
     runtime = app.state.runtime
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
     except OSError as exc:
-        parser.exit(2, f"convo-mock: error: cannot listen on {args.host}:{args.port}: {exc.strerror}\n")
+        runtime.close()
+        where = printable(f"{args.host}:{args.port}")
+        parser.exit(2, f"convo-mock: error: cannot listen on {where}: {exc.strerror}\n")
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{port}"
@@ -326,13 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     if proxy is not None:
         _log_violations()
+        gc.set_threshold(*GC_THRESHOLDS)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             log_level=args.log_level,
             access_log=False,
             lifespan="on",
-            http=bounded_protocol(config.max_header_bytes),
+            http=bounded_protocol(config.max_header_bytes, config.head_timeout),
         )
     )
     # uvicorn re-raises the signal that stopped it once it is done; in proxy mode a default

@@ -44,6 +44,8 @@ class MockConfig:
     # Request head limits (431 past them): real browsers send a few KB in a few dozen headers.
     max_header_bytes: int = 64 * 1024
     max_headers: int = 100
+    # Seconds a connection may take to send a request head (a client dripping it is dropped).
+    head_timeout: float = 30.0
     # Bodies larger than this are parsed and validated by a worker thread, one at a time (body.py).
     parse_in_thread_bytes: int = 64 * 1024
 

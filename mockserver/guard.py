@@ -107,9 +107,9 @@ class Guard:
         allowed = self._host_allowed.get(host)
         if allowed is None:
             # Clients send the same few Host values: decide each once (bounded: a flood of
-            # made-up values only ever costs the parse).
+            # made-up values, or long ones, only ever costs the parse).
             allowed = host_name(host.decode("latin-1")) in self.hosts
-            if len(self._host_allowed) < 256:
+            if len(self._host_allowed) < 256 and len(host) <= 255:
                 self._host_allowed[host] = allowed
         if not allowed:
             hostname = host_name(host.decode("latin-1"))

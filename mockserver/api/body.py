@@ -22,6 +22,7 @@ import orjson
 from starlette.requests import Request
 
 from specs.integers import ascii_int
+from specs.text import shorten
 
 from .errors import ApiError
 
@@ -58,7 +59,7 @@ async def read_json_body(
         return None
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
-        shown = media_type[:60] or "none"
+        shown = shorten(media_type, 60) or "none"
         raise ApiError(415, f"Content-Type must be application/json (got {shown})")
     if len(raw) > thread_above:
         return await asyncio.get_running_loop().run_in_executor(_large_bodies(), _parse_large, raw, max_depth, check)

@@ -55,7 +55,7 @@ class OperationEndpoint:
         # A raw ASGI endpoint, so that every method reaches us and the 405 is ours.
         response, broken = await self.handle(Request(scope, receive))
         if broken is not None:
-            await deliver(broken, response, scope, receive, send)
+            await deliver(broken, response, scope, send)
         else:
             await response(scope, receive, send)
 

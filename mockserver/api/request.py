@@ -34,6 +34,7 @@ class RequestInfo:
     api: str | None = None
     operation: str | None = None
     request_id: int | None = None  # proxy mode: what this request's violations refer to
+    fault: str | None = None  # a transport fault delivered: what, and by whom (faults.py)
 
     @staticmethod
     def of(scope: Scope) -> RequestInfo:

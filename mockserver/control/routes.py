@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
 
 import specs
+from specs.text import shorten
 
 from ..api.body import parse_json, read_capped
 from ..api.errors import ApiError, json_response
@@ -103,8 +104,9 @@ def _query(request: Request) -> Query:
 
 
 async def get_requests(request: Request) -> Response:
-    journal = _runtime(request).journal
-    return json_response(200, {"requests": journal.read(_query(request))})
+    runtime = _runtime(request)
+    # `instance`: ids are this process's; a poller seeing another instance starts over.
+    return json_response(200, {"instance": runtime.instance, "requests": runtime.journal.read(_query(request))})
 
 
 async def count_requests(request: Request) -> Response:
@@ -142,7 +144,7 @@ async def flush_record(request: Request) -> Response:
 async def openapi(request: Request) -> Response:
     name = request.path_params["api"].removesuffix(".json")
     if name not in _runtime(request).config.apis:
-        raise ApiError(404, f"no spec named {name[:40]!r}; served: {', '.join(_runtime(request).config.apis)}")
+        raise ApiError(404, f"no spec named {shorten(name, 40)!r}; served: {', '.join(_runtime(request).config.apis)}")
     content = copy.deepcopy(specs.load(name).content)
     # Point tools (Swagger UI, schemathesis) at this mock rather than the real service.
     own = _runtime(request).public_url(request.scope)

@@ -10,7 +10,7 @@ contracts: the mock sits below the suite.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,12 @@ from specs.redact import redact_url
 
 from ..persistence import write_atomic
 from .endpoint import ProxyState
-from .violations import Violation
+from .violations import MAX_EXAMPLES, Violation
 
 SCHEMA_VERSION = 1  # the suite's JSON report version this follows
 FAMILY = "traffic"
+# api, operationId, method, path, check: one result
+_Group = tuple[str, str | None, str, str, str]
 
 
 def _failure(example: Violation, count: int) -> dict[str, Any]:
@@ -38,22 +40,28 @@ def _failure(example: Violation, count: int) -> dict[str, Any]:
 
 
 def as_dict(state: ProxyState, base_url: str) -> dict[str, Any]:
-    failures: dict[tuple[str, str | None, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    # A result fails on its counted violations; its failures are the examples kept of them
+    # (the first of each distinct failure, up to MAX_EXAMPLES).
+    counted: Counter[_Group] = Counter()
+    for (api, method, path, direction, _rule, operation_id), count in state.violations.counts.items():
+        counted[(api, operation_id, method, path, _check(direction, operation_id))] += count
+    failures: dict[_Group, list[dict[str, Any]]] = defaultdict(list)
     for (api, method, path, direction, _rule, operation_id, _pointer), (
         example,
         count,
     ) in state.violations.examples.items():
-        check = direction if operation_id is not None else "unknownOperation"
-        failures[(api, operation_id, method, path, check)].append(_failure(example, count))
+        failures[(api, operation_id, method, path, _check(direction, operation_id))].append(_failure(example, count))
     results: list[dict[str, Any]] = []
     for api in state.upstreams:
         for op in specs.load(api).operations:
             seen = state.exchanged[(api, op.operation_id)]
             for check in ("request", "response"):
-                found = failures.pop((api, op.operation_id, op.method, op.path, check), [])
-                status = "failed" if found else "passed" if seen else "skipped"
+                group = (api, op.operation_id, op.method, op.path, check)
+                found = failures.get(group, [])
+                status = "failed" if counted.pop(group, 0) else "passed" if seen else "skipped"
                 results.append(_result(api, op.operation_id, op.method, op.path, check, status, found, seen))
-    for (api, operation_id, method, path, check), found in failures.items():
+    for api, operation_id, method, path, check in counted:
+        found = failures.get((api, operation_id, method, path, check), [])
         results.append(_result(api, operation_id, method, path, check, "failed", found, 0))
     total = state.violations.total
     return {
@@ -73,6 +81,10 @@ def as_dict(state: ProxyState, base_url: str) -> dict[str, Any]:
     }
 
 
+def _check(direction: str, operation_id: str | None) -> str:
+    return direction if operation_id is not None else "unknownOperation"
+
+
 def _result(
     api: str,
     operation_id: str | None,
@@ -84,7 +96,9 @@ def _result(
     seen: int,
 ) -> dict[str, Any]:
     note = None
-    if status == "skipped":
+    if status == "failed" and not failures:
+        note = f"no example kept: the first {MAX_EXAMPLES} distinct failures have theirs"
+    elif status == "skipped":
         note = "no traffic: the app never called it"
     elif status == "passed":
         note = f"{seen} request(s) without a violation"
@@ -102,6 +116,7 @@ def _result(
 
 
 def write_json(state: ProxyState, base_url: str, path: Path) -> None:
-    # Values were redacted when recorded; the whole text is redacted again for the known keys.
-    text = orjson.dumps(as_dict(state, base_url), option=orjson.OPT_INDENT_2).decode()
-    write_atomic(path, state.redactor()(text).encode())
+    # Values were redacted when recorded; the whole report is redacted again, parsed, with
+    # every credential known by now.
+    data = state.redactor().json(as_dict(state, base_url))
+    write_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2))

@@ -49,18 +49,7 @@ def test_both_plugins_load_where_there_is_no_fcntl() -> None:
     assert "fcntl" not in imported
 
 
-@pytest.mark.parametrize(
-    "plugin",
-    [
-        "contracts.pytest_plugin",
-        pytest.param(
-            "mockserver.pytest_plugin",
-            # The mock's plugin is made lazy on h/mockcore (issue 21); strict: this turns red
-            # the day it passes, so the mark goes with the merge.
-            marks=pytest.mark.xfail(strict=True, reason="mockserver.pytest_plugin is made lazy on h/mockcore"),
-        ),
-    ],
-)
+@pytest.mark.parametrize("plugin", PLUGINS)
 def test_loading_a_plugin_pulls_in_no_heavy_module(plugin: str) -> None:
     heavy = sorted(m for m in _imported_by(plugin) if m.split(".")[0] in HEAVY)
     assert heavy == [], heavy

@@ -7,6 +7,7 @@ const POLL_MS = 1000;
 let KEEP = null; // entries kept in the page: the journal's size, from GET /__mock__/meta
 const entries = new Map(); // id -> entry
 let lastId = 0;
+let instance = null; // the mock process the entries came from: ids start over with another
 let selected = null;
 let chaos = null;
 
@@ -185,11 +186,29 @@ function remember(entry) {
   addOption($("#filters [name=tenant]"), entry.tenant);
 }
 
+// The mock was restarted: its ids begin again, so what the page holds belongs to a run that
+// is over. Start over as a fresh page would (the new process may keep another journal size).
+function startOver() {
+  entries.clear();
+  lastId = 0;
+  selected = null;
+  KEEP = null;
+  render();
+  $("#detail").replaceChildren(el("p", { className: "muted" }, "Click a request to see its headers and bodies."));
+  if (!$("#tab-state").hidden) loadTenants().catch(() => {});
+}
+
 async function poll() {
   try {
     if (KEEP === null) await loadMeta();
     const asked = forgotten;
-    const data = await call("GET", `/__mock__/requests?since=${lastId}&limit=${KEEP}`);
+    let data = await call("GET", `/__mock__/requests?since=${lastId}&limit=${KEEP}`);
+    if (instance !== null && data.instance !== instance) {
+      startOver();
+      await loadMeta();
+      data = await call("GET", `/__mock__/requests?since=0&limit=${KEEP}`);
+    }
+    instance = data.instance;
     // Entries fetched with a token forgotten meanwhile stay out of the page; fetch afresh.
     if (asked !== forgotten) data.requests = [];
     if (data.requests.length > 50) {

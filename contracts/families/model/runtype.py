@@ -118,7 +118,6 @@ class RuntypeModel:
         spec = specs.load("runtype")
         self.spec = spec
         create = spec.operation("createConversation").request_schema() or {}
-        self.create_fields = list(create.get("properties", {}))
         self.defaults = {n: p["default"] for n, p in create.get("properties", {}).items() if "default" in p}
         update = spec.operation("updateConversation").request_schema() or {}
         self.update_fields = list(update.get("properties", {}))
@@ -176,15 +175,15 @@ class RuntypeModel:
         item = self._item_id(action) if action.op != "createConversation" else None
         own = conv is not None and conv.tenant == action.tenant
         if action.listed is not None and item is not None:
-            conv = self._own_conv(action.tenant, item)
+            conv = self.own_conv(action.tenant, item)
             own = conv is not None
         twin = None
         if conv is not None and not own and conv.id is not None:
-            twin = self._own_conv(action.tenant, conv.id)
+            twin = self.own_conv(action.tenant, conv.id)
         foreign = item if action.listed is not None and conv is None else None
         return View(step, op, conv, own, twin, foreign)
 
-    def _own_conv(self, tenant: str, item: str) -> Conv | None:
+    def own_conv(self, tenant: str, item: str) -> Conv | None:
         found = [c for c in self.convs.values() if c.tenant == tenant and c.id == item and not c.superseded]
         alive = [c for c in found if c.deleted_at_step is None]
         return (alive or found)[-1] if found else None
@@ -291,7 +290,7 @@ class RuntypeModel:
         items = [i for i in page.get("conversations") or [] if isinstance(i, dict)]
         ids = [str(i.get("id")) for i in items if isinstance(i.get("id"), str)]
         for item in items:
-            if isinstance(item.get("id"), str) and self._own_conv(action.tenant, item["id"]) is None:
+            if isinstance(item.get("id"), str) and self.own_conv(action.tenant, item["id"]) is None:
                 self.foreign[(action.tenant, item["id"])] = item
         self.listed[action.tenant] += [i for i in ids if i not in self.listed[action.tenant]]
         pagination = page.get("pagination")
@@ -556,7 +555,7 @@ def list_matches_model(model: RuntypeModel, view: View) -> Iterator[Problem]:
     params = _listing_params(model, view)
     filters = {k: v for k, v in params.items() if k in model.filters}
     for item in items:
-        conv = model._own_conv(view.sender, item["id"]) if isinstance(item.get("id"), str) else None
+        conv = model.own_conv(view.sender, item["id"]) if isinstance(item.get("id"), str) else None
         wrong_filter = [n for n, v in filters.items() if n in item and not same(item[n], v)]
         if conv is not None and conv.alive:
             expected = model.summary_of(conv.state or {})
@@ -621,7 +620,7 @@ def pages_consistent(model: RuntypeModel, view: View) -> Iterator[Problem]:
     tagged = params.get("ownerId") in model.owners[view.sender]
     for item in items:
         item_id = item.get("id")
-        ours = isinstance(item_id, str) and model._own_conv(view.sender, item_id) is not None
+        ours = isinstance(item_id, str) and model.own_conv(view.sender, item_id) is not None
         if item_id in walk.seen and (ours or tagged):
             yield Problem(
                 "pages_consistent",
@@ -679,7 +678,7 @@ def timestamps(model: RuntypeModel, view: View) -> Iterator[Problem]:
         if updated < created:
             yield Problem("timestamps", f"updatedAt {item['updatedAt']} not before createdAt {item['createdAt']}")
             return
-        conv = model._own_conv(view.sender, item["id"]) if isinstance(item.get("id"), str) else None
+        conv = model.own_conv(view.sender, item["id"]) if isinstance(item.get("id"), str) else None
         if conv is None or not conv.alive or (view.action.op == "createConversation"):
             continue
         state = conv.state or {}

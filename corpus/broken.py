@@ -892,7 +892,7 @@ FAULTS = [
         "systemprompt.io: a metadata update is merged into every conversation of the key",
         "systemprompt",
         "model",
-        "read_your_writes",
+        "list_matches_model",
         after=update_leaks_to_siblings,
     ),
 ]

@@ -108,7 +108,8 @@ def messages(item_schema: dict[str, Any]) -> st.SearchStrategy[list[dict[str, An
         {**documented, "content": content},
         optional={"extra": json_values(), "😀": st.none()},
     )
-    return st.lists(item, max_size=4)
+    # A list with messages first (what an update that leaves them out must keep), then empty.
+    return st.one_of(st.lists(item, min_size=1, max_size=4), st.just([]))
 
 
 @dataclass(frozen=True)

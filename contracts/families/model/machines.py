@@ -237,12 +237,12 @@ def runtype_machine(explorer: Explorer) -> type[ModelMachine]:
         @precondition(lambda self: self.x.writes and self.handles < MOST_CREATED)
         @rule(target=conversations, tenant=tenants, body=creates, same=OFTEN, then=LOOKS, page=PAGE)
         def create(self, tenant: str, body: dict[str, Any], same: bool, then: str, page: int | None) -> int:
-            """Create with any subset of the fields; often with the owner tag of the sender's
-            last conversation, so that a filtered walk has several pages."""
+            """Create with any subset of the fields; often as the owner of the last conversation
+            made, with its owner tag, so that a filtered walk has several pages."""
             handle, self.handles = self.handles, self.handles + 1
-            mine = [c for c in self.model.convs.values() if c.tenant == tenant and c.state]
-            if same and mine:
-                body = {**body, OWNER: (mine[-1].state or {}).get(OWNER, body.get(OWNER))}
+            made = [c for c in self.model.convs.values() if c.state]
+            if same and made:  # the last conversation's owner: its tenant, its tag
+                tenant, body = made[-1].tenant, {**body, OWNER: (made[-1].state or {}).get(OWNER, body.get(OWNER))}
             self.act(Action("createConversation", tenant, handle=handle, body=self.concrete(tenant, body)))
             self.look(handle, then, page)
             return handle

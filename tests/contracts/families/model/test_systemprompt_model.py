@@ -88,11 +88,11 @@ def _sequences(first: str, second: str) -> dict[str, tuple[list[Action], str]]:
         ),
         "update_leaks_to_siblings": (
             [
-                A("getConversation", "main", uuid=second),
+                A(LIST, "main"),
                 A("updateConversation", "main", uuid=first, body={"metadata": {"k": "v"}}),
-                A("getConversation", "main", uuid=second),
+                A(LIST, "main"),  # the other conversation listed carries the update too
             ],
-            "read_your_writes",
+            "list_matches_model",
         ),
         "systemprompt_tenant_shared": (
             [

@@ -1,4 +1,5 @@
-"""`convo-contracts run` / `python -m contracts run`: fuzz a deployment and report what broke.
+"""`convo-contracts run` / `python -m contracts run`: fuzz a deployment and report what broke;
+`convo-contracts replay REPORT.json`: send each recorded failure's requests again (replay.py).
 
 Exit status: 0 conforming, 1 documented behaviour broken (or something the run created
 could not be deleted), 2 could not run, 130/143 stopped by SIGINT/SIGTERM. Every error is
@@ -13,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -36,15 +38,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Conformance suite for the Runtype and systemprompt.io conversation APIs."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="fuzz a deployment and report what broke")
+    _add_settings(commands.add_parser("run", help="fuzz a deployment and report what broke"))
+    replay_parser = commands.add_parser(
+        "replay", help="send each failure of a JSON report again: still failing (exit 1) or fixed (exit 0)"
+    )
+    replay_parser.add_argument("report", metavar="REPORT.json", help="a report of convo-contracts run --json")
+    _add_settings(replay_parser)
+    return parser
+
+
+def _add_settings(command: argparse.ArgumentParser) -> None:
     for setting in SETTINGS:
         default = "" if setting.default is None or setting.flag else f"; default {_shown(setting.default)}"
         help_text = f"{setting.help} (env {setting.env}{default})"
         if setting.flag:
-            run_parser.add_argument(setting.option, dest=setting.name, action="store_const", const=True, help=help_text)
+            command.add_argument(setting.option, dest=setting.name, action="store_const", const=True, help=help_text)
         else:
-            run_parser.add_argument(setting.option, dest=setting.name, metavar=setting.name.upper(), help=help_text)
-    return parser
+            command.add_argument(setting.option, dest=setting.name, metavar=setting.name.upper(), help=help_text)
 
 
 def _shown(value: Any) -> str:
@@ -53,7 +63,10 @@ def _shown(value: Any) -> str:
 
 def parse(argv: Sequence[str] | None = None) -> RunSettings:
     """The run's settings from the command line over the environment; SettingError if bad."""
-    args = build_parser().parse_args(argv)
+    return _settings(build_parser().parse_args(argv))
+
+
+def _settings(args: argparse.Namespace) -> RunSettings:
     given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
     return resolve({**from_environment(), **given})
 
@@ -118,11 +131,14 @@ def _left_behind(result: RunResult) -> str:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    args = build_parser().parse_args(argv)
     try:
-        settings = parse(argv)
+        settings = _settings(args)
     except SettingError as exc:
         _say(str(exc))
         return 2
+    if args.command == "replay":
+        return _replay(Path(args.report), settings, out)
     redact = settings.first.redactor
     out.write(report.for_terminal(_header(settings), redact) + "\n")
     result = RunResult()
@@ -151,6 +167,41 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ReportNotWritten as exc:
         _say(str(exc), redact)
         return 2
+
+
+def _replay(path: Path, settings: RunSettings, out: TextIO) -> int:
+    """`replay`: one line per failure, then what could not be cleaned up; the exit code."""
+    from . import replay  # the model family (Hypothesis) only when replaying
+
+    redact = settings.first.redactor
+    try:
+        failures = replay.read_report(path)
+    except replay.ReportUnreadable as exc:
+        _say(str(exc), redact)
+        return 2
+    out.write(report.for_terminal(_header(settings), redact) + "\n")
+    try:
+        with _stop_on_signals():
+            done, leftovers = replay.replay_all(failures, settings)
+    except Interrupted as exc:
+        _say(f"replay stopped by {signal.Signals(exc.signum).name}")
+        return exc.exit_code
+    except CannotRun as exc:
+        _say(f"could not replay: {exc}", redact)
+        return 2
+    except Exception as exc:  # the suite's own bug: one line, exit 2, never a traceback
+        _say(f"could not replay (internal error): {type(exc).__name__}: {exc}", redact)
+        return 2
+    for one in done:
+        line = f"{one.verdict:<14} {one.failure.title}: {one.why}"
+        out.write(report.for_terminal(line, redact) + "\n")
+    for item in leftovers:
+        out.write(report.for_terminal(f"not cleaned up: {item}", redact) + "\n")
+    code = replay.exit_code(done, leftovers)
+    tally = {v: sum(r.verdict == v for r in done) for v in (replay.STILL_FAILING, replay.FIXED, replay.NOT_REPLAYED)}
+    summary = ", ".join(f"{n} {verdict}" for verdict, n in tally.items())
+    out.write(f"{summary or 'no failures recorded'}\n")
+    return code
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from .leeway import error_status_open
 from .results import EXCERPT, Evidence, Failure, Observation, Outcome, answered
 from .samples import Sample
 from .target import Client, Credential, Exchange, Target
+from .trail import Recorded, Trail, Verdict, record_of, script, steps_of
 
 SERVER_ERROR = "not_a_server_error"  # Schemathesis' name for the same rule
 RESPONSE_MATCHES_SPEC = "response_matches_spec"
@@ -51,7 +52,13 @@ class Context:
     # Every owner tag a check writes (the run tag, or one derived from it): clean-up lists
     # each, so a create whose answer was lost is still found.
     tags: list[str] = field(default_factory=list)
+    # What a check made as the other tenant (--other-key): deleted after the run with that key.
+    other_created: list[str] = field(default_factory=list)
+    other_tags: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    # What the running check sent (the runner empties it before each check): a failure's
+    # trail is the part of it the failing exchange depends on.
+    records: list[tuple[Exchange, Recorded]] = field(default_factory=list)
 
     @property
     def spec(self) -> specs.Spec:
@@ -61,6 +68,12 @@ class Context:
         """An owner tag derived from the run's, recorded for clean-up."""
         tag = f"{self.run_tag}-{suffix}"
         self.tags.append(tag)
+        return tag
+
+    def other_tag(self, suffix: str) -> str:
+        """An owner tag the other tenant writes, recorded for clean-up with its key."""
+        tag = f"{self.run_tag}-{suffix}"
+        self.other_tags.append(tag)
         return tag
 
     def operations(self, *, writes: bool | None = None) -> Iterable[Operation]:
@@ -85,6 +98,7 @@ class Context:
         `request` is what `Client.send` takes (headers override the credential's)."""
         self.refuse_writes(op)
         exchange = self.client.send(op.method, path or op.path, key=self.target.key_for(credential), **request)
+        self.records.append((exchange, record_of(credential.value, exchange, describe(exchange, self.target.redactor))))
         self.take_in(op, exchange)
         return exchange
 
@@ -166,11 +180,20 @@ class Context:
         )
 
     def expect(
-        self, op: Operation, check: str, ok: bool, expected: str, exchange: Exchange | None, pointer: str = ""
+        self,
+        op: Operation,
+        check: str,
+        ok: bool,
+        expected: str,
+        exchange: Exchange | None,
+        pointer: str = "",
+        statuses: Iterable[str] = (),
     ) -> bool:
+        """`statuses`: the statuses the expectation allows, when that is what it is about
+        (`replay` then judges the answer's status alone)."""
         self.outcome(op, check)  # recorded even when it passes
         if not ok and not _server_error(exchange):
-            self.fail(op, check, expected, exchange, pointer)
+            self.fail(op, check, expected, exchange, pointer, statuses)
         return ok
 
     def expect_status(
@@ -180,7 +203,7 @@ class Context:
         status = exchange.response.status_code if exchange.response is not None else None
         ok = status is not None and str(status) in allowed
         return self.expect(
-            op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses"
+            op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses", allowed
         )
 
     def expect_rejected(
@@ -204,10 +227,39 @@ class Context:
             return True
         return self.expect_status(op, check, exchange, allowed, why, pointer)
 
-    def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
+    def fail(
+        self,
+        op: Operation,
+        check: str,
+        expected: str,
+        exchange: Exchange | None,
+        pointer: str = "",
+        statuses: Iterable[str] = (),
+        trail: Trail | None = None,
+    ) -> None:
         redact = self.target.redactor
-        failure = Failure(redact(expected), evidence_of(exchange, redact), pointer or op.pointer)
+        evidence = evidence_of(exchange, redact)
+        trail = trail or self.trail_of(check, expected, exchange, tuple(statuses))
+        failure = Failure(redact(expected), Evidence(evidence.got, evidence.curl, trail), pointer or op.pointer)
         self.outcome(op, check).add_failure(failure)
+
+    def trail_of(self, check: str, expected: str, exchange: Exchange | None, statuses: tuple[str, ...]) -> Trail | None:
+        """The requests of the running check the failure depends on, and how `replay` judges
+        them again. A status (or a 5xx) is the failing exchange's own: the trail ends there.
+        Anything else the check may have seen in a later answer (a get after the update it
+        names): the trail ends at the check's last request and replay wants every answer as
+        it was."""
+        sent = [seen for seen, _ in self.records]
+        if exchange is None or exchange not in sent:
+            return None
+        at = sent.index(exchange)
+        by = "server_error" if check == SERVER_ERROR else "status" if statuses else "answer"
+        records = [record for _, record in self.records[: at + 1 if by != "answer" else len(sent)]]
+        steps = steps_of(records, expected, self.target.redactor, also=[at] if by == "answer" else [])
+        title = f"{self.api} · {self.family} · {check}: {expected}"
+        return Trail(
+            steps, Verdict(by, statuses, self.api, check), script(self.api, self.target.redactor(title), steps)
+        )
 
     def observe(self, op: Operation, check: str, what: str, exchange: Exchange | None, pointer: str = "") -> None:
         """The server chose otherwise than our mock where the documentation allows it: say

@@ -12,6 +12,7 @@ from specs.redact import Redactor
 from specs.text import shorten
 
 from .samples import Sample
+from .trail import Trail
 
 EXCERPT = 600  # characters of what came back that a finding keeps
 
@@ -43,16 +44,22 @@ class Evidence:
 
     got: str
     curl: str | None = None
+    # The requests behind a failure, numbered, with a script that sends them again (`replay`).
+    trail: Trail | None = None
 
     def parts(self) -> list[Part]:
         parts = [Part("got", "got", self.got)]
         if self.curl:
             parts.append(Part("curl", "reproduce", self.curl, code=True))
+        if self.trail is not None and len(self.trail.steps) > 1:
+            parts.append(Part("steps", "steps", self.trail.numbered(), code=True))
+        if self.trail is not None and self.trail.script:
+            parts.append(Part("script", "reproduction script", self.trail.script, code=True))
         return parts
 
     def as_json(self) -> dict[str, Any]:
         """The JSON report's fields beside a finding's own (`got` is the finding's)."""
-        return {"curl": self.curl}
+        return {"curl": self.curl} | ({"trail": self.trail.as_json()} if self.trail is not None else {})
 
 
 def answered(status: int | None, content_type: str, body: str, redact: Redactor) -> str:

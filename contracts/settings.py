@@ -31,9 +31,12 @@ if TYPE_CHECKING:
     from .target import Target
 
 
-FAMILIES = ("schemathesis", "boundaries", "auth", "semantics")
+FAMILIES = ("schemathesis", "boundaries", "auth", "semantics", "model")
 # Seconds a request may take, whole response included: the default of `--timeout`.
 DEFAULT_TIMEOUT = 10.0
+# The model family's default budget per API (`--model-examples`, `--model-steps`,
+# `--model-seconds`): a full run of both APIs against the mock stays well under 90 s.
+MODEL_EXAMPLES, MODEL_STEPS, MODEL_SECONDS = 100, 12, 25.0
 ALL = "all"
 
 
@@ -208,8 +211,17 @@ SETTINGS: tuple[Setting, ...] = (
     *_per_api(),
     Setting("only", f"comma-separated families: {','.join(FAMILIES)}", default=FAMILIES, parse=_families, pytest=False),
     Setting("max_examples", "Schemathesis examples per operation", default=25, parse=_positive_int),
-    Setting("seed", "Schemathesis seed: the same seed replays the same run", default=0, parse=_int),
+    Setting(
+        "seed", "seed of Schemathesis and the model family: the same seed replays the same run", default=0, parse=_int
+    ),
     Setting("workers", "Schemathesis workers", default=2, parse=_positive_int),
+    Setting(
+        "model_examples", "model family: operation sequences tried per API", default=MODEL_EXAMPLES, parse=_positive_int
+    ),
+    Setting("model_steps", "model family: the most steps in one sequence", default=MODEL_STEPS, parse=_positive_int),
+    Setting(
+        "model_seconds", "model family: seconds per API before it stops sending", default=MODEL_SECONDS, parse=_seconds
+    ),
     Setting("timeout", "seconds a request may take, whole response included", default=DEFAULT_TIMEOUT, parse=_seconds),
     Setting("max_duration", "seconds the whole run may take before it stops", default=1800.0, parse=_seconds),
     Setting("read_only", "only requests that cannot change data: safe against production", default=False, flag=True),
@@ -319,6 +331,9 @@ def resolve(raw: Mapping[str, Any], *, pytest: bool = False, now: float | None =
             max_examples=v["max_examples"],
             seed=v["seed"],
             workers=v["workers"],
+            model_examples=v["model_examples"],
+            model_steps=v["model_steps"],
+            model_seconds=v["model_seconds"],
             strict=v["strict"],
             deadline=deadline,
             run_secrets=secrets,

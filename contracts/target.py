@@ -17,7 +17,7 @@ from specs.inflate import CODINGS, NotInflatable, TooLarge, coding_of, inflate
 from specs.redact import Redactor, Secret, redact_url
 
 from .errors import CannotRun
-from .settings import DEFAULT_TIMEOUT
+from .settings import DEFAULT_TIMEOUT, MODEL_EXAMPLES, MODEL_SECONDS, MODEL_STEPS
 
 USER_AGENT = "convo-contracts"
 # A response body larger than this (after decompression) is a failure, never read whole:
@@ -67,6 +67,9 @@ class Target:
     max_examples: int = 25
     seed: int = 0
     workers: int = 2
+    model_examples: int = MODEL_EXAMPLES
+    model_steps: int = MODEL_STEPS
+    model_seconds: float = MODEL_SECONDS
     strict: bool = False
     deadline: float | None = None  # time.monotonic() by which the run must end
     # Every key of the run (all APIs'): whatever this target writes down redacts them all.

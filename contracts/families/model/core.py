@@ -8,7 +8,6 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 from specs.text import shorten
@@ -31,6 +30,9 @@ class Action:
     params: dict[str, Any] = field(default_factory=dict)
     body: Any = None
     follow: bool = False  # the next page of this tenant's open walk
+    # Sent more than RESOLUTION after the addressed conversation's updatedAt was first seen
+    # (waiting if need be): an update's standing stamp is then proof (rule 3).
+    late: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Its fields, those at their defaults left out (0 is a handle, not a default)."""
@@ -41,6 +43,7 @@ class Action:
             "params": {},
             "body": None,
             "follow": False,
+            "late": False,
         }
         return {k: v for k, v in asdict(self).items() if k not in defaults or not _same_default(v, defaults[k])}
 
@@ -147,17 +150,6 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
-
-
-def timestamp(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp with its zone, as the documentation's examples are; else None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def merged(old: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:

@@ -15,10 +15,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from ...context import Context, body_json, describe
@@ -33,6 +35,8 @@ JSON = {"Content-Type": "application/json"}
 # What shrinking may take after the first finding, of the time budget and at most: a
 # shorter sequence is worth a few seconds, not the whole budget.
 SHRINK_SHARE, SHRINK_SECONDS = 0.25, 10.0
+# The observation when Hypothesis stops because the same draws met other answers (Flaky).
+REPEATABLE = "sequences_repeatable"
 # Answers per operation and status validated against the spec (openapi-core costs more
 # than the request): the model judges every answer itself, Schemathesis every shape.
 SPEC_SAMPLES = 3
@@ -79,10 +83,13 @@ class Explorer:
     exercised: set[tuple[str, str]] = field(default_factory=set)  # (operationId, check) judged
     sequences: int = 0
     requests: int = 0
-    _tags: dict[tuple[str, TagSlot], str] = field(default_factory=dict)
+    _tags: dict[tuple[int, str, TagSlot], str] = field(default_factory=dict)
+    _unrecorded: dict[str, str] = field(default_factory=dict)  # tag → its tenant, not yet for clean-up
     _marks: int = 0
     _validated: dict[tuple[str, int | None], int] = field(default_factory=dict)
     ends: float = 0.0
+    unrepeatable: str | None = None  # why Hypothesis stopped: the same draws met other answers
+    last: Step | None = None  # the last step judged
 
     def __post_init__(self) -> None:
         self.ends = time.monotonic() + self.budget.seconds
@@ -108,17 +115,29 @@ class Explorer:
     # --- values the rules draw, made concrete for this run --------------------------------
 
     def owner_tag(self, tenant: str, slot: TagSlot) -> str:
-        """An owner tag of `tenant`, recorded for clean-up with that tenant's key: the short
-        one, or padded with the slot's palette to its length (at or next to the limit)."""
-        found = self._tags.get((tenant, slot))
+        """An owner tag of `tenant` in this sequence: the short one, or padded with the slot's
+        palette to its length (at or next to the limit). Each sequence has its own, so what an
+        earlier one left (a server that lists what it deleted) is in none of its filtered lists,
+        and the same draws meet the same answers when Hypothesis runs them again."""
+        key = (self.sequences, tenant, slot)
+        found = self._tags.get(key)
         if found is not None:
             return found
-        base = f"{self.ctx.run_tag}-model-{tenant}{slot.slot}"
+        base = f"{self.ctx.run_tag}-model{self.sequences}-{tenant}{slot.slot}"
         value = base if slot.length <= len(base) + 1 else f"{base}-{text(slot.length - len(base) - 1, slot.palette)}"
-        suffix = value[len(self.ctx.run_tag) + 1 :]
-        tag = self.ctx.tag(suffix) if tenant == "main" else self.ctx.other_tag(suffix)
-        self._tags[(tenant, slot)] = tag
-        return tag
+        self._tags[key] = value
+        self._unrecorded[value] = tenant
+        return value
+
+    def _keep_tags(self, body: Any) -> None:
+        """A create whose id we never learnt: its owner tag goes to clean-up (with the key that
+        wrote it), which finds the conversation by it. Only then: clean-up lists every tag
+        recorded, and the sequences use hundreds."""
+        for value in body.values() if isinstance(body, dict) else ():
+            tenant = self._unrecorded.pop(value, None) if isinstance(value, str) else None
+            if tenant is not None:
+                suffix = value[len(self.ctx.run_tag) + 1 :]
+                (self.ctx.tag if tenant == "main" else self.ctx.other_tag)(suffix)
 
     def fresh(self, name: str) -> str:
         """A value no conversation has, for a filter that must match none of ours."""
@@ -138,28 +157,31 @@ class Explorer:
         self.ctx.refuse_writes(op)
         self.requests += 1
         started = time.monotonic()
-        exchange = self.ctx.client.send(
-            op.method,
-            request.path,
-            key=self.ctx.target.key_for(credential),
-            params=request.params or None,
-            headers=JSON if request.has_body else None,
-            content=dumps(request.body).encode() if request.has_body else None,
-        )
+        creates = op.method == "POST"
+        try:
+            exchange = self.ctx.client.send(
+                op.method,
+                request.path,
+                key=self.ctx.target.key_for(credential),
+                params=request.params or None,
+                headers=JSON if request.has_body else None,
+                content=dumps(request.body).encode() if request.has_body else None,
+            )
+        except BaseException:
+            if creates:
+                self._keep_tags(request.body)
+            raise
         answer = _answer(exchange, started, time.monotonic())
         self.ctx.keep_sample(op, exchange)
         seen = self._validated.get((op.operation_id, answer.status), 0)
         if seen < SPEC_SAMPLES:
             self._validated[(op.operation_id, answer.status)] = seen + 1
             self.ctx.judge_against_spec(op, exchange)
-        if (
-            op.method == "POST"
-            and answer.ok
-            and isinstance(answer.body, dict)
-            and isinstance(answer.body.get("id"), str)
-        ):
+        if creates and answer.ok and isinstance(answer.body, dict) and isinstance(answer.body.get("id"), str):
             # Deleted after the run with the key that made it.
             (self.ctx.created if credential is Credential.MAIN else self.ctx.other_created).append(answer.body["id"])
+        elif creates and (answer.lost or answer.ok):  # it may exist, under an id we never saw
+            self._keep_tags(request.body)
         return answer, exchange
 
     def tidy(self, run: Run) -> None:
@@ -181,6 +203,7 @@ class Explorer:
     # --- what the machine found -------------------------------------------------------------
 
     def judged(self, step: Step) -> None:
+        self.last = step
         for check in CHECKS[self.ctx.api]:
             if step.action.op in (judged_operations(check) or (step.action.op,)):
                 self.exercised.add((step.action.op, check.__name__))
@@ -203,6 +226,16 @@ class Explorer:
         evidence is its shortest sequence."""
         for op_id, check in sorted(self.exercised):
             self.ctx.outcome(self.ctx.spec.operation(op_id), check)
+        if self.unrepeatable is not None and self.last is not None:
+            found = f"{len(self.findings)} finding(s) kept" if self.findings else "nothing found before"
+            self.ctx.observe(
+                self.ctx.spec.operation(self.last.action.op),
+                REPEATABLE,
+                f"the same sequence, sent again, met other answers ({self.unrepeatable}): the server keeps state"
+                f" between sequences or answers alike requests differently, so exploring stopped after"
+                f" {self.sequences} sequences, {found}; not a verdict",
+                self.last.exchange,
+            )
         for check, finding in self.findings.items():
             last = finding.steps[-1]
             op = self.ctx.spec.operation(last.action.op)
@@ -262,7 +295,9 @@ def run_machine(explorer: Explorer, machine: type[RuleBasedStateMachine]) -> Non
         with _scratch_home():
             run_state_machine_as_test(seeded, settings=hypothesis_settings(explorer.budget))
     except Exception as exc:
-        if explorer.halted is None and not _only_violations(exc) and not explorer.findings:
+        if explorer.halted is None and _unrepeatable(exc):
+            explorer.unrepeatable = type(exc).__name__
+        elif explorer.halted is None and not _only_violations(exc) and not explorer.findings:
             raise
     if explorer.halted is not None:
         raise explorer.halted
@@ -281,6 +316,14 @@ def _scratch_home() -> Iterator[None]:
             yield
         finally:
             set_hypothesis_home_dir(before)
+
+
+def _unrepeatable(exc: BaseException) -> bool:
+    """Hypothesis ran the same draws again and met other answers: a server that answers alike
+    sequences differently (a step's outcome, or how many steps ran). A group of anything but
+    our violations is no such thing."""
+    nested = getattr(exc, "exceptions", None)
+    return isinstance(exc, Flaky) and (not nested or _only_violations(exc))
 
 
 def _only_violations(exc: BaseException) -> bool:

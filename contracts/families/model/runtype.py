@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import specs
+from specs.timestamps import RESOLUTION, instant
 
 from ..fixtures import UnaddressableId, fill_path
 from .core import (
@@ -32,14 +33,13 @@ from .core import (
     metadata_choices,
     same,
     show,
-    timestamp,
 )
 
 PAGING = ("limit", "cursor")
 TIMESTAMPS = ("createdAt", "updatedAt")
-# Seconds: coarser than any clock a server stamps updatedAt with. Two updates further apart
-# than this must carry different stamps; closer ones may share a whole-second stamp.
-RESOLUTION = 1.1
+# How far past RESOLUTION a late step is sent: the check compares the two clock readings
+# strictly, and a sleep may end a little early.
+LATE_MARGIN = 0.05
 
 
 @dataclass
@@ -158,6 +158,14 @@ class RuntypeModel:
             return None
         has_body = op.request_body is not None
         return Request(op.operation_id, op.method, path, action.tenant, body=action.body, has_body=has_body)
+
+    def wait(self, action: Action, now: float) -> float:
+        """Seconds to wait before sending `action` (monotonic `now`): a late step goes more
+        than RESOLUTION after its conversation's updatedAt was first seen."""
+        conv = self.convs.get(action.handle) if action.late and action.handle is not None else None
+        if conv is None or conv.state is None:
+            return 0.0
+        return max(0.0, conv.stamp_seen + RESOLUTION + LATE_MARGIN - now)
 
     def _item_id(self, action: Action) -> str | None:
         if action.handle is not None:
@@ -667,7 +675,7 @@ def timestamps(model: RuntypeModel, view: View) -> Iterator[Problem]:
     updatedAt never goes back, is never before createdAt, moves on an update made long enough
     after the last stamp, and no read moves it (rules 3, 12)."""
     for item in _conversations(view):
-        created, updated = timestamp(item.get("createdAt")), timestamp(item.get("updatedAt"))
+        created, updated = instant(item.get("createdAt")), instant(item.get("updatedAt"))
         if created is None or updated is None:
             yield Problem(
                 "timestamps",
@@ -687,7 +695,7 @@ def timestamps(model: RuntypeModel, view: View) -> Iterator[Problem]:
                 "timestamps", f"createdAt never to change (was {state.get('createdAt')}, now {item.get('createdAt')})"
             )
             return
-        before = timestamp(state.get("updatedAt"))
+        before = instant(state.get("updatedAt"))
         if before is None:
             continue
         if view.action.op == "updateConversation" and conv is view.mine:

@@ -4,6 +4,7 @@ moves on. The Hypothesis machine and `replay` both run sequences through here.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ class Model(Protocol):
     api: str
 
     def request(self, action: Action, step: int) -> Request | None: ...
+    def wait(self, action: Action, now: float) -> float: ...
     def view(self, step: Step) -> Any: ...
     def expectation(self, view: Any) -> str: ...
     def apply(self, view: Any) -> None: ...
@@ -54,6 +56,9 @@ class Run:
         request = self.model.request(action, number)
         if request is None:
             return None
+        pause = self.model.wait(action, time.monotonic())
+        if pause > 0:
+            time.sleep(pause)
         answer, exchange = self.send(request)
         step = Step(number, action, request, answer, exchange=exchange)
         view = self.model.view(step)

@@ -94,6 +94,10 @@ class SystempromptModel:
 
     # --- turning actions into requests ------------------------------------------------------
 
+    def wait(self, action: Action, now: float) -> float:
+        """Its steps are never late (no check here judges how updatedAt moves)."""
+        return 0.0
+
     def request(self, action: Action, step: int) -> Request | None:
         op = self.spec.operation(action.op)
         if action.op == "listConversations":

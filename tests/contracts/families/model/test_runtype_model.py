@@ -8,6 +8,7 @@ import pytest
 
 from contracts.families.model.core import Action
 from corpus.conforming import CHOICES
+from specs.timestamps import RESOLUTION
 
 from .helpers import failures, run_sequence, server
 
@@ -126,6 +127,15 @@ SEQUENCES: dict[str, tuple[list[Action], str]] = {
         [_created(), A("deleteConversation", "main", handle=0), A("updateConversation", "main", handle=0, body={})],
         "deleted_stays_deleted",
     ),
+    "soft_delete_still_listed": (
+        [_created(), A("deleteConversation", "main", handle=0), A(LIST, "main", params={"ownerId": OWNER})],
+        "deleted_stays_deleted",
+    ),
+    # A late update waits until the stamp is older than RESOLUTION: a standing one is proof.
+    "updated_at_only_with_title": (
+        [_created(), A("updateConversation", "main", handle=0, body={"metadata": {"k": 1}}, late=True)],
+        "timestamps",
+    ),
     "message_count_stale": (
         [
             _created(),
@@ -170,3 +180,21 @@ def test_the_other_keys_delete_is_named_tenants_apart() -> None:
             [_created(), A("deleteConversation", "other", handle=0), A("getConversation", "main", handle=0)],
         )
     assert failures(steps)[:1] == ["tenants_apart"]
+
+
+@pytest.mark.parametrize("choice", [None, "whole_second_timestamps"], ids=["mock", "whole_second_timestamps"])
+def test_an_update_without_a_title_moves_updated_at_once_late(choice: str | None) -> None:
+    """The late update waited past RESOLUTION: a stamp to the second moved too; an update sent
+    at once may keep a whole-second stamp (no proof), and neither is flagged."""
+    actions = [
+        _created(),
+        A("updateConversation", "main", handle=0, body={}),
+        A("updateConversation", "main", handle=0, body={"metadata": {"k": 1}}, late=True),
+        A("getConversation", "main", handle=0),
+    ]
+    with server(choice) as (url, _):
+        steps = run_sequence(url, "runtype", actions)
+    assert failures(steps) == [] and [s.answer.status for s in steps[1:]] == [200, 200, 200]
+    late = steps[2]
+    assert late.answer.sent - steps[0].answer.received > RESOLUTION  # the wait the model asked for
+    assert late.answer.body["updatedAt"] != steps[1].answer.body["updatedAt"]

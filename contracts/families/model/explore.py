@@ -35,6 +35,10 @@ JSON = {"Content-Type": "application/json"}
 # What shrinking may take after the first finding, of the time budget and at most: a
 # shorter sequence is worth a few seconds, not the whole budget.
 SHRINK_SHARE, SHRINK_SECONDS = 0.25, 10.0
+# Late steps (each waits about RESOLUTION) granted before the first finding, at most: their
+# waits would be most of what a run against a fast server costs. Shrinking may wait more (its
+# time is bounded by SHRINK_SECONDS).
+LATE_STEPS = 4
 # The observation when Hypothesis stops because the same draws met other answers (Flaky).
 REPEATABLE = "sequences_repeatable"
 # Answers per operation and status validated against the spec (openapi-core costs more
@@ -88,6 +92,7 @@ class Explorer:
     _marks: int = 0
     _validated: dict[tuple[str, int | None], int] = field(default_factory=dict)
     ends: float = 0.0
+    lates: int = 0  # late steps granted
     unrepeatable: str | None = None  # why Hypothesis stopped: the same draws met other answers
     last: Step | None = None  # the last step judged
 
@@ -107,6 +112,16 @@ class Explorer:
         deadline close (clean-up needs what is left)."""
         remaining = self.ctx.target.remaining()
         return self.halted is not None or time.monotonic() > self.ends or (remaining is not None and remaining < 1)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self.ends
+
+    def may_wait(self) -> bool:
+        """Whether a late step may wait for its moment (else it is sent at once, not late)."""
+        if not self.findings and self.lates >= LATE_STEPS:
+            return False
+        self.lates += 1
+        return True
 
     def new_run(self) -> Run:
         self.sequences += 1
@@ -295,7 +310,8 @@ def run_machine(explorer: Explorer, machine: type[RuleBasedStateMachine]) -> Non
         with _scratch_home():
             run_state_machine_as_test(seeded, settings=hypothesis_settings(explorer.budget))
     except Exception as exc:
-        if explorer.halted is None and _unrepeatable(exc):
+        # Past the budget the steps do nothing: a sequence then ends otherwise, by our doing.
+        if explorer.halted is None and _unrepeatable(exc) and not explorer.out_of_time():
             explorer.unrepeatable = type(exc).__name__
         elif explorer.halted is None and not _only_violations(exc) and not explorer.findings:
             raise

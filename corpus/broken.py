@@ -491,7 +491,8 @@ def read_cache_stale(e: Exchange, store: Store) -> None:
 
 def systemprompt_page_ignored(e: Exchange, store: Store) -> None:
     if e.systemprompt and e.method == "GET" and e.path == "/v1/conversation":
-        e.query = re.sub(r"(^|&)page=\d+", "", e.query).lstrip("&")
+        # A valid page only (as limit_ignored): an invalid one still reaches the mock's 400.
+        e.query = re.sub(r"(^|&)page=[1-9]\d*(?=&|$)", "", e.query).lstrip("&")
 
 
 # issue 20: verdict policy

@@ -169,6 +169,17 @@ def merge_patched(old: Any, patch: Any) -> Any:
     return result
 
 
+def covers(stored: Any, sent: Any) -> bool:
+    """Whether a stored value shows what was sent, by any allowed choice (rule 17): as sent,
+    or merged into what it was before as a JSON merge patch (an object's sent keys stored
+    the same way, its sent nulls removed or kept). Judged without knowing what it was."""
+    if not isinstance(sent, dict):
+        return same(stored, sent)
+    return isinstance(stored, dict) and all(
+        value is None or (key in stored and covers(stored[key], value)) for key, value in sent.items()
+    )
+
+
 def metadata_choices(old: dict[str, Any] | None, sent: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """What a metadata update may leave, by the choice the server made where the docs are
     silent (rule 17): the sent object whole, merged key by key, or merged as a JSON merge

@@ -18,7 +18,20 @@ from typing import Any
 import specs
 
 from ..fixtures import UnaddressableId, fill_path
-from .core import TENANTS, Action, Answer, Problem, Request, Step, dumps, judges, metadata_choices, same, show
+from .core import (
+    TENANTS,
+    Action,
+    Answer,
+    Problem,
+    Request,
+    Step,
+    covers,
+    dumps,
+    judges,
+    metadata_choices,
+    same,
+    show,
+)
 
 # A metadata key whose values are unique to a tenant's writes: seen by the other key, proof
 # that the tenants are not apart.
@@ -312,11 +325,13 @@ def merge_semantics(model: SystempromptModel, view: View) -> Iterator[Problem]:
         lost = [
             k
             for k, v in sent["metadata"].items()
-            if v is not None and not (isinstance(metadata, dict) and same(metadata.get(k), v))
+            if v is not None and not (isinstance(metadata, dict) and k in metadata and covers(metadata[k], v))
         ]
         if lost:
             yield Problem(
-                "merge_semantics", f"the sent metadata keys {show(lost)} stored as sent (got {show(metadata, 140)})"
+                "merge_semantics",
+                f"the sent metadata keys {show(lost)} stored as sent, or merged into what they were (got"
+                f" {show(metadata, 140)})",
             )
             return
     if state is not None and not same(body.get("message"), state.get("message")):

@@ -27,14 +27,19 @@ def start(
     ready_path: str,
     headers: dict[str, str] | None = None,
     timeout: float = 120,
+    cwd: Path = ROOT,
+    pythonpath: bool = True,
 ) -> subprocess.Popen[bytes]:
+    """`command` pinned to `core`, once `ready_path` answers. With `pythonpath`, this tree's
+    sources come first; without it (and another `cwd`), the command's own install does."""
     pinned = ["taskset", "-c", str(core), *command] if core is not None else command
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.Popen(
         pinned,
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": str(ROOT)} if pythonpath else env,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

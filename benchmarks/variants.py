@@ -2,7 +2,6 @@
 numbers: `python benchmarks/variants.py NAME PORT` serves one on 127.0.0.1:PORT.
 
 - `mock`: as `convo-mock` builds it.
-- `unguarded`: without the Guard middleware (Host, head size and control-plane checks).
 - `inline-parse`: large bodies parsed on the event loop, as before bodies went to a thread.
 - `small-journal`: a journal of 1 entry: what the mock costs once the journal no longer keeps
   parsed bodies (the journal's own byte cap is separate work).
@@ -11,26 +10,18 @@ numbers: `python benchmarks/variants.py NAME PORT` serves one on 127.0.0.1:PORT.
 from __future__ import annotations
 
 import sys
-from typing import cast
 
 import uvicorn
 from starlette.applications import Starlette
 
 from mockserver.app import create_app
 from mockserver.config import MockConfig
-from mockserver.guard import Guard
 from mockserver.protocol import bounded_protocol
 
 
 def build(name: str) -> Starlette:
     if name == "mock":
         return create_app(MockConfig())
-    if name == "unguarded":
-        app = create_app(MockConfig())
-        # The middleware stack is built on the first request: dropping the entry now removes it.
-        # `cls` as object: mypy cannot match a class against Starlette's ParamSpec'd factory protocol.
-        app.user_middleware = [m for m in app.user_middleware if cast(object, m.cls) is not Guard]
-        return app
     if name == "inline-parse":
         return create_app(MockConfig(parse_in_thread_bytes=sys.maxsize))
     if name == "small-journal":

@@ -1,4 +1,5 @@
-"""`convo-contracts run` / `python -m contracts run`: fuzz a deployment and report what broke.
+"""`convo-contracts run` / `python -m contracts run`: fuzz a deployment and report what broke;
+`convo-contracts replay REPORT.json`: send each recorded failure's requests again (replay.py).
 
 Exit status: 0 conforming, 1 documented behaviour broken (or something the run created
 could not be deleted), 2 could not run, 130/143 stopped by SIGINT/SIGTERM. Every error is
@@ -15,39 +16,45 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
-from .coverage import coverage_dict
+from specs.cli import OneLineParser
+from specs.redact import Redactor
+
 from .errors import CannotRun, Interrupted
 from .reports import console as report
-from .reports.coverage_reports import ReportPaths, finish
-from .reports.json_report import write_json
-from .reports.junit import write_junit
+from .reports.coverage_reports import console_block
+from .reports.writer import Destinations, ReportNotWritten, finish, write
 from .results import RunResult
 from .runner import run
 from .settings import SETTINGS, RunSettings, SettingError, from_environment, resolve
 
 PROG = "convo-contracts"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+_NO_KEYS = Redactor([])  # before the settings are read, no key is known yet
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Conformance suite for the Runtype and systemprompt.io conversation APIs.")
+    parser = OneLineParser(
+        prog=PROG, description="Conformance suite for the Runtype and systemprompt.io conversation APIs."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="fuzz a deployment and report what broke")
+    _add_settings(commands.add_parser("run", help="fuzz a deployment and report what broke"))
+    replay_parser = commands.add_parser(
+        "replay", help="send each failure of a JSON report again: still failing (exit 1) or fixed (exit 0)"
+    )
+    replay_parser.add_argument("report", metavar="REPORT.json", help="a report of convo-contracts run --json")
+    _add_settings(replay_parser)
+    return parser
+
+
+def _add_settings(command: argparse.ArgumentParser) -> None:
     for setting in SETTINGS:
         default = "" if setting.default is None or setting.flag else f"; default {_shown(setting.default)}"
         help_text = f"{setting.help} (env {setting.env}{default})"
         if setting.flag:
-            run_parser.add_argument(setting.option, dest=setting.name, action="store_const", const=True, help=help_text)
+            command.add_argument(setting.option, dest=setting.name, action="store_const", const=True, help=help_text)
         else:
-            run_parser.add_argument(setting.option, dest=setting.name, metavar=setting.name.upper(), help=help_text)
-    return parser
+            command.add_argument(setting.option, dest=setting.name, metavar=setting.name.upper(), help=help_text)
 
 
 def _shown(value: Any) -> str:
@@ -56,7 +63,10 @@ def _shown(value: Any) -> str:
 
 def parse(argv: Sequence[str] | None = None) -> RunSettings:
     """The run's settings from the command line over the environment; SettingError if bad."""
-    args = build_parser().parse_args(argv)
+    return _settings(build_parser().parse_args(argv))
+
+
+def _settings(args: argparse.Namespace) -> RunSettings:
     given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
     return resolve({**from_environment(), **given})
 
@@ -86,57 +96,31 @@ def _header(settings: RunSettings) -> str:
     for api in settings.apis:
         by_url.setdefault(settings.targets[api].display_url, []).append(api)
     where = "; ".join(f"{', '.join(apis)} at {url}" for url, apis in by_url.items())
-    return f"{PROG}: {where}{' (read-only)' if settings.first.read_only else ''}\n"
+    return f"{PROG}: {where}{' (read-only)' if settings.first.read_only else ''}"
 
 
-class ReportNotWritten(Exception):
-    """A report file could not be written (a bad path, a full disk): exit 2, one line."""
-
-
-@contextlib.contextmanager
-def _writing(report: str, *paths: Path | None) -> Iterator[None]:
-    try:
-        yield
-    except OSError as exc:
-        # A failed flush (a full disk) names no file: then the report's own path(s).
-        named = exc.filename or " or ".join(str(p) for p in paths if p is not None)
-        where = f" to {named}" if named else ""
-        raise ReportNotWritten(f"could not write the {report} report{where}: {exc.strerror or exc}") from None
-
-
-def _write_reports(
-    settings: RunSettings, result: RunResult, exit_code: int, coverage: dict[str, Any] | None = None
-) -> None:
-    target = settings.first
-    if settings.junit_xml:
-        with _writing("JUnit XML", settings.junit_xml):
-            write_junit(result, settings.junit_xml, target.redactor)
-    if settings.json:
-        apis, families = list(settings.apis), list(settings.families)
-        with _writing("JSON", settings.json):
-            write_json(result, target, apis, families, settings.json, coverage=coverage, exit_code=exit_code)
+def _say(line: str, redact: Redactor = _NO_KEYS) -> None:
+    """One line on stderr, inert: keys redacted, control characters shown escaped."""
+    sys.stderr.write(report.for_terminal(f"{PROG}: {line}", redact).replace("\n", " ") + "\n")
 
 
 def _reports_after_a_stop(settings: RunSettings, result: RunResult, exit_code: int) -> None:
     """The partial reports of a stopped run; one that cannot be written is one more line."""
     try:
-        _write_reports(settings, result, exit_code)
+        write(result, settings, Destinations.of(settings, os.environ), exit_code)
     except ReportNotWritten as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+        _say(str(exc), settings.first.redactor)
 
 
 def _finish(settings: RunSettings, result: RunResult, out: TextIO) -> int:
-    """Console report, coverage and its gate, the report files; the exit code."""
-    report.write(result, list(settings.families), out)
-    paths = ReportPaths(settings.html, settings.markdown)
-    apis, families = list(settings.apis), list(settings.families)
-    with _writing("HTML/Markdown", settings.html, settings.markdown):
-        coverage, exit_code = finish(
-            result, settings.first, apis, families, paths, settings.fail_under, out, os.environ
-        )
-    gated = {**coverage_dict(coverage), "failUnder": settings.fail_under}
-    _write_reports(settings, result, exit_code, gated)
-    return exit_code
+    """Console report, then coverage and its gate with every report file; the exit code."""
+    redact = settings.first.redactor
+    report.write(result, list(settings.families), out, redact)
+    finished = finish(result, settings, os.environ)
+    out.write("\n" + report.for_terminal(console_block(finished.coverage), redact) + "\n")
+    if finished.gate:
+        out.write(report.for_terminal(finished.gate, redact) + "\n")
+    return finished.exit_code
 
 
 def _left_behind(result: RunResult) -> str:
@@ -147,13 +131,16 @@ def _left_behind(result: RunResult) -> str:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    args = build_parser().parse_args(argv)
     try:
-        settings = parse(argv)
+        settings = _settings(args)
     except SettingError as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+        _say(str(exc))
         return 2
+    if args.command == "replay":
+        return _replay(Path(args.report), settings, out)
     redact = settings.first.redactor
-    out.write(_header(settings))
+    out.write(report.for_terminal(_header(settings), redact) + "\n")
     result = RunResult()
     try:
         with _stop_on_signals():
@@ -162,24 +149,59 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         name = signal.Signals(exc.signum).name
         _reports_after_a_stop(settings, result, exc.exit_code)
         failed = len(result.failed)
-        sys.stderr.write(
-            f"{PROG}: stopped by {name} after {result.duration:.1f}s: {len(result.outcomes)} checks done, "
-            f"{failed} failed{_left_behind(result)}\n"
+        _say(
+            f"stopped by {name} after {result.duration:.1f}s: {len(result.outcomes)} checks done, "
+            f"{failed} failed{_left_behind(result)}"
         )
         return exc.exit_code
     except CannotRun as exc:
         if result.outcomes:
             _reports_after_a_stop(settings, result, 2)
-        sys.stderr.write(f"{PROG}: could not run: {redact(str(exc))}{_left_behind(result)}\n")
+        _say(f"could not run: {exc}{_left_behind(result)}", redact)
         return 2
     except Exception as exc:  # the suite's own bug: one line, exit 2, never a traceback
-        sys.stderr.write(f"{PROG}: could not run (internal error): {redact(f'{type(exc).__name__}: {exc}')}\n")
+        _say(f"could not run (internal error): {type(exc).__name__}: {exc}", redact)
         return 2
     try:
         return _finish(settings, result, out)
     except ReportNotWritten as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+        _say(str(exc), redact)
         return 2
+
+
+def _replay(path: Path, settings: RunSettings, out: TextIO) -> int:
+    """`replay`: one line per failure, then what could not be cleaned up; the exit code."""
+    from . import replay  # the model family (Hypothesis) only when replaying
+
+    redact = settings.first.redactor
+    try:
+        failures = replay.read_report(path)
+    except replay.ReportUnreadable as exc:
+        _say(str(exc), redact)
+        return 2
+    out.write(report.for_terminal(_header(settings), redact) + "\n")
+    try:
+        with _stop_on_signals():
+            done, leftovers = replay.replay_all(failures, settings)
+    except Interrupted as exc:
+        _say(f"replay stopped by {signal.Signals(exc.signum).name}")
+        return exc.exit_code
+    except CannotRun as exc:
+        _say(f"could not replay: {exc}", redact)
+        return 2
+    except Exception as exc:  # the suite's own bug: one line, exit 2, never a traceback
+        _say(f"could not replay (internal error): {type(exc).__name__}: {exc}", redact)
+        return 2
+    for one in done:
+        line = f"{one.verdict:<14} {one.failure.title}: {one.why}"
+        out.write(report.for_terminal(line, redact) + "\n")
+    for item in leftovers:
+        out.write(report.for_terminal(f"not cleaned up: {item}", redact) + "\n")
+    code = replay.exit_code(done, leftovers)
+    tally = {v: sum(r.verdict == v for r in done) for v in (replay.STILL_FAILING, replay.FIXED, replay.NOT_REPLAYED)}
+    summary = ", ".join(f"{n} {verdict}" for verdict, n in tally.items())
+    out.write(f"{summary or 'no failures recorded'}\n")
+    return code
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """The state one family's checks share: the target, a client, the spec, and the outcomes.
 
 A check is a small named function `check(ctx)`; it sends requests through `ctx.send` and
-states what it expected with `ctx.expect`. Every response that `ctx.send` receives for a
-spec operation is also validated against the spec (openapi-core), under the check
-`response_matches_spec`, and kept as a `Sample` for spec coverage.
+states what it expected with `ctx.expect`. `send` is a chain of named jobs: the credential
+(`Credential`: whose key, one meaning), `refuse_writes` (--read-only), the request
+(`Client.send`), then `take_in`: `keep_sample` (spec coverage), `note_created` (clean-up),
+`judge_server_error` (no 5xx) and `judge_against_spec` (openapi-core, the check
+`response_matches_spec`). A caller that sends otherwise can still `take_in` its answers.
 
 Three verdicts, by the evidence: `expect`/`fail` when documented behaviour is broken,
 `observe` when the server made another choice where the documentation leaves it open (a
@@ -12,7 +14,6 @@ note, not a failure), `skip` when the check could not be made and why.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,17 +22,18 @@ from urllib.parse import parse_qsl
 
 import specs
 from specs import Operation
+from specs.media import not_json
 from specs.redact import Redactor
 
 from . import reference
-from .curl import to_curl
 from .leeway import error_status_open
-from .results import Failure, Observation, Outcome, Status
+from .results import EXCERPT, Evidence, Failure, Observation, Outcome, answered
 from .samples import Sample
-from .target import Client, Exchange, Target
+from .target import Client, Credential, Exchange, Target
+from .trail import Recorded, Trail, Verdict, record_of, script, steps_of
 
-_EXCERPT = 600
 SERVER_ERROR = "not_a_server_error"  # Schemathesis' name for the same rule
+RESPONSE_MATCHES_SPEC = "response_matches_spec"
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -50,7 +52,13 @@ class Context:
     # Every owner tag a check writes (the run tag, or one derived from it): clean-up lists
     # each, so a create whose answer was lost is still found.
     tags: list[str] = field(default_factory=list)
+    # What a check made as the other tenant (--other-key): deleted after the run with that key.
+    other_created: list[str] = field(default_factory=list)
+    other_tags: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    # What the running check sent (the runner empties it before each check): a failure's
+    # trail is the part of it the failing exchange depends on.
+    records: list[tuple[Exchange, Recorded]] = field(default_factory=list)
 
     @property
     def spec(self) -> specs.Spec:
@@ -60,6 +68,12 @@ class Context:
         """An owner tag derived from the run's, recorded for clean-up."""
         tag = f"{self.run_tag}-{suffix}"
         self.tags.append(tag)
+        return tag
+
+    def other_tag(self, suffix: str) -> str:
+        """An owner tag the other tenant writes, recorded for clean-up with its key."""
+        tag = f"{self.run_tag}-{suffix}"
+        self.other_tags.append(tag)
         return tag
 
     def operations(self, *, writes: bool | None = None) -> Iterable[Operation]:
@@ -77,35 +91,77 @@ class Context:
             found = self.outcomes[key] = Outcome(self.api, op.operation_id, op.method, op.path, self.family, check)
         return found
 
-    def send(self, op: Operation, path: str | None = None, *, key: str | bool | None = True, **kwargs: Any) -> Exchange:
-        """Send to `op` (its own path unless given) with the main key, another key, or none (False)."""
+    def send(
+        self, op: Operation, path: str | None = None, *, credential: Credential = Credential.MAIN, **request: Any
+    ) -> Exchange:
+        """Send to `op` (its own path unless given) as `credential`, and take in the answer:
+        `request` is what `Client.send` takes (headers override the credential's)."""
+        self.refuse_writes(op)
+        exchange = self.client.send(op.method, path or op.path, key=self.target.key_for(credential), **request)
+        self.records.append((exchange, record_of(credential.value, exchange, describe(exchange, self.target.redactor))))
+        self.take_in(op, exchange)
+        return exchange
+
+    def refuse_writes(self, op: Operation) -> None:
+        """--read-only: a write is stopped before it leaves (the families only iterate reads,
+        so one reaching here is the suite's bug)."""
         if self.target.read_only and op.method not in ("GET", "HEAD"):
             raise ReadOnlyViolation(f"{op.method} {op.path} would change data and --read-only is set")
-        chosen = self.target.api_key if key is True else (None if key is False else key)
-        exchange = self.client.send(op.method, path or op.path, key=chosen, **kwargs)
+
+    def take_in(self, op: Operation, exchange: Exchange) -> None:
+        """Everything the suite does with any answer to a spec operation, whatever the
+        check that asked: keep it for coverage, note what it created, judge it by the spec."""
+        self.keep_sample(op, exchange)
+        self.note_created(op, exchange)
+        self.judge_server_error(op, exchange)
+        self.judge_against_spec(op, exchange)
+
+    def keep_sample(self, op: Operation, exchange: Exchange) -> None:
         self.samples.append(self.sample(op, exchange))
+
+    def note_created(self, op: Operation, exchange: Exchange) -> None:
+        """Whatever a create answers with an id is deleted after the run."""
         response = exchange.response
-        if response is not None and response.status_code >= 500:
-            # One proof, one verdict: a 5xx is this check's, whatever the sender expected.
-            self.fail(op, SERVER_ERROR, "no 5xx: a server error is never a documented answer", exchange)
         if response is not None and op.method == "POST" and response.is_success:
             created = body_json(exchange)
             if isinstance(created, dict) and isinstance(created.get("id"), str):
-                self.created.append(created["id"])  # whatever a check creates is deleted after the run
-        if response is not None and str(response.status_code) in op.statuses:
-            errors = reference.response_errors(self.api, response)
-            outcome = self.outcome(op, "response_matches_spec")
-            # Redacted before it is cut: a key cut in half is no longer recognisable.
-            excerpt = self.target.redactor.excerpt(errors[0], 300) if errors else ""
-            if errors and response.status_code >= 400:
-                # Error bodies are not documented (rule 6): another shape or media type is a choice.
-                what = f"an error answer of another shape than the spec's ({excerpt}): not documented"
-                self.observe(op, "response_matches_spec", what, exchange)
-            elif errors:
-                self.fail(op, "response_matches_spec", f"a response that matches the spec ({excerpt})", exchange)
-            elif outcome.status is Status.SKIPPED:
-                outcome.status = Status.PASSED
-        return exchange
+                self.created.append(created["id"])
+
+    def judge_server_error(self, op: Operation, exchange: Exchange) -> None:
+        """One proof, one verdict: a 5xx is this check's, whatever the sender expected."""
+        if _server_error(exchange):
+            self.fail(op, SERVER_ERROR, "no 5xx: a server error is never a documented answer", exchange)
+
+    def judge_against_spec(self, op: Operation, exchange: Exchange) -> None:
+        """A documented status's answer validated with openapi-core (`response_matches_spec`).
+        An error body of another JSON shape is an observation (rule 6); an answer that is not
+        JSON at all where only JSON is documented is a failure, errors included."""
+        response = exchange.response
+        if response is None or str(response.status_code) not in op.statuses:
+            return
+        status = response.status_code
+        # A 5xx's proof is judge_server_error's: one proof, one verdict.
+        content_type = response.headers.get("content-type", "")
+        why_not_json = None if _server_error(exchange) else not_json(op, status, content_type, response.content)
+        errors = reference.response_errors(self.api, response)
+        if not errors and why_not_json is None:
+            self.outcome(op, RESPONSE_MATCHES_SPEC).mark_checked()
+            return
+        # Redacted before it is cut: a key cut in half is no longer recognisable.
+        excerpt = self.target.redactor.excerpt(errors[0], 300) if errors else ""
+        if why_not_json is not None and status >= 400:
+            expected = (
+                f"a JSON body, the only kind documented for {status} ({why_not_json}): rule 6 leaves an error's"
+                " fields open, not its media type; clients parse errors as JSON"
+            )
+            self.fail(op, RESPONSE_MATCHES_SPEC, expected, exchange)
+        elif status >= 400:
+            what = f"an error answer of another shape than the spec's ({excerpt}): not documented (rule 6)"
+            self.observe(op, RESPONSE_MATCHES_SPEC, what, exchange)
+        else:
+            self.fail(
+                op, RESPONSE_MATCHES_SPEC, f"a response that matches the spec ({excerpt or why_not_json})", exchange
+            )
 
     def sample(self, op: Operation, exchange: Exchange) -> Sample:
         request, response = exchange.request, exchange.response
@@ -119,16 +175,25 @@ class Context:
             body=_json_or_none(request.content),
             status=response.status_code if response is not None else None,
             response=body_json(exchange),
-            curl=to_curl(request, self.target.redactor),
+            curl=exchange.curl(self.target.redactor),
             source="families",
         )
 
     def expect(
-        self, op: Operation, check: str, ok: bool, expected: str, exchange: Exchange | None, pointer: str = ""
+        self,
+        op: Operation,
+        check: str,
+        ok: bool,
+        expected: str,
+        exchange: Exchange | None,
+        pointer: str = "",
+        statuses: Iterable[str] = (),
     ) -> bool:
+        """`statuses`: the statuses the expectation allows, when that is what it is about
+        (`replay` then judges the answer's status alone)."""
         self.outcome(op, check)  # recorded even when it passes
         if not ok and not _server_error(exchange):
-            self.fail(op, check, expected, exchange, pointer)
+            self.fail(op, check, expected, exchange, pointer, statuses)
         return ok
 
     def expect_status(
@@ -138,7 +203,7 @@ class Context:
         status = exchange.response.status_code if exchange.response is not None else None
         ok = status is not None and str(status) in allowed
         return self.expect(
-            op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses"
+            op, check, ok, f"{' or '.join(allowed)} {why}", exchange, pointer or f"{op.pointer}/responses", allowed
         )
 
     def expect_rejected(
@@ -162,50 +227,64 @@ class Context:
             return True
         return self.expect_status(op, check, exchange, allowed, why, pointer)
 
-    def fail(self, op: Operation, check: str, expected: str, exchange: Exchange | None, pointer: str = "") -> None:
+    def fail(
+        self,
+        op: Operation,
+        check: str,
+        expected: str,
+        exchange: Exchange | None,
+        pointer: str = "",
+        statuses: Iterable[str] = (),
+        trail: Trail | None = None,
+    ) -> None:
         redact = self.target.redactor
-        self.outcome(op, check).add_failure(
-            Failure(
-                expected=redact(expected),
-                actual=describe(exchange, redact),
-                spec_pointer=pointer or op.pointer,
-                curl=to_curl(exchange.request, redact) if exchange is not None else None,
-            )
+        evidence = evidence_of(exchange, redact)
+        trail = trail or self.trail_of(check, expected, exchange, tuple(statuses))
+        failure = Failure(redact(expected), Evidence(evidence.got, evidence.curl, trail), pointer or op.pointer)
+        self.outcome(op, check).add_failure(failure)
+
+    def trail_of(self, check: str, expected: str, exchange: Exchange | None, statuses: tuple[str, ...]) -> Trail | None:
+        """The requests of the running check the failure depends on, and how `replay` judges
+        them again. A status (or a 5xx) is the failing exchange's own: the trail ends there.
+        Anything else the check may have seen in a later answer (a get after the update it
+        names): the trail ends at the check's last request and replay wants every answer as
+        it was."""
+        sent = [seen for seen, _ in self.records]
+        if exchange is None or exchange not in sent:
+            return None
+        at = sent.index(exchange)
+        by = "server_error" if check == SERVER_ERROR else "status" if statuses else "answer"
+        records = [record for _, record in self.records[: at + 1 if by != "answer" else len(sent)]]
+        steps = steps_of(records, expected, self.target.redactor, also=[at] if by == "answer" else [])
+        title = f"{self.api} · {self.family} · {check}: {expected}"
+        return Trail(
+            steps, Verdict(by, statuses, self.api, check), script(self.api, self.target.redactor(title), steps)
         )
 
     def observe(self, op: Operation, check: str, what: str, exchange: Exchange | None, pointer: str = "") -> None:
         """The server chose otherwise than our mock where the documentation allows it: say
         what (e.g. "undocumented constraint: `limit=-5` answered 400") and show the answer."""
         redact = self.target.redactor
-        self.outcome(op, check).add_observation(
-            Observation(
-                what=redact(what),
-                evidence=describe(exchange, redact),
-                spec_pointer=pointer or op.pointer,
-                curl=to_curl(exchange.request, redact) if exchange is not None else None,
-            )
-        )
+        observation = Observation(redact(what), evidence_of(exchange, redact), pointer or op.pointer)
+        self.outcome(op, check).add_observation(observation)
 
     def skip(self, op: Operation, check: str, why: str) -> None:
-        outcome = self.outcome(op, check)
-        if outcome.status is Status.PASSED and not outcome.failures:
-            outcome.status = Status.SKIPPED
-            outcome.note = why
+        self.outcome(op, check).mark_skipped(why)
+
+
+def evidence_of(exchange: Exchange | None, redact: Redactor) -> Evidence:
+    """The proof an exchange gives: what came back, and the request as a curl command."""
+    return Evidence(describe(exchange, redact), exchange.curl(redact) if exchange is not None else None)
 
 
 def describe(exchange: Exchange | None, redact: Redactor) -> str:
-    """What came back, for a report: redacted first, then shortened (a key at the cut point
-    would otherwise survive half)."""
+    """What came back, for a report (`results.answered`), or why nothing did."""
     if exchange is None:
         return "no request could be made"
     if exchange.response is None:
-        return redact.excerpt(f"no response: {exchange.error}", _EXCERPT)
+        return redact.excerpt(f"no response: {exchange.error}", EXCERPT)
     response = exchange.response
-    content_type = response.headers.get("content-type", "(none)")
-    text = response.text
-    with contextlib.suppress(ValueError):
-        text = json.dumps(response.json(), ensure_ascii=False)
-    return redact.excerpt(f"{response.status_code} {content_type} {text}".rstrip(), _EXCERPT)
+    return answered(response.status_code, response.headers.get("content-type", "(none)"), response.text, redact)
 
 
 def _server_error(exchange: Exchange | None) -> bool:

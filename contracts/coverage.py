@@ -193,11 +193,6 @@ def compute(samples: Iterable[Sample], scope: Scope) -> Coverage:
     return coverage
 
 
-def samples_of(result: Any) -> list[Sample]:
-    """The samples of a `RunResult` (none from a result that does not record them)."""
-    return list(getattr(result, "samples", []) or [])
-
-
 def _operation(op: Operation, seen: list[Sample], scope: Scope) -> OperationCoverage:
     answered = [s for s in seen if s.status is not None]
     result = OperationCoverage(op.api, op.operation_id, op.method, op.path, op.pointer, samples=len(seen))
@@ -617,5 +612,4 @@ __all__ = [
     "constraints",
     "coverage_dict",
     "response_fields",
-    "samples_of",
 ]

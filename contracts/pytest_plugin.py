@@ -2,28 +2,30 @@
 conftest needed): the conformance suite as test items. `pytest --contract-url URL
 --contract-api-key KEY` collects one item per API × operation × family, run by the same
 runner as the CLI. The mock's fixtures are the separate plugin `mockserver.pytest_plugin`.
+
+Loaded at every pytest start wherever the package is installed, so it costs nothing until
+used: at load it imports the settings table only (no HTTP client, Schemathesis,
+openapi-core, spec file or POSIX-only module); the runner, the reports and the specs are
+imported when a contract item needs them.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pickle
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import specs
+from specs.text import printable
 
-from .errors import CannotRun
-from .reports import console as report
-from .reports.coverage_reports import ReportPaths, console_block, coverage_of, gate, write_reports
-from .results import RunResult, Status
-from .runner import run
 from .settings import BY_NAME, FAMILIES, SETTINGS, RunSettings, SettingError, resolve
+
+if TYPE_CHECKING:
+    from .results import RunResult
 
 GROUP = "convo-contracts"
 
@@ -63,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # first worker run the suite while the others wait and read its result.
 
 _SHARED_DIR = "convo_contracts_dir"
+RESULT_FILE = "result.pickle"
 _SHARED_DIR_KEY = pytest.StashKey[str]()
 _RUN_KEY = pytest.StashKey[Any]()
 
@@ -88,7 +91,7 @@ def _resolve(config: pytest.Config) -> RunSettings:
     try:
         return resolve(_raw_settings(config), pytest=True)
     except SettingError as exc:
-        raise pytest.UsageError(f"convo-contracts: {exc}") from None
+        raise pytest.UsageError(printable(f"convo-contracts: {exc}")) from None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -144,7 +147,11 @@ class ContractItem(_SuiteItem):
         self.api, self.operation_id, self.family = api, operation_id, family
 
     def runtest(self) -> None:
+        from .reports import console as report
+        from .results import RunResult, Status
+
         result = _shared_run(self)
+        redact = _resolve(self.config).first.redactor
         mine = [
             o
             for o in result.outcomes
@@ -154,13 +161,13 @@ class ContractItem(_SuiteItem):
         observed = RunResult(outcomes=[o for o in mine if o.observations])
         if observed.outcomes:
             # Shown with -rA and in --junitxml's system-out; a verdict only under --contract-strict.
-            self.add_report_section("call", "observations", report.observations(observed).strip())
+            self.add_report_section("call", "observations", report.observations(observed, redact).strip())
         if failed or (result.strict and observed.outcomes):
-            text = report.failures(RunResult(outcomes=failed)) + "\n" + report.observations(observed)
+            text = report.failures(RunResult(outcomes=failed), redact) + "\n" + report.observations(observed, redact)
             raise ContractFailure(text.strip())
         if not mine or all(o.status is Status.SKIPPED for o in mine):
             notes = sorted({o.note for o in mine if o.note}) or [self._why_nothing_ran()]
-            pytest.skip("; ".join(notes))
+            pytest.skip(report.for_terminal("; ".join(notes), redact).replace("\n", " "))
 
     def _why_nothing_ran(self) -> str:
         op = specs.load(self.api).operation(self.operation_id)
@@ -176,11 +183,12 @@ class LeftoversItem(_SuiteItem):
     """Fails when the run could not delete what it created: a visible item, not a footnote."""
 
     def runtest(self) -> None:
+        from .reports import console as report
+
         result = _shared_run(self)
         if result.leftovers:
-            raise ContractFailure(
-                "the run could not delete what it created:\n" + "\n".join(f"  {item}" for item in result.leftovers)
-            )
+            listed = report.leftovers(result, _resolve(self.config).first.redactor)
+            raise ContractFailure(f"the run could not delete what it created:\n{listed}")
 
     def reportinfo(self) -> tuple[str, int, str]:
         return ("convo-contracts", 0, "what the run created was deleted")
@@ -201,22 +209,30 @@ def _shared_run(item: pytest.Item) -> RunResult:
     if _RUN_KEY not in stash:
         shared = getattr(item.config, "workerinput", {}).get(_SHARED_DIR)
         stash[_RUN_KEY] = _run_once_across_workers(item, Path(shared)) if shared else _run_here(item)
-    found = stash[_RUN_KEY]
+    found: RunResult | CannotRunItem = stash[_RUN_KEY]
     if isinstance(found, CannotRunItem):
         raise found
-    assert isinstance(found, RunResult)
     return found
 
 
 def _run_once_across_workers(item: pytest.Item, shared: Path) -> RunResult | CannotRunItem:
+    import pickle
+
+    try:
+        import fcntl  # POSIX only: imported here, so the plugin itself loads everywhere
+    except ImportError:
+        return CannotRunItem(
+            "convo-contracts: sharing one run between xdist workers needs a POSIX file lock (fcntl); "
+            "run the contract items without -n on this platform"
+        )
     with (shared / "lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when closed; the others wait here for the first
-        done = shared / "result.pickle"
+        done = shared / RESULT_FILE
         if done.exists():
             found: RunResult | CannotRunItem = pickle.loads(done.read_bytes())
             return found
         found = _run_here(item)
-        partial = shared / "result.pickle.part"
+        partial = shared / f"{RESULT_FILE}.part"
         partial.write_bytes(pickle.dumps(found))
         partial.replace(done)
         return found
@@ -224,6 +240,11 @@ def _run_once_across_workers(item: pytest.Item, shared: Path) -> RunResult | Can
 
 def _run_here(item: pytest.Item) -> RunResult | CannotRunItem:
     """Run the families of the selected items, for the APIs of the selected items."""
+    from .errors import CannotRun
+    from .reports.console import for_terminal
+    from .results import RunResult
+    from .runner import run
+
     settings = _resolve(item.config)
     selected = [i for i in item.session.items if isinstance(i, ContractItem)]
     apis = [api for api in settings.apis if any(i.api == api for i in selected)]
@@ -235,9 +256,10 @@ def _run_here(item: pytest.Item) -> RunResult | CannotRunItem:
     try:
         return run(settings.targets, apis, families, result=result)
     except CannotRun as exc:
-        return CannotRunItem(redact(f"convo-contracts could not run: {exc}"))
+        why = f"convo-contracts could not run: {exc}"
     except Exception as exc:  # the suite's own bug: one clear error per item, no key, no traceback
-        return CannotRunItem(redact(f"convo-contracts could not run (internal error): {type(exc).__name__}: {exc}"))
+        why = f"convo-contracts could not run (internal error): {type(exc).__name__}: {exc}"
+    return CannotRunItem(for_terminal(why, redact).replace("\n", " "))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -249,27 +271,53 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     items.extend(suite.collect())
 
 
-_COVERAGE_KEY = pytest.StashKey[tuple[str, str | None]]()
+_FINISHED_KEY = pytest.StashKey[tuple[str, str | None]]()
+
+
+def _finished_run(session: pytest.Session) -> RunResult | None:
+    """The session's run, in the one process that reports it: the only process, or the
+    xdist controller (which reads the workers' shared result); None in a worker, or when
+    the run did not complete."""
+    import pickle
+
+    from .results import RunResult
+
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return None  # the controller reports: once, not once per worker
+    found = session.stash.get(_RUN_KEY, None)
+    if found is None and _SHARED_DIR_KEY in config.stash:
+        done = Path(config.stash[_SHARED_DIR_KEY]) / RESULT_FILE
+        found = pickle.loads(done.read_bytes()) if done.exists() else None
+    return found if isinstance(found, RunResult) else None
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Coverage of the contract run, its HTML/Markdown reports and the fail-under gate."""
-    found = session.stash.get(_RUN_KEY, None)
-    if not isinstance(found, RunResult):
+    """Coverage of the contract run, every report file (the one writer, as the CLI's) and
+    the fail-under gate."""
+    found = _finished_run(session)
+    if found is None:
         return
+    from .reports import console as report
+    from .reports.coverage_reports import console_block
+    from .reports.writer import ReportNotWritten, finish
+
     settings = _resolve(session.config)
-    target, apis, families = settings.first, list(settings.apis), list(settings.families)
-    coverage = coverage_of(found, target, apis, families)
-    write_reports(found, coverage, target, families, ReportPaths(settings.html, settings.markdown), {})
-    message = gate(coverage, settings.fail_under)
-    if message and session.exitstatus == pytest.ExitCode.OK:
+    redact = settings.first.redactor
+    try:
+        finished = finish(found, settings, os.environ)
+    except ReportNotWritten as exc:
+        session.config.stash[_FINISHED_KEY] = ("", report.for_terminal(f"convo-contracts: {exc}", redact))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    redact = target.redactor
-    session.config.stash[_COVERAGE_KEY] = (redact(console_block(coverage)), redact(message or "") or None)
+        return
+    if finished.gate and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    block = report.for_terminal(console_block(finished.coverage), redact)
+    session.config.stash[_FINISHED_KEY] = (block, report.for_terminal(finished.gate, redact) if finished.gate else None)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    found = config.stash.get(_COVERAGE_KEY, None)
+    found = config.stash.get(_FINISHED_KEY, None)
     if found is None:
         return
     block, message = found

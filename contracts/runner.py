@@ -4,37 +4,33 @@ outcome."""
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import specs
 
 from .context import Context
 from .errors import CannotRun
-from .families import auth, boundaries, schemathesis, semantics
+from .families import Check, Family, applies
 from .results import RunResult, Status
 from .settings import FAMILIES
-from .target import CLEAN_UP_GRACE, Client, DeadlinePassed, Target
+from .target import CLEAN_UP_GRACE, Client, Credential, DeadlinePassed, Target
 
 Targets = Mapping[str, Target] | Target
 
 
-def checks_of(family: str, api: str, read_only: bool) -> list[Callable[[Context], None]]:
-    checks: list[Callable[[Context], None]]
-    if family == "schemathesis":
-        checks = list(schemathesis.CHECKS)
-    elif family == "boundaries":
-        checks = list(boundaries.CHECKS)
-    elif family == "auth":
-        checks = list(auth.CHECKS)
-    else:
-        checks = semantics.checks_for(api)
-        if read_only:
-            checks = [c for c in checks if c in semantics.READ_ONLY_CHECKS]
-    return checks
+def load_family(name: str) -> Family:
+    """The family's module, imported when a run first needs it."""
+    return cast(Family, importlib.import_module(f"{__package__}.families.{name}"))
+
+
+def checks_of(name: str, api: str, read_only: bool) -> list[Check]:
+    found = load_family(name)
+    return [c for c in found.CHECKS if applies(c, api) and (not read_only or c in found.READ_ONLY_CHECKS)]
 
 
 def preflight(target: Target, api: str) -> None:
@@ -121,6 +117,8 @@ def _run_api(
     client = Client(target, api)
     created: list[str] = []
     tags = [run_tag]
+    other_created: list[str] = []  # made with --other-key: deleted with it
+    other_tags: list[str] = []
     try:
         for family in families:
             ctx = Context(target, api, family, client, run_tag)
@@ -132,6 +130,7 @@ def _run_api(
                     remaining = target.remaining()
                     if remaining is not None and remaining <= 0:
                         raise DeadlinePassed("the run took longer than its --max-duration and was stopped")
+                    ctx.records.clear()  # a failure's trail holds this check's requests only
                     try:
                         check(ctx)
                     except CannotRun:
@@ -149,6 +148,8 @@ def _run_api(
                 # Also when stopped: what was created is cleaned up, what was found is kept.
                 created += ctx.created
                 tags += [t for t in ctx.tags if t not in tags]
+                other_created += ctx.other_created
+                other_tags += [t for t in ctx.other_tags if t not in other_tags]
                 result.samples += ctx.samples
                 result.outcomes += list(ctx.outcomes.values())
             if progress:
@@ -156,9 +157,13 @@ def _run_api(
     finally:
         client.close()
         result.leftovers += _clean_up(target, api, created, tags)
+        if other_created or other_tags:
+            result.leftovers += _clean_up(target, api, other_created, other_tags, Credential.OTHER)
 
 
-def _clean_up(target: Target, api: str, created: list[str], tags: Sequence[str]) -> list[str]:
+def _clean_up(
+    target: Target, api: str, created: list[str], tags: Sequence[str], credential: Credential = Credential.MAIN
+) -> list[str]:
     """Delete what this run created; return what could not be deleted.
 
     Beside the ids the checks saw come back, the run's own tags find the rest: a create whose
@@ -170,12 +175,13 @@ def _clean_up(target: Target, api: str, created: list[str], tags: Sequence[str])
     except KeyError:
         return []
     leftovers = []
+    key = target.key_for(credential)
     client = Client(target, api, grace=CLEAN_UP_GRACE)
     try:
-        tagged = [item for tag in tags for item in _tagged(client, target, api, tag)]
+        tagged = [item for tag in tags for item in _tagged(client, key, api, tag)]
         for item in dict.fromkeys([*created, *tagged]):
             try:
-                exchange = client.send(delete.method, _path_with_id(delete, item), key=target.api_key)
+                exchange = client.send(delete.method, _path_with_id(delete, item), key=key)
             except DeadlinePassed:
                 leftovers.append(f"{api} {item} (not deleted: the run's deadline passed)")
                 continue
@@ -187,7 +193,7 @@ def _clean_up(target: Target, api: str, created: list[str], tags: Sequence[str])
     return leftovers
 
 
-def _tagged(client: Client, target: Target, api: str, run_tag: str, max_pages: int = 50) -> list[str]:
+def _tagged(client: Client, key: str | None, api: str, run_tag: str, max_pages: int = 50) -> list[str]:
     """Ids the list shows with this run's ownerId (checked on each item: a server that
     ignores the filter must not get the tenant's other conversations deleted)."""
     listing = specs.load(api).operation("listConversations")
@@ -198,7 +204,7 @@ def _tagged(client: Client, target: Target, api: str, run_tag: str, max_pages: i
     params: dict[str, Any] = {"ownerId": run_tag}
     for _ in range(max_pages):
         try:
-            exchange = client.send(listing.method, listing.path, key=target.api_key, params=params)
+            exchange = client.send(listing.method, listing.path, key=key, params=params)
         except DeadlinePassed:
             break
         try:

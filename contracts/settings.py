@@ -3,6 +3,9 @@ option and ini key, default and validation. The CLI (`cli.py`) and the pytest pl
 (`pytest_plugin.py`) both build their options from `SETTINGS` and both turn raw values
 into a `RunSettings` with `resolve`, so a setting cannot mean two things.
 
+Light to import (the pytest plugin reads `SETTINGS` at every pytest start): the HTTP side
+(`target.py`) is imported only when settings are resolved.
+
 Validation happens here, before any request: numbers finite and in range, keys printable
 without stray whitespace (a key is never echoed back), base URLs normalised once, report
 paths writable. A problem raises `SettingError` with one line naming the setting.
@@ -16,15 +19,24 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import specs
+from specs.integers import ascii_int
 from specs.paths import unwritable
+from specs.redact import Secret
 
-from .target import DEFAULT_TIMEOUT, Secret, Target
+if TYPE_CHECKING:
+    from .target import Target
 
-FAMILIES = ("schemathesis", "boundaries", "auth", "semantics")
+
+FAMILIES = ("schemathesis", "boundaries", "auth", "semantics", "model")
+# Seconds a request may take, whole response included: the default of `--timeout`.
+DEFAULT_TIMEOUT = 10.0
+# The model family's default budget per API (`--model-examples`, `--model-steps`,
+# `--model-seconds`): a full run of both APIs against the mock stays well under 90 s.
+MODEL_EXAMPLES, MODEL_STEPS, MODEL_SECONDS = 100, 12, 25.0
 ALL = "all"
 
 
@@ -66,21 +78,19 @@ class Setting:
 # --- parsers: (raw text, the label to name in an error) -> value -------------------------
 
 
-def _positive_int(raw: str, label: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingError(f"{label} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise SettingError(f"{label} must be at least 1, got {value}")
+def _int(raw: str, label: str) -> int:
+    """ASCII digits only (`specs.integers`), as the mock reads its own: `２` or `1_0` is no number."""
+    value = ascii_int(raw, signed=True)
+    if value is None:
+        raise SettingError(f"{label} must be a whole number in ASCII digits, got {raw!r}")
     return value
 
 
-def _int(raw: str, label: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingError(f"{label} must be a whole number, got {raw!r}") from None
+def _positive_int(raw: str, label: str) -> int:
+    value = _int(raw, label)
+    if value < 1:
+        raise SettingError(f"{label} must be at least 1, got {value}")
+    return value
 
 
 def _seconds(raw: str, label: str) -> float:
@@ -201,8 +211,17 @@ SETTINGS: tuple[Setting, ...] = (
     *_per_api(),
     Setting("only", f"comma-separated families: {','.join(FAMILIES)}", default=FAMILIES, parse=_families, pytest=False),
     Setting("max_examples", "Schemathesis examples per operation", default=25, parse=_positive_int),
-    Setting("seed", "Schemathesis seed: the same seed replays the same run", default=0, parse=_int),
+    Setting(
+        "seed", "seed of Schemathesis and the model family: the same seed replays the same run", default=0, parse=_int
+    ),
     Setting("workers", "Schemathesis workers", default=2, parse=_positive_int),
+    Setting(
+        "model_examples", "model family: operation sequences tried per API", default=MODEL_EXAMPLES, parse=_positive_int
+    ),
+    Setting("model_steps", "model family: the most steps in one sequence", default=MODEL_STEPS, parse=_positive_int),
+    Setting(
+        "model_seconds", "model family: seconds per API before it stops sending", default=MODEL_SECONDS, parse=_seconds
+    ),
     Setting("timeout", "seconds a request may take, whole response included", default=DEFAULT_TIMEOUT, parse=_seconds),
     Setting("max_duration", "seconds the whole run may take before it stops", default=1800.0, parse=_seconds),
     Setting("read_only", "only requests that cannot change data: safe against production", default=False, flag=True),
@@ -272,6 +291,8 @@ def parse_values(raw: Mapping[str, Any], *, pytest: bool = False) -> dict[str, A
 
 def resolve(raw: Mapping[str, Any], *, pytest: bool = False, now: float | None = None) -> RunSettings:
     """Validate `raw` (by setting name) and build one Target per selected API."""
+    from .target import Target  # the HTTP side, imported when a run is set up (the plugin loads this module)
+
     v = parse_values(raw, pytest=pytest)
 
     def name(setting: str) -> str:
@@ -310,6 +331,9 @@ def resolve(raw: Mapping[str, Any], *, pytest: bool = False, now: float | None =
             max_examples=v["max_examples"],
             seed=v["seed"],
             workers=v["workers"],
+            model_examples=v["model_examples"],
+            model_steps=v["model_steps"],
+            model_seconds=v["model_seconds"],
             strict=v["strict"],
             deadline=deadline,
             run_secrets=secrets,

@@ -4,18 +4,20 @@ client that talks to it and to nothing else, within a time and size budget."""
 from __future__ import annotations
 
 import time
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from specs.auth import scheme_of
-from specs.redact import REDACTED, Redactor, redact_url
+from specs.curl import curl_line
+from specs.inflate import CODINGS, NotInflatable, TooLarge, coding_of, inflate
+from specs.redact import Redactor, Secret, redact_url
 
 from .errors import CannotRun
+from .settings import DEFAULT_TIMEOUT, MODEL_EXAMPLES, MODEL_SECONDS, MODEL_STEPS
 
 USER_AGENT = "convo-contracts"
 # A response body larger than this (after decompression) is a failure, never read whole:
@@ -24,16 +26,6 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 # Clean-up may outlive the run's deadline by this much: what the run created must go.
 CLEAN_UP_GRACE = 60.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class Secret(str):
-    """An API key: a str for headers (`str(key)`, f-strings), `[REDACTED]` in any repr, so
-    that a traceback with locals (pytest -l, --tb=long) or a dataclass repr cannot show it."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return repr(REDACTED)
 
 
 def origin_of(url: str) -> str:
@@ -50,8 +42,14 @@ def origin_of(url: str) -> str:
     return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else "")
 
 
-# Seconds a request may take, whole response included: the default of `--timeout`.
-DEFAULT_TIMEOUT = 10.0
+class Credential(StrEnum):
+    """Whose credential a request carries: the main key, another tenant's key
+    (`--other-key`), the read-only key (`--readonly-key`), or none at all."""
+
+    MAIN = "main"
+    OTHER = "other"
+    READONLY = "readonly"
+    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,9 @@ class Target:
     max_examples: int = 25
     seed: int = 0
     workers: int = 2
+    model_examples: int = MODEL_EXAMPLES
+    model_steps: int = MODEL_STEPS
+    model_seconds: float = MODEL_SECONDS
     strict: bool = False
     deadline: float | None = None  # time.monotonic() by which the run must end
     # Every key of the run (all APIs'): whatever this target writes down redacts them all.
@@ -80,6 +81,18 @@ class Target:
             if value is not None and not isinstance(value, Secret):
                 object.__setattr__(self, name, Secret(value))
         object.__setattr__(self, "run_secrets", tuple(Secret(s) for s in self.run_secrets))
+
+    def key_for(self, credential: Credential) -> str | None:
+        """The key `credential` stands for; None for Credential.NONE. A key the run was not
+        given is the suite's bug (a check must skip without it), never a request sent bare."""
+        if credential is Credential.NONE:
+            return None
+        key = {Credential.MAIN: self.api_key, Credential.OTHER: self.other_key, Credential.READONLY: self.readonly_key}[
+            credential
+        ]
+        if key is None:
+            raise ValueError(f"no {credential.value} key was given for this run")
+        return key
 
     @property
     def redactor(self) -> Redactor:
@@ -117,6 +130,15 @@ class Exchange:
     response: httpx.Response | None
     error: str | None = None
 
+    def curl(self, redact: Redactor) -> str:
+        """The request as a curl command (`specs.curl`: redacted, bounded, shell-quoted)."""
+        return request_curl(self.request, redact)
+
+
+def request_curl(request: httpx.Request, redact: Redactor) -> str:
+    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
+    return curl_line(request.method, str(request.url), headers, request.content, redact)
+
 
 @dataclass
 class Client:
@@ -134,8 +156,8 @@ class Client:
             base_url=self.target.base_url,
             timeout=self.target.timeout,
             follow_redirects=False,
-            # Only encodings `_read_bounded` inflates step by step (no brotli/zstd bombs).
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            # Only the codings `_read_bounded` inflates step by step (no brotli/zstd bombs).
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ", ".join(sorted(CODINGS))},
         )
 
     def close(self) -> None:
@@ -188,36 +210,25 @@ def _read_bounded(response: httpx.Response, ends: float, budget: float) -> str |
     """Read the body within the time left and the size cap; a reason when it could not be.
 
     httpx's timeouts are per read: a server sending one byte a second never trips them, so
-    the total is checked between chunks. Compressed bodies are inflated here, at most
-    `_STEP` bytes at a time, so a gzip bomb stops at the cap instead of filling memory."""
+    the total is checked between chunks. A compressed body is inflated by `specs.inflate`,
+    a step at a time, so a gzip bomb stops at the cap instead of filling memory."""
+    coding = coding_of(response.headers.get("content-encoding"))
+    raw = response.iter_raw()
+    body = raw if coding is None else inflate(raw, coding, MAX_RESPONSE_BYTES)
+    too_large = f"response body over {MAX_RESPONSE_BYTES} bytes (after decompression): stopped reading"
     parts: list[bytes] = []
     size = 0
     try:
-        for chunk in _decoded(response):
+        for chunk in body:
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
-                return f"response body over {MAX_RESPONSE_BYTES} bytes (after decompression): stopped reading"
+                return too_large
             parts.append(chunk)
             if time.monotonic() > ends:
                 return f"response not complete within {budget:g} s: stopped reading"
-    except zlib.error as exc:
+    except TooLarge:
+        return too_large
+    except NotInflatable as exc:
         return f"response body could not be decompressed ({exc})"
     response._content = b"".join(parts)
     return None
-
-
-_STEP = 64 * 1024
-
-
-def _decoded(response: httpx.Response) -> Iterator[bytes]:
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        yield from response.iter_bytes()
-        return
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
-    for raw in response.iter_raw():
-        data = raw
-        while data:
-            yield inflater.decompress(data, _STEP)
-            data = inflater.unconsumed_tail
-    yield inflater.flush()

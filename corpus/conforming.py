@@ -209,6 +209,47 @@ def refused_with_403(e: Exchange, store: Store) -> None:
         e.status = 403
 
 
+def runtype_metadata_merged(e: Exchange, store: Store) -> None:
+    """A Runtype update merges the sent `metadata` key by key into the stored one (the mock
+    replaces it; rule 3 only says absent fields keep their value)."""
+    if e.runtype and e.method == "PUT" and isinstance(e.body, dict) and isinstance(e.body.get("metadata"), dict):
+        conversation = store.runtype_get(tenant_of(e), e.path.rsplit("/", 1)[1])
+        if conversation is not None and isinstance(conversation.metadata, dict):
+            e.body["metadata"] = {**conversation.metadata, **e.body["metadata"]}
+
+
+def metadata_merge_patch(e: Exchange, store: Store) -> None:
+    """systemprompt.io merges `metadata` as a JSON merge patch (RFC 7396): a null removes the
+    key, objects merge all the way down (the mock merges the top level, rule 17). Applied
+    to what was stored before, once the mock accepted the update."""
+    sent = e.body.get("metadata") if isinstance(e.body, dict) else None
+    conversation = store.systemprompt_get(tenant_of(e), e.path.rsplit("/", 1)[1].lower()) if e.systemprompt else None
+    if e.method != "PUT" or not isinstance(sent, dict) or conversation is None:
+        return
+    if not e.status:  # before the mock: remember what the patch applies to
+        _BEFORE[id(e)] = copy.deepcopy(conversation.metadata)
+        return
+    before = _BEFORE.pop(id(e), None)
+    if e.status == 200 and before is not None and isinstance(e.response, dict):
+        conversation.metadata = _merge_patch(before, sent)
+        e.response["metadata"] = copy.deepcopy(conversation.metadata)
+
+
+_BEFORE: dict[int, dict[str, Any]] = {}  # an update's metadata before it, while it is answered
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merge_patch(merged.get(key), value)
+    return merged
+
+
 def shared_ids(store: Store) -> None:
     """Each key its own id space, and both start from the same conversations (e.g. the
     documentation's example): the other key's copy answers 200 for the same id."""
@@ -287,5 +328,14 @@ CHOICES = [
     Choice(
         "case_sensitive_uuids", "an upper-case uuid answers 404", "rule 16", ("systemprompt",),
         before=case_sensitive_uuids,
+    ),
+    # issue 20: choices the model family accepts
+    Choice(
+        "runtype_metadata_merged", "a Runtype update merges metadata key by key instead of replacing it", "rule 3",
+        ("runtype",), before=runtype_metadata_merged,
+    ),
+    Choice(
+        "metadata_merge_patch", "systemprompt.io update merges metadata as a JSON merge patch (null removes)",
+        "rule 17", ("systemprompt",), before=metadata_merge_patch, after=metadata_merge_patch,
     ),
 ]  # fmt: skip

@@ -14,7 +14,8 @@ from typing import TypeVar
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .protocol import bounded_protocol
+from .config import MockConfig
+from .protocol import server_config
 
 T = TypeVar("T")
 
@@ -41,9 +42,7 @@ class BackgroundServer:
         self.port: int = self._sock.getsockname()[1]
         self.base_url = f"http://{host}:{self.port}"
         self._app = _LoopCapture(app)
-        config = uvicorn.Config(
-            self._app, log_level="warning", access_log=False, lifespan="on", http=bounded_protocol()
-        )
+        config = server_config(self._app, MockConfig(), log_level="warning")
         # Off the main thread uvicorn leaves signals alone: this server is stopped by `stop()`.
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)

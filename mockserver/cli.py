@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import logging
 import math
@@ -11,31 +12,31 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import uvicorn
 
 import specs
 from specs.auth import scheme_of
+from specs.cli import OneLineParser
 from specs.integers import ascii_int
 from specs.paths import unwritable
 from specs.redact import redact_url
-from specs.text import shorten
+from specs.text import printable, shorten
 
 from . import interrupt
 from .api.auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
 from .api.seed import DOCUMENTED_UUID, SeedError
 from .app import create_app
-from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, RECORD_KEYS_ENV, MockConfig
+from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MAX_JOURNAL_SIZE, RECORD_KEYS_ENV, MockConfig
 from .control.chaos import MAX_SEED, Chaos, Settings
 from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
 from .guard import CONTROL_AUTH
-from .protocol import bounded_protocol
-from .proxy.endpoint import ProxyState
+from .protocol import server_config
+from .proxy.endpoint import GC_THRESHOLDS, ProxyState
 from .proxy.record import parse_record_key
 from .proxy.traffic_report import write_json
 from .proxy.upstream_args import parse_upstreams
-from .runtime import Runtime
+from .runtime import Runtime, StateFileBusy
 
 # The demo keys are documented in the README: showing them is how a first user gets started.
 DEMO_SECRETS = frozenset(parse_key(k).key for k in DEFAULT_KEYS)
@@ -49,6 +50,8 @@ _FROM_CONFIG = {
     "latency": "latency_ms",
     "error_rate": "error_rate",
     "upstream_timeout": "upstream_timeout",
+    "head_timeout": "head_timeout",
+    "journal_size": "journal_size",
 }
 
 
@@ -58,13 +61,6 @@ CHAOS_FLAGS = (
     ("--error-rate", "error_rate", "error_rate"),
     ("--random-seed", "random_seed", "random_seed"),
 )
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with its errors as one line (it prints the whole usage first)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _port(text: str) -> int:
@@ -81,13 +77,22 @@ def _positive(text: str) -> int:
     return number
 
 
+def _journal_size(text: str) -> int:
+    number = ascii_int(text)
+    if number is None or number > MAX_JOURNAL_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"{shorten(text, 20)!r} is not a number of entries within 0..{MAX_JOURNAL_SIZE}"
+        )
+    return number
+
+
 def _header_text(headers: dict[str, str]) -> str:
     """`Name: value`, as a request carries it (for help texts)."""
     return ", ".join(f"{name}: {value}" for name, value in headers.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="convo-mock",
         description="A stateful mock of the Runtype and systemprompt.io conversation APIs, "
         "driven by their OpenAPI specs.",
@@ -109,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--empty", action="store_true", help="start with no conversations")
     parser.add_argument(
         "--state-file", type=Path, metavar="PATH", help="load state from PATH and save every change to it"
+    )
+    parser.add_argument(
+        "--journal-size",
+        type=_journal_size,
+        metavar="N",
+        help=f"keep the last N exchanges in the journal, 0..{MAX_JOURNAL_SIZE}; 0 turns it off "
+        f"(default {DEFAULTS.journal_size})",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        metavar="SECONDS",
+        help=f"drop a connection whose request head is not complete within SECONDS (default {DEFAULTS.head_timeout:g})",
     )
     parser.add_argument(
         "--max-body",
@@ -191,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument(
         "--fail-on-violation", action="store_true", help="exit 1 at shutdown if any violation was seen, with a summary"
     )
+    proxy.add_argument(
+        "--sole-writer",
+        action="store_true",
+        help="the proxy is the only writer (as in CI): a later answer that contradicts an earlier write is a "
+        "violation, not an observation",
+    )
     proxy.add_argument("--json", type=Path, metavar="PATH", help="at shutdown, write the violations as a JSON report")
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
@@ -221,6 +244,14 @@ def _chaos_settings(args: argparse.Namespace, apis: Sequence[str]) -> Settings:
     return chaos.settings
 
 
+def _seconds(flag: str, given: str | float) -> float:
+    # flag_value reads JSON's grammar: ASCII digits only, `true` is not 1.
+    value = flag_value(given) if isinstance(given, str) else given
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{flag} must be a finite number of seconds above 0")
+    return float(value)
+
+
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     _fill_defaults(args)
     keys = tuple(parse_key(k) for k in (args.key or DEFAULT_KEYS))
@@ -232,8 +263,12 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     apis = specs.API_NAMES if args.api == "both" else (args.api,)
     chaos = _chaos_settings(args, apis)
     upstreams = parse_upstreams(args.upstream or [], apis)
-    if not upstreams and (args.record or args.record_key or args.fail_on_violation or args.json or args.proxy_strict):
-        raise ValueError("--record, --record-key, --proxy-strict, --fail-on-violation and --json need --upstream URL")
+    if not upstreams and (
+        args.record or args.record_key or args.fail_on_violation or args.json or args.proxy_strict or args.sole_writer
+    ):
+        raise ValueError(
+            "--record, --record-key, --proxy-strict, --fail-on-violation, --sole-writer and --json need --upstream URL"
+        )
     if args.record_key and not args.record:
         raise ValueError("--record-key needs --record FILE")
     record_keys = args.record_key or (os.environ.get(RECORD_KEYS_ENV, "").split() if args.record else [])
@@ -242,10 +277,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         if problem is not None:
             # Checked now: found only at shutdown, the whole session's recording would be lost.
             raise ValueError(f"{flag} {path} {problem}")
-    timeout = flag_value(args.upstream_timeout) if isinstance(args.upstream_timeout, str) else args.upstream_timeout
-    # flag_value reads JSON's grammar: ASCII digits only, `true` is not 1.
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
-        raise ValueError("--upstream-timeout must be a finite number of seconds above 0")
+    timeout = _seconds("--upstream-timeout", args.upstream_timeout)
+    head_timeout = _seconds("--head-timeout", args.head_timeout)
     return MockConfig(
         apis=apis,
         keys=keys,
@@ -263,18 +296,30 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         control_token=args.control_token,
         upstreams=upstreams,
         proxy_strict=args.proxy_strict,
-        upstream_timeout=float(timeout),
+        upstream_timeout=timeout,
+        head_timeout=head_timeout,
+        journal_size=args.journal_size,
         record_file=args.record,
         record_keys=tuple(parse_record_key(k) for k in record_keys),
+        sole_writer=args.sole_writer,
         faults=tuple(args.fault or ()),
     )
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines whose message (a client's path, a file name) cannot act on a terminal
+    (`specs.text.printable`); a traceback keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
 
 
 def configure_logging(level: str) -> None:
     """The mock's own log lines (saves, disconnects, bugs) go to stderr at --log-level, like uvicorn's."""
     logger = logging.getLogger("mockserver")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    handler.setFormatter(PrintableFormatter("%(levelname)s:     %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(level.upper())
     logger.propagate = False
@@ -317,15 +362,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args)
         app = create_app(config)
-    except (ValueError, SeedError) as exc:
-        parser.exit(2, f"convo-mock: error: {exc}\n")
+    except (ValueError, SeedError, StateFileBusy) as exc:
+        parser.exit(2, f"convo-mock: error: {printable(str(exc))}\n")
     runtime = app.state.runtime
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
     except OSError as exc:
-        parser.exit(2, f"convo-mock: error: cannot listen on {args.host}:{args.port}: {exc.strerror}\n")
+        runtime.close()
+        where = printable(f"{args.host}:{args.port}")
+        parser.exit(2, f"convo-mock: error: cannot listen on {where}: {exc.strerror}\n")
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{port}"
@@ -333,15 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     if proxy is not None:
         _log_violations()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level=args.log_level,
-            access_log=False,
-            lifespan="on",
-            http=bounded_protocol(config.max_header_bytes),
-        )
-    )
+        gc.set_threshold(*GC_THRESHOLDS)
+    server = uvicorn.Server(server_config(app, config, log_level=args.log_level))
     # uvicorn re-raises the signal that stopped it once it is done; in proxy mode a default
     # SIGTERM would then kill the process before the summary, the report and the exit code.
     sigterm = proxy is not None
@@ -404,9 +444,10 @@ def _shutdown(proxy: ProxyState, url: str, json_path: Path | None, fail_on_viola
         except OSError as exc:
             print(f"convo-mock: error: cannot write {json_path}: {exc.strerror}", file=sys.stderr)
             return 2
-    total = proxy.violations.total
-    if total:
-        print(f"\n{total} violation(s) of the spec seen:\n{proxy.violations.table()}", flush=True)
+    total, observed = proxy.violations.total, proxy.violations.observed_total
+    also = f" and {observed} observation(s)" if observed else ""
+    if total or observed:
+        print(f"\n{total} violation(s) of the spec{also} seen:\n{proxy.violations.table()}", flush=True)
     else:
         print("\nno violations of the spec seen", flush=True)
     return 1 if fail_on_violation and total else 0

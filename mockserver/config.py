@@ -14,6 +14,8 @@ DEFAULT_CORS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # The control token's environment variable: a secret is better kept out of `ps` output.
 CONTROL_TOKEN_ENV = "CONVO_MOCK_CONTROL_TOKEN"
+# The largest --journal-size: each entry may hold ~21 KiB at worst (README's journal bound).
+MAX_JOURNAL_SIZE = 10_000
 # `--record-key`'s variable, KEY=NAME pairs separated by white space: real keys stay out of `ps`.
 RECORD_KEYS_ENV = "CONVO_MOCK_RECORD_KEYS"
 
@@ -32,7 +34,7 @@ class MockConfig:
     error_rate: float = 0.0
     random_seed: int | None = None
     cors_origins: tuple[str, ...] = ()  # empty: localhost and 127.0.0.1 on any port
-    journal_size: int = 500
+    journal_size: int = 500  # 0: no journal, and no capture work on any request
     # The address the mock listens on: with the loopback names, the Host values it answers.
     host: str = "127.0.0.1"
     allowed_hosts: tuple[str, ...] = ()
@@ -44,6 +46,8 @@ class MockConfig:
     # Request head limits (431 past them): real browsers send a few KB in a few dozen headers.
     max_header_bytes: int = 64 * 1024
     max_headers: int = 100
+    # Seconds a connection may take to send a request head (a client dripping it is dropped).
+    head_timeout: float = 30.0
     # Bodies larger than this are parsed and validated by a worker thread, one at a time (body.py).
     parse_in_thread_bytes: int = 64 * 1024
 
@@ -62,4 +66,8 @@ class MockConfig:
     proxy_buffer: int = 8 * 1024 * 1024
     record_file: Path | None = None
     record_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # API key → tenant name
+    # The behaviour monitor (proxy/monitor.py): off, only each answer's shape is checked.
+    behaviour_monitor: bool = True
+    # The proxy is the only writer (as in a CI job): a state contradiction is then a violation.
+    sole_writer: bool = False
     faults: tuple[str, ...] = ()  # --fault rules as given, e.g. "status=503,times=2"

@@ -1,10 +1,17 @@
-"""`--state-file`: state loaded at start, saved after changes, never half-written.
+"""`--state-file`: state loaded at start, saved after changes, never half-written, and one
+process's alone.
 
 Saving is atomic (write a temporary file beside the target, fsync, rename, fsync the
 folder): a crash or kill -9 at any moment leaves either the previous or the next complete
 state. Saves are coalesced: a burst of writes costs one save, not one per request. A failed save
 never turns saving off: it is logged, retried with back-off and reported by
 `GET /__mock__/health` until a save works again.
+
+The state file belongs to one process: `StateLock` holds an exclusive lock on
+`.NAME.convo-mock.lock` beside it (the holder's pid inside) from before the state is read
+until the final save; the OS releases it when the process ends, however it ends. A temporary
+file is named `.NAME.XXXXXXXX.convo-mock.tmp`: one left by a crashed save is removed at the
+next start, under the lock, and no other file is.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
+import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,9 +35,20 @@ from .api.store import Store, format_timestamp
 logger = logging.getLogger("mockserver")
 
 
+TEMP_SUFFIX = ".convo-mock.tmp"
+LOCK_SUFFIX = ".convo-mock.lock"
+# Windows locks a byte range, and a locked byte cannot be read by others: lock one past the pid.
+_LOCKED_BYTE = 4096
+
+
+def _temporary_files(path: Path) -> re.Pattern[str]:
+    """What `write_atomic` names its temporary files for `path` (mkstemp's 8 characters)."""
+    return re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -44,6 +64,111 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def remove_leftovers(path: Path) -> list[str]:
+    """Remove the temporary files a crashed save of `path` left (only those: another state
+    file's, or anyone else's, stay); their names."""
+    pattern = _temporary_files(path)
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return removed
+
+
+class StateFileBusy(Exception):
+    """Another process holds the state file."""
+
+    def __init__(self, path: Path, pid: int | None) -> None:
+        holder = f"process {pid}" if pid else "another process"
+        super().__init__(f"state file {path} is in use by {holder} (another convo-mock?); stop it or pick another file")
+        self.pid = pid
+
+
+class StateLock:
+    """This process's exclusive hold on a state file, from `acquire` to `release`."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path  # the lock file
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, state: Path) -> StateLock:
+        """The lock on `state` (its folder made if need be); StateFileBusy naming the holder's
+        pid when another process has it, OSError when the folder cannot be written."""
+        state = Path(os.path.realpath(state))  # two names of one file are one file
+        state.parent.mkdir(parents=True, exist_ok=True)
+        path = state.parent / f".{state.name}{LOCK_SUFFIX}"
+        for _ in range(10):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            if not _try_lock(fd):
+                pid = _read_pid(fd)
+                os.close(fd)
+                raise StateFileBusy(state, pid)
+            # The holder before may have removed the file between our open and our lock: a
+            # lock on a file no longer at `path` would hold nothing. Then open it afresh.
+            if _same_file(fd, path):
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                return cls(path, fd)
+            os.close(fd)
+        raise StateFileBusy(state, None)
+
+    def release(self) -> None:
+        """Give the state file up and remove the lock file (a crash leaves it, unlocked)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        if sys.platform == "win32":  # an open file cannot be removed there: close first
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            return
+        with contextlib.suppress(OSError):
+            if _same_file(fd, self.path):  # removed while still held: nobody can lock it meanwhile
+                os.unlink(self.path)
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    # Imported here: neither module exists on every system.
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, _LOCKED_BYTE, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _read_pid(fd: int) -> int | None:
+    with contextlib.suppress(OSError):
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 32).decode("ascii", errors="replace").strip()
+        return int(text) if text.isdigit() and text.isascii() else None
+    return None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        held, named = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
 
 
 def read_state(path: Path) -> Any | None:

@@ -1,35 +1,129 @@
-"""uvicorn's httptools protocol with a bounded request head.
+"""uvicorn's httptools protocol with a bounded request head, and the seam through which
+transport faults reach the connection.
 
 httptools keeps a header's bytes until the header ends, however long that takes: one 8 MB
 header costs 8 MB (and more in copies) before the app could look at it. This protocol counts
 what arrives before the head is complete and answers 431 once it passes the limit, so a
 connection holds at most the limit plus one read buffer. The header count and the precise
-size are checked again in `guard.py`, where the parsed headers are at hand.
+size are checked again in `guard.py`, where the parsed headers are at hand. A head must also
+be complete within `--head-timeout` seconds of the connection (or of the request's first
+byte): a client dripping it a byte at a time is answered 408 and dropped (one that sent
+nothing, silently).
+
+Every request's scope carries its `Connection` under `CONNECTION`, put there by this
+protocol when the request begins: a reset or a truncated answer (`control/faults.py`) breaks
+the connection through it, whatever middleware stands in between, and a request that waits
+on someone else (the proxy's upstream) learns through it that its client has left or that
+the server is stopping (`Connection.watch`), without a task of its own listening.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
+from collections.abc import Callable
 
 import orjson
+import uvicorn
+from starlette.types import ASGIApp, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .api.errors import short_code
 from .config import MockConfig
 
+CONNECTION = "mock.connection"  # the scope key
+# What a connection's watcher is told (`Connection.watch`).
+LEFT = "left"  # the client closed the connection (or it broke)
+STOPPING = "stopping"  # the server began to stop: it waits for the requests in flight
+
+
+class Connection:
+    """The connection a request arrived on: for the faults that break it, and for a request
+    that watches it."""
+
+    __slots__ = ("_transport", "_watcher")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._watcher: Callable[[str], None] | None = None
+
+    def watch(self, watcher: Callable[[str], None] | None) -> None:
+        """While the request in flight runs: `watcher(LEFT)` once the client has left,
+        `watcher(STOPPING)` once the server begins to stop. None: no longer (the request's
+        own `finally`; the next request on the connection watches for itself)."""
+        self._watcher = watcher
+
+    def tell(self, event: str) -> None:
+        """Called by the protocol (LEFT, STOPPING), on the event loop."""
+        if self._watcher is not None:
+            self._watcher(event)
+
+    def reset(self) -> None:
+        """Closed at once with a TCP reset: the client sees no answer at all."""
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._transport.abort()
+
+    def hang_up(self) -> None:
+        """Closed after what was written so far: an answer cut short."""
+        self._transport.close()
+
+
+def connection(scope: Scope) -> Connection | None:
+    """The request's connection; None when the server is not this protocol."""
+    found = scope.get(CONNECTION)
+    return found if isinstance(found, Connection) else None
+
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     # Set by `bounded_protocol`; the request line and header names count towards it too.
     max_head_bytes = MockConfig.max_header_bytes
+    head_timeout = MockConfig.head_timeout
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head_done = False
         self._head_bytes = 0
+        self._connection = Connection(transport)
         super().connection_made(transport)
+        self._head_timer: asyncio.TimerHandle | None = self.loop.call_later(self.head_timeout, self._head_too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+        self._connection.tell(LEFT)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._connection.tell(STOPPING)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope[CONNECTION] = self._connection  # type: ignore[literal-required]
 
     def on_headers_complete(self) -> None:
         self._head_done = True
+        self._stop_head_timer()
         super().on_headers_complete()
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._head_bytes:
+            message = f"the request head was not complete within {self.head_timeout:g} s (--head-timeout)"
+            self._answer_and_close(408, "Request Timeout", message)
+        else:
+            self.transport.close()
+        self.logger.debug("connection dropped: no complete request head within %g s", self.head_timeout)
 
     def on_message_complete(self) -> None:
         self._head_done = False
@@ -40,28 +134,45 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not self._head_done:
             self._head_bytes += len(data)
         super().data_received(data)
-        if not self._head_done and self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
-            self._refuse_head()
+        if not self._head_done and self._head_bytes:
+            # A head begun and not complete: now it has a deadline (a head that arrives whole,
+            # as nearly every one does, never costs a timer).
+            if self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
+                self._refuse_head()
+            elif self._head_timer is None:
+                self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
 
     def _refuse_head(self) -> None:
-        body = orjson.dumps(
-            {
-                "error": short_code(431),
-                "message": f"request head exceeds the limit of {self.max_head_bytes} bytes",
-            }
-        )
-        head = (
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            b"content-type: application/json\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n"
-        )
-        self.transport.write(head + body)
-        self.transport.close()
+        message = f"request head exceeds the limit of {self.max_head_bytes} bytes"
+        self._answer_and_close(431, "Request Header Fields Too Large", message)
         self.logger.debug("request head over %d bytes refused with 431", self.max_head_bytes)
 
+    def _answer_and_close(self, status: int, phrase: str, message: str) -> None:
+        """The mock's JSON error, written before any request reached the app, then the close."""
+        self._stop_head_timer()
+        body = orjson.dumps({"error": short_code(status), "message": message})
+        head = (
+            f"HTTP/1.1 {status} {phrase}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode() + body)
+        self.transport.close()
 
-def bounded_protocol(max_head_bytes: int = MockConfig.max_header_bytes) -> type[BoundedHttpToolsProtocol]:
-    """The protocol class for `uvicorn.Config(http=...)`, with this limit on a request head."""
+
+def bounded_protocol(
+    max_head_bytes: int = MockConfig.max_header_bytes, head_timeout: float = MockConfig.head_timeout
+) -> type[BoundedHttpToolsProtocol]:
+    """The protocol class for `uvicorn.Config(http=...)`, with these bounds on a request head."""
     # A little room for the request line beyond the headers' own limit.
     limit = max_head_bytes + 16 * 1024
-    return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), {"max_head_bytes": limit})
+    bounds = {"max_head_bytes": limit, "head_timeout": head_timeout}
+    return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), bounds)
+
+
+def server_config(app: ASGIApp, config: MockConfig, **options: object) -> uvicorn.Config:
+    """How uvicorn runs a mock (`convo-mock`, the background server of the fixtures): this
+    protocol, the lifespan on, no access log, and no X-Forwarded-* rewriting of the client
+    address and scheme (nothing here reads the client's address; the public URL comes from
+    --public-url or the listening socket, never from what a client claims)."""
+    settings: dict[str, object] = {"access_log": False, "lifespan": "on", "proxy_headers": False, **options}
+    return uvicorn.Config(app, http=bounded_protocol(config.max_header_bytes, config.head_timeout), **settings)  # type: ignore[arg-type]

@@ -12,27 +12,25 @@ lists what broke the spec, both ways. The server runs in this process, so resets
 
 Independent of the conformance suite's plugin (`contracts.pytest_plugin`): either can be
 disabled with `-p no:convo_mock` / `-p no:convo_contracts` and the other keeps working.
+
+Free until used: pytest loads this module in every run of every project where the package is
+installed, so it imports nothing but pytest and the standard library. The mock (Starlette,
+uvicorn, httpx, the specs) loads when a test first asks for `convo_mock`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
 import pytest
 
-import specs
-from specs.auth import scheme_of
-
-from .background import BackgroundServer
-from .config import MockConfig
-from .control.faults import Source
-from .control.journal import Query
-from .proxy.endpoint import ProxyState
-from .proxy.upstream_args import parse_upstreams
-from .runtime import Runtime
+if TYPE_CHECKING:
+    from .background import BackgroundServer
+    from .config import MockConfig
+    from .proxy.endpoint import ProxyState
+    from .runtime import Runtime
 
 T = TypeVar("T")
 
@@ -63,13 +61,13 @@ class MockServer:
     """The mock app under uvicorn in a background thread, and its live runtime."""
 
     def __init__(self, config: MockConfig | None = None) -> None:
-        # Imported here: registering the plugin (every pytest run) need not build an app.
         from .app import create_app
+        from .background import BackgroundServer
 
         app = create_app(config)
         self.runtime: Runtime = app.state.runtime
         self.proxy: ProxyState | None = app.state.proxy
-        self._server = BackgroundServer(app).start()
+        self._server: BackgroundServer = BackgroundServer(app).start()
         self.base_url = self._server.base_url
 
     def call(self, function: Callable[[Runtime], T]) -> T:
@@ -82,6 +80,8 @@ class MockServer:
 
 def _copy(data: T) -> T:
     # What the control plane would answer: plain JSON, detached from the live state.
+    import orjson
+
     copied: T = orjson.loads(orjson.dumps(data))
     return copied
 
@@ -151,11 +151,13 @@ class ConvoMock:
 
     def headers(self, key: str | None = None, api: str | None = None) -> dict[str, str]:
         """The auth headers of `api` (default: this test's API) for `key` (default: api_key)."""
+        from specs.auth import scheme_of
+
         return scheme_of(api or self.api).headers(key or self.api_key)
 
     def reset(self) -> None:
         """Back to the start-up data (the demo data)."""
-        self._call(Runtime.reset)
+        self._call(lambda runtime: runtime.reset())
 
     def seed(self, data: dict[str, Any]) -> None:
         """Replace all data (the seed file format); raises ValueError on data the spec forbids,
@@ -172,12 +174,14 @@ class ConvoMock:
 
     @property
     def violations(self) -> list[dict[str, Any]]:
-        """Proxy mode: what broke the spec since the test started (empty when mocking)."""
+        """Proxy mode: what broke the spec since the test started (empty when mocking); the
+        monitor's observations (`kind: observation`, not proof) are left out."""
         server = self._server
         if server is None or server.proxy is None:
             return []
         log = server.proxy.violations
-        return self._call(lambda runtime: _copy(log.read()["violations"]))
+        found = self._call(lambda runtime: _copy(log.read()["violations"]))
+        return [v for v in found if v["kind"] == "violation"]
 
     def clear_requests(self) -> None:
         self._call(lambda runtime: runtime.journal.clear())
@@ -194,6 +198,7 @@ class ConvoMock:
         """Journal entries matching every given filter, oldest first. `status` is a code or a
         class (`"4xx"`); `tenant` a key (this fixture's `api_key`, ...) or its label; `path` a
         path, or a prefix ending in `*`. ValueError on a malformed filter."""
+        from .control.journal import Query
 
         def read(runtime: Runtime) -> list[dict[str, Any]]:
             label = runtime.keys.label(tenant) if tenant is not None and tenant in runtime.keys else tenant
@@ -247,6 +252,8 @@ class ConvoMock:
         """Force a status on every request (where the operation documents it, or a gateway
         status anywhere), add latency, errors or fault rules (the `PUT /__mock__/chaos`
         format); raises ValueError on settings out of range, and then nothing changes."""
+        from .control.faults import Source
+
         settings = {
             "latency_ms": latency_ms,
             "error_rate": error_rate,
@@ -255,9 +262,6 @@ class ConvoMock:
             "faults": list(faults),
         }
         self._call(lambda runtime: runtime.chaos.update(settings, Source.FIXTURE))
-
-    def close(self) -> None:
-        """Kept for callers of the HTTP-based fixture; nothing to release."""
 
 
 @pytest.fixture(scope="session")
@@ -277,6 +281,10 @@ def _convo_mock_proxies() -> Iterator[dict[tuple[tuple[str, str], ...], MockServ
 
 
 def _upstreams(request: pytest.FixtureRequest, options: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    import specs
+
+    from .proxy.upstream_args import parse_upstreams
+
     value = options.pop("upstream", None)
     values: list[str] = [value] if isinstance(value, str) else list(value or [])
     if not values:
@@ -294,6 +302,11 @@ def convo_mock(
     _convo_mock_proxies: dict[tuple[tuple[str, str], ...], MockServer],
 ) -> Iterator[ConvoMock]:
     """The mock server: demo data, no chaos, empty journal at the start of every test."""
+    import specs
+
+    from .config import MockConfig
+    from .control.faults import Source
+
     marker = request.node.get_closest_marker(MARKER)
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     unknown = set(options) - _MARKER_OPTIONS

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.types import Scope
@@ -17,7 +20,14 @@ from .config import MockConfig
 from .control.chaos import Chaos
 from .control.faults import Source, parse_flag, parse_rule
 from .control.journal import Journal
-from .persistence import StateSaver, read_state
+from .persistence import StateFileBusy, StateLock, StateSaver, read_state, remove_leftovers
+
+
+def _lock(path: Path) -> StateLock:
+    try:
+        return StateLock.acquire(path)
+    except OSError as exc:
+        raise SeedError(f"cannot use state file {path}: {exc.strerror or exc}") from None
 
 
 class Runtime:
@@ -29,18 +39,40 @@ class Runtime:
         self.operations = [op for api in config.apis for op in specs.load(api).operations]
         rules = [parse_rule(parse_flag(text), Source.FLAG, self.operations) for text in config.faults]
         self.chaos = Chaos(self.operations, config.latency_ms, config.error_rate, config.random_seed, rules)
+        # A new id per process: the dashboard starts over when the mock it polls was restarted.
+        self.instance = secrets.token_hex(8)
+        self._public_urls: dict[tuple[Any, Any], str] = {}
         self.seed = self._initial_seed()
-        saved = read_state(config.state_file) if config.state_file else None
+        self.state_lock: StateLock | None = None
+        self.saver: StateSaver | None = None
+        if config.state_file is not None:
+            self.state_lock = _lock(config.state_file)
+            try:
+                self._load_state(config.state_file)
+            except BaseException:
+                self.close()
+                raise
+            self.saver = StateSaver(self.store, config.state_file)
+        else:
+            self.load(self.seed)
+
+    def _load_state(self, path: Path) -> None:
+        remove_leftovers(Path(os.path.realpath(path)))  # ours alone to clean: we hold the lock
+        saved = read_state(path)
         if saved is None:
             self.load(self.seed)
-        else:
-            # The seed is what reset returns to: check it now, not at the first reset.
-            normalize(self.seed, Clock(), config.max_depth)
-            try:
-                self.load(saved)
-            except SeedError as exc:
-                raise SeedError(f"state file {config.state_file}: {exc}; fix it or move it away") from None
-        self.saver = StateSaver(self.store, config.state_file) if config.state_file else None
+            return
+        # The seed is what reset returns to: check it now, not at the first reset.
+        normalize(self.seed, Clock(), self.config.max_depth)
+        try:
+            self.load(saved)
+        except SeedError as exc:
+            raise SeedError(f"state file {path}: {exc}; fix it or move it away") from None
+
+    def close(self) -> None:
+        """Give the state file up (after the final save): another mock may take it."""
+        if self.state_lock is not None:
+            self.state_lock.release()
 
     def _initial_seed(self) -> dict[str, Any]:
         if self.config.empty:
@@ -85,10 +117,16 @@ class Runtime:
         on (the listening socket's, never the client-controlled Host header)."""
         if self.config.public_url:
             return self.config.public_url
-        server = scope.get("server")
+        server, scheme = scope.get("server"), scope.get("scheme", "http")
+        known = self._public_urls.get((server, scheme))  # a server listens on one or two addresses
+        if known is not None:
+            return known
         host, port = server if server else (self.config.host, None)
         host = f"[{host}]" if ":" in host else host
-        return f"{scope.get('scheme', 'http')}://{host}" + (f":{port}" if port else "")
+        url = f"{scheme}://{host}" + (f":{port}" if port else "")
+        if len(self._public_urls) < 16:
+            self._public_urls[(server, scheme)] = url
+        return url
 
 
-__all__ = ["Runtime", "SeedError"]
+__all__ = ["Runtime", "SeedError", "StateFileBusy"]

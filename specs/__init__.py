@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 ApiName = Literal["runtype", "systemprompt"]
 API_NAMES: tuple[ApiName, ...] = ("runtype", "systemprompt")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -120,6 +118,8 @@ def spec_path(name: str) -> Path:
 @functools.cache
 def load(name: str) -> Spec:
     """Load a spec by API name (`runtype` or `systemprompt`). Cached: treat it as read-only."""
+    import yaml  # here, not at the top: `import specs` stays cheap for the pytest plugins
+
     path = spec_path(name)
     with path.open(encoding="utf-8") as handle:
         content = yaml.safe_load(handle)

@@ -8,7 +8,6 @@ path; every part is shell-quoted, so no byte of it runs anything when pasted."""
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Iterable
 
@@ -44,11 +43,7 @@ def curl_line(
 def _body_text(body: bytes | str | None, redact: Redactor) -> str:
     if not body:
         return ""
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    try:  # parsed, so that no JSON escape (\u002d) hides a key from the redactor
-        return json.dumps(redact.json(json.loads(text)), ensure_ascii=False, separators=(",", ":"))
-    except (ValueError, RecursionError):
-        return redact(text)
+    return redact.body(body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body)
 
 
 __all__ = ["BODY_LIMIT", "NOISE", "URL_LIMIT", "curl_line"]

@@ -36,6 +36,8 @@ pytest_plugins = ["pytester"]
 TOOLING_ENV = frozenset({"CONVO_CHROMIUM"})
 for _name in [n for n in os.environ if n.startswith("CONVO_") and n not in TOOLING_ENV]:
     del os.environ[_name]
+# Nor does a run inside a GitHub job append our test runs' reports to that job's summary.
+os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
 # Fixed profiles: CI runs are reproducible, a red run is a real defect.
 settings.register_profile(

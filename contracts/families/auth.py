@@ -11,7 +11,7 @@ from specs.auth import scheme_of
 
 from ..context import Context, body_json
 from ..leeway import rule_of
-from ..target import Exchange
+from ..target import Credential, Exchange
 from .fixtures import create_conversation, existing_systemprompt_id, item_path, send_listing
 
 
@@ -54,7 +54,9 @@ def credentials_required(ctx: Context) -> None:
             ctx.skip(op, "credentials_required", "the spec documents no 401 here")
             continue
         for label, headers, unknown in _bad_credentials(ctx):
-            exchange = ctx.send(op, path, key=False, headers=headers, json={} if op.request_body else None)
+            exchange = ctx.send(
+                op, path, credential=Credential.NONE, headers=headers, json={} if op.request_body else None
+            )
             _expect_refused(ctx, op, exchange, label, unknown)
 
 
@@ -118,14 +120,14 @@ def tenant_isolation(ctx: Context) -> None:
     for op in reads:  # first look, then touch
         params = {"ownerId": ctx.run_tag} if op.parameter("ownerId") else {}
         path = _concrete_path(ctx, op, item_id)
-        exchange = send_listing(ctx, op, params, path, key=other)
+        exchange = send_listing(ctx, op, params, path, credential=Credential.OTHER)
         text = exchange.response.text if exchange.response is not None else ""
         hidden = f"the other key not to see the main key's marker {marker}"
         if ctx.expect(op, "tenant_isolation", marker not in text, hidden, exchange):
             _note_shared_id(ctx, op, exchange)
     for op in writes:
         body = _intruding_body(op, intruder)
-        exchange = ctx.send(op, _concrete_path(ctx, op, item_id), key=other, json=body)
+        exchange = ctx.send(op, _concrete_path(ctx, op, item_id), credential=Credential.OTHER, json=body)
         seen = ctx.send(get, own_path)
         after = body_json(seen)
         if op.method == "DELETE":
@@ -174,7 +176,7 @@ def readonly_writes_forbidden(ctx: Context) -> None:
             ctx.skip(op, "readonly_forbidden", "needs --readonly-key")
     if readonly is None:
         return
-    listed = body_json(ctx.send(ctx.spec.operation("listConversations"), key=readonly))
+    listed = body_json(ctx.send(ctx.spec.operation("listConversations"), credential=Credential.READONLY))
     items = listed.get("conversations") if isinstance(listed, dict) else listed
     own_id = str(items[0]["id"]) if isinstance(items, list) and items and isinstance(items[0], dict) else None
     for op in writes:
@@ -184,8 +186,10 @@ def readonly_writes_forbidden(ctx: Context) -> None:
         if path is None:
             ctx.skip(op, "readonly_forbidden", "the read-only key sees no conversation to write to")
             continue
-        exchange = ctx.send(op, path, key=readonly, json={} if op.request_body else None)
+        exchange = ctx.send(op, path, credential=Credential.READONLY, json={} if op.request_body else None)
         ctx.expect_status(op, "readonly_forbidden", exchange, ["403"], "for a write with the read-only key (rule 7)")
 
 
 CHECKS = [credentials_required, tenant_isolation, readonly_writes_forbidden]
+# Under --read-only: the 401 checks send reads; tenant isolation says why it cannot run.
+READ_ONLY_CHECKS = [credentials_required, tenant_isolation]

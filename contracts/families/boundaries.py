@@ -229,3 +229,4 @@ def path_formats(ctx: Context) -> None:
 
 
 CHECKS = [string_limits, wrong_types_and_nulls, defaults_applied, query_limits, path_formats]
+READ_ONLY_CHECKS = [query_limits, path_formats]  # the others send bodies: writes

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from specs import Operation
 
 from ..context import Context, body_json
-from ..target import Exchange
+from ..target import Credential, Exchange
 
 
 class UnaddressableId(ValueError):
@@ -50,12 +50,12 @@ def create_conversation(ctx: Context, body: dict[str, Any] | None = None) -> dic
     return data if addressable(ctx, op, data["id"], exchange) else None
 
 
-def existing_systemprompt_id(ctx: Context, key: str | None = None) -> str | None:
-    """`--systemprompt-id`, or the first conversation the key's list shows."""
-    if ctx.target.systemprompt_id and key is None:
+def existing_systemprompt_id(ctx: Context) -> str | None:
+    """`--systemprompt-id`, or the first conversation the main key's list shows."""
+    if ctx.target.systemprompt_id:
         return ctx.target.systemprompt_id
     listing = ctx.spec.operation("listConversations")
-    exchange = ctx.send(listing, key=key or True)
+    exchange = ctx.send(listing)
     data = body_json(exchange)
     if isinstance(data, list) and data and isinstance(data[0], dict) and "id" in data[0]:
         found = data[0]["id"]
@@ -78,15 +78,19 @@ def _largest_page(op: Operation) -> int | None:
 
 
 def send_listing(
-    ctx: Context, op: Operation, params: dict[str, Any], path: str | None = None, key: str | bool | None = True
+    ctx: Context,
+    op: Operation,
+    params: dict[str, Any],
+    path: str | None = None,
+    credential: Credential = Credential.MAIN,
 ) -> Exchange:
     """A list request for a page as large as the server serves. No maximum is documented, so
     a server that caps lower may refuse ours with a 4xx: then the same request without
     `limit`, at the server's default page size."""
     largest = _largest_page(op)
     if largest is None:
-        return ctx.send(op, path, key=key, params=params or None)
-    exchange = ctx.send(op, path, key=key, params={**params, "limit": largest})
+        return ctx.send(op, path, credential=credential, params=params or None)
+    exchange = ctx.send(op, path, credential=credential, params={**params, "limit": largest})
     if exchange.response is not None and 400 <= exchange.response.status_code < 500:
-        return ctx.send(op, path, key=key, params=params or None)
+        return ctx.send(op, path, credential=credential, params=params or None)
     return exchange

@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime
 from typing import Any
+
+from specs.timestamps import RESOLUTION
+from specs.timestamps import instant as _timestamp
 
 from ..context import Context, body_json
 from ..values import valid_value
+from . import only_for
 from .fixtures import create_conversation, existing_systemprompt_id, item_path, send_listing
 
 PAGES = 200  # walking a list never takes more pages than this
-RESOLUTION = 1.1  # seconds: coarser than any clock a server may stamp updatedAt with
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _field(data: Any, name: str) -> Any:
@@ -38,6 +30,7 @@ def _full_body(ctx: Context, operation_id: str) -> dict[str, Any]:
     return body
 
 
+@only_for("runtype")
 def runtype_round_trip(ctx: Context) -> None:
     create, get = ctx.spec.operation("createConversation"), ctx.spec.operation("getConversation")
     sent = _full_body(ctx, "createConversation")
@@ -68,6 +61,7 @@ def runtype_round_trip(ctx: Context) -> None:
         )
 
 
+@only_for("runtype")
 def runtype_partial_update(ctx: Context) -> None:
     update, get = ctx.spec.operation("updateConversation"), ctx.spec.operation("getConversation")
     created = create_conversation(ctx, _full_body(ctx, "createConversation"))
@@ -141,6 +135,7 @@ def runtype_partial_update(ctx: Context) -> None:
     )
 
 
+@only_for("runtype")
 def runtype_delete(ctx: Context) -> None:
     delete, get = ctx.spec.operation("deleteConversation"), ctx.spec.operation("getConversation")
     created = create_conversation(ctx)
@@ -163,6 +158,7 @@ def runtype_delete(ctx: Context) -> None:
     ctx.expect_status(delete, "delete_twice", again, ["404"], "for a second delete")
 
 
+@only_for("runtype")
 def runtype_list_and_pagination(ctx: Context) -> None:
     listing = ctx.spec.operation("listConversations")
     made = [c for c in (create_conversation(ctx, {"title": f"page-{i}"}) for i in range(5)) if c]
@@ -205,6 +201,7 @@ def runtype_list_and_pagination(ctx: Context) -> None:
 PAGING = ("limit", "cursor", "page")
 
 
+@only_for("runtype")
 def runtype_list_filters(ctx: Context) -> None:
     """Each documented list filter filters: a conversation made to match is on the filtered
     page and one made not to match is not; items that carry the filtered field all match.
@@ -266,6 +263,7 @@ def runtype_list_filters(ctx: Context) -> None:
 PROBE, KEEP = "convo-contracts-probe", "convo-contracts-keep"
 
 
+@only_for("systemprompt")
 def systemprompt_update_visible(ctx: Context) -> None:
     update, get, listing = (
         ctx.spec.operation(o) for o in ("updateConversation", "getConversation", "listConversations")
@@ -340,17 +338,13 @@ def list_then_get_agree(ctx: Context) -> None:
         )
 
 
-def checks_for(api: str) -> list[Any]:
-    if api == "runtype":
-        return [
-            runtype_round_trip,
-            runtype_partial_update,
-            runtype_delete,
-            runtype_list_and_pagination,
-            runtype_list_filters,
-            list_then_get_agree,
-        ]
-    return [systemprompt_update_visible, list_then_get_agree]
-
-
-READ_ONLY_CHECKS = {list_then_get_agree}
+CHECKS = [
+    runtype_round_trip,
+    runtype_partial_update,
+    runtype_delete,
+    runtype_list_and_pagination,
+    runtype_list_filters,
+    systemprompt_update_visible,
+    list_then_get_agree,
+]
+READ_ONLY_CHECKS = [list_then_get_agree]

@@ -1,7 +1,12 @@
 """What a run found, for people: a progress line per family, a summary table per API and
 operation, every failure with the rule broken, where the spec says it, what came back and a
 curl command to reproduce it (credentials redacted), every observation with its evidence,
-and the skipped checks counted by reason."""
+and the skipped checks counted by reason.
+
+Whatever reaches a terminal goes through `for_terminal`: every key of the run redacted
+(wherever a server put it: an id, a path, a body), then each line made inert
+(`specs.text.printable`): no escape sequence, carriage return or bidirectional control
+from a server's or a setting's text acts on the terminal."""
 
 from __future__ import annotations
 
@@ -9,10 +14,20 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from ..results import Failure, Observation, Outcome, RunResult, Status
+from specs.redact import Redactor
+from specs.text import printable
+
+from ..results import Finding, Outcome, RunResult, Status
 
 ORDER = (Status.PASSED, Status.FAILED, Status.OBSERVED, Status.SKIPPED)
 MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.OBSERVED: "○", Status.SKIPPED: "–"}
+
+
+def for_terminal(text: str, redact: Redactor) -> str:
+    """`text` as it may be printed: keys redacted, then every line inert; our own line
+    breaks are kept, any other control character is shown escaped (`\\x1b`, `\\r`). The
+    same rule holds for the text of the JUnit and HTML reports (each escapes it after)."""
+    return "\n".join(printable(line) for line in redact(text).split("\n"))
 
 
 def counts(outcomes: Iterable[Outcome]) -> str:
@@ -88,37 +103,45 @@ def summary(result: RunResult, families: list[str]) -> str:
 def _title(outcome: Outcome, mark: str) -> str:
     return (
         f"{mark} {outcome.api} {outcome.operation_id} ({outcome.method} {outcome.path})"
-        f" · {outcome.family} · {outcome.check}"
+        f" · {outcome.family} · {printable(outcome.check)}"
     )
 
 
-def _entries(outcomes: list[Outcome], status: Status, label: str) -> str:
-    """Each outcome's title, then per entry: what (failed: expected; observed: observed), the
-    spec pointer, what came back and how to reproduce it."""
+def entry_lines(entry: Finding, indent: str = "    ") -> list[str]:
+    """A finding as plain text lines (console, JUnit): what was expected or observed, the
+    spec pointer, then each part of its evidence. Each text is one line (a server's line
+    break shown as `\\n`, so it cannot forge a line of ours), but a code part's own lines."""
+    seen = f"  (seen {entry.count} times)" if entry.count > 1 else ""
+    width = 10
+    lines = [
+        f"{indent}{entry.label + ':':<{width}} {printable(entry.statement)}{seen}",
+        f"{indent}{'spec:':<{width}} {printable(entry.spec_pointer)}",
+    ]
+    for part in entry.evidence.parts():
+        first, *rest = [printable(line) for line in (part.text.split("\n") if part.code else [part.text])]
+        lines.append(f"{indent}{part.label + ':':<{width}} {first}")
+        lines += [f"{indent}{'':<{width}} {line}" for line in rest]
+    return lines
+
+
+def _entries(outcomes: list[Outcome], status: Status) -> str:
+    """Each outcome's title, then its findings (failed: the failures; observed: the observations)."""
     lines = []
     for outcome in outcomes:
         lines.append("")
         lines.append(_title(outcome, MARK[status]))
-        entries: list[Failure | Observation] = (
-            [*outcome.failures] if status is Status.FAILED else [*outcome.observations]
-        )
+        entries: list[Finding] = [*outcome.failures] if status is Status.FAILED else [*outcome.observations]
         for entry in entries:
-            what, got = (entry.expected, entry.actual) if isinstance(entry, Failure) else (entry.what, entry.evidence)
-            seen = f"  (seen {entry.count} times)" if entry.count > 1 else ""
-            lines.append(f"    {label + ':':<10} {what}{seen}")
-            lines.append(f"    spec:      {entry.spec_pointer}")
-            lines.append(f"    got:       {got}")
-            if entry.curl:
-                lines.append(f"    reproduce: {entry.curl}")
+            lines += entry_lines(entry)
     return "\n".join(lines)
 
 
-def failures(result: RunResult) -> str:
-    return _entries(result.failed, Status.FAILED, "expected")
+def failures(result: RunResult, redact: Redactor) -> str:
+    return for_terminal(_entries(result.failed, Status.FAILED), redact)
 
 
-def observations(result: RunResult) -> str:
-    return _entries(result.observed, Status.OBSERVED, "observed")
+def observations(result: RunResult, redact: Redactor) -> str:
+    return for_terminal(_entries(result.observed, Status.OBSERVED), redact)
 
 
 def skip_reasons(result: RunResult) -> list[tuple[str, int]]:
@@ -138,16 +161,25 @@ def final_line(result: RunResult) -> str:
     )
 
 
-def write(result: RunResult, families: list[str], out: TextIO) -> None:
-    out.write(summary(result, families) + "\n")
+def leftovers(result: RunResult, redact: Redactor) -> str:
+    """What the run could not delete, one line each: the ids are the server's (a key echoed
+    as an id is redacted like any other)."""
+    return for_terminal("\n".join(f"    {printable(redact(item))}" for item in result.leftovers), redact)
+
+
+def write(result: RunResult, families: list[str], out: TextIO, redact: Redactor) -> None:
+    parts = [summary(result, families)]
     if result.failed:
-        out.write("\nFailures" + failures(result) + "\n")
+        parts.append("\nFailures" + _entries(result.failed, Status.FAILED))
     if result.observed:
         heading = "Observations (the documentation leaves these open; not violations unless --strict)"
-        out.write(f"\n{heading}" + observations(result) + "\n")
+        parts.append(f"\n{heading}" + _entries(result.observed, Status.OBSERVED))
     reasons = skip_reasons(result)
     if reasons:
-        out.write("\nSkipped:\n" + "\n".join(f"    {n} skipped: {why}" for why, n in reasons) + "\n")
+        parts.append("\nSkipped:\n" + "\n".join(f"    {n} skipped: {printable(why)}" for why, n in reasons))
     if result.leftovers:
-        out.write("\nCould not clean up:\n" + "\n".join(f"    {item}" for item in result.leftovers) + "\n")
-    out.write("\n" + final_line(result) + "\n")
+        parts.append(
+            "\nCould not clean up:\n" + "\n".join(f"    {printable(redact(item))}" for item in result.leftovers)
+        )
+    parts.append("\n" + final_line(result))
+    out.write(for_terminal("\n".join(parts), redact) + "\n")

@@ -2,8 +2,10 @@
 network), for people who never saw the tool: the verdict, what broke and how to reproduce
 it, every result, and the spec coverage matrix, with filters.
 
-Every piece of text is redacted with the run's `Redactor` and then escaped; the finished
-page is redacted once more, so a key the server echoed back cannot reach the file.
+Every piece of text goes through one rule (`e`): redacted with the run's `Redactor`, each
+line made printable (`console.for_terminal`: HTML escaping leaves control characters as
+they are, and a browser, a viewer or `cat` would show or act on them), then escaped; the
+finished page is redacted once more, so a key the server echoed back cannot reach the file.
 """
 
 from __future__ import annotations
@@ -11,14 +13,13 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from specs.redact import Redactor, redact_url
 
-from ..coverage import Coverage, Kind, OperationCoverage
-from ..results import Failure, Observation, Outcome, RunResult
-from ..target import Target
+from ..coverage import Coverage, Item, Kind, OperationCoverage
+from ..results import Finding, Outcome, RunResult
+from .console import for_terminal
 
 _CSS = """
 :root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--mute:#57606a;--line:#d0d7de;--bg:#f6f8fa}
@@ -78,11 +79,11 @@ def render(
     redactor: Redactor,
 ) -> str:
     def e(value: Any) -> str:
-        return html.escape(redactor(str(value)))
+        return html.escape(for_terminal(str(value), redactor))
 
     outcomes = sorted(result.outcomes, key=lambda o: (o.api, o.path, o.method, o.family, o.check))
     failed = [o for o in outcomes if o.failures]
-    observed = [o for o in outcomes if _observations(o)]
+    observed = [o for o in outcomes if o.observations]
     statuses = sorted({_status(o) for o in outcomes} | {"passed", "failed"}, key=_status_order)
     verdict_ok = result.exit_code == 0
     counts = {s: sum(_status(o) == s for o in outcomes) for s in statuses}
@@ -114,25 +115,13 @@ def render(
     return redactor("".join(parts))
 
 
-def write_html(result: RunResult, coverage: Coverage, target: Target, families: Sequence[str], path: Path) -> None:
-    """Write the report for a run against `target`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = render(result, coverage, base_url=target.base_url, families=families, redactor=target.redactor)
-    path.write_text(text, encoding="utf-8")
-
-
 def _status(outcome: Outcome) -> str:
-    return str(getattr(outcome.status, "value", outcome.status))
+    return outcome.status.value
 
 
 def _status_order(status: str) -> tuple[int, str]:
     order = {"failed": 0, "observed": 1, "passed": 2, "skipped": 3}
     return (order.get(status, 9), status)
-
-
-def _observations(outcome: Outcome) -> list[Any]:
-    # Observations (documented-silent findings) arrive with the #9 rework; older results have none.
-    return list(getattr(outcome, "observations", []) or [])
 
 
 def _verdict(result: RunResult, ok: bool, counts: dict[str, int], coverage: Coverage, e: Escape) -> str:
@@ -193,21 +182,14 @@ def _attrs(outcome: Outcome, status: str, e: Escape) -> str:
     return f"data-api='{e(outcome.api)}' data-family='{e(outcome.family)}' data-status='{e(status)}'"
 
 
-def _evidence(item: Failure | Observation, e: Escape) -> str:
-    rows: list[tuple[str, str | None]]
-    if isinstance(item, Observation):
-        rows = [("observed", item.what), ("spec pointer", item.spec_pointer), ("got", item.evidence)]
-    else:
-        rows = [("expected", item.expected), ("spec pointer", item.spec_pointer), ("got", item.actual)]
-    count = getattr(item, "count", 1)
-    dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows if v)
-    if count and count > 1:
-        dl += f"<dt>seen</dt><dd>{count} times</dd>"
-    curl = getattr(item, "curl", None)
-    if curl:
-        dl += f"<dt>reproduce</dt><dd><pre class=curl>{e(curl)}</pre></dd>"
-    if not dl:
-        dl = f"<dt>detail</dt><dd>{e(item)}</dd>"
+def _evidence(item: Finding, e: Escape) -> str:
+    """A finding and its evidence: every part of it, code parts as preformatted text."""
+    dl = f"<dt>{e(item.label)}</dt><dd>{e(item.statement)}</dd><dt>spec pointer</dt><dd>{e(item.spec_pointer)}</dd>"
+    for part in item.evidence.parts():
+        shown = f"<pre class={e(part.name)}>{e(part.text)}</pre>" if part.code else e(part.text)
+        dl += f"<dt>{e(part.label)}</dt><dd>{shown}</dd>"
+    if item.count > 1:
+        dl += f"<dt>seen</dt><dd>{item.count} times</dd>"
     return f"<dl>{dl}</dl>"
 
 
@@ -227,11 +209,11 @@ def _failures(failed: list[Outcome], observed: list[Outcome], e: Escape) -> str:
             out.append(f"<div class=card {_attrs(o, 'failed', e)}>{_title(o, e)}{_evidence(failure, e)}</div>")
     if observed:
         out.append(
-            f"<h2>Observations ({sum(len(_observations(o)) for o in observed)})</h2>"
+            f"<h2>Observations ({sum(len(o.observations) for o in observed)})</h2>"
             "<p class=mute>Where the documentation is silent: worth knowing, not a violation.</p>"
         )
         for o in observed:
-            for item in _observations(o):
+            for item in o.observations:
                 out.append(
                     f"<div class='card observed' {_attrs(o, 'observed', e)}>{_title(o, e)}{_evidence(item, e)}</div>"
                 )
@@ -341,7 +323,7 @@ def _operation_detail(op: OperationCoverage, e: Escape) -> str:
         return ""
     out = [f"<details><summary><code>{e(op.method)} {e(op.path)}</code>: {op.covered}/{op.documented}</summary>"]
     if constraints:
-        by_field: dict[tuple[str, str], list[Any]] = {}
+        by_field: dict[tuple[str, str], list[Item]] = {}
         for item in constraints:
             by_field.setdefault((item.location, item.subject), []).append(item)
         out.append("<table class=constraint-matrix><tr><th>field × constraint</th><th>in</th><th>exercised</th></tr>")
@@ -364,4 +346,4 @@ def _operation_detail(op: OperationCoverage, e: Escape) -> str:
     return "".join(out)
 
 
-__all__ = ["render", "write_html"]
+__all__ = ["render"]

@@ -1,12 +1,14 @@
-"""The machine-readable report (`--json PATH`); its schema is documented in README."""
+"""The machine-readable report (`--json PATH`); its schema is documented in README. A
+finding's evidence adds its own fields (`Evidence.as_json`) beside the finding's."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from ..results import RunResult, Status
+from specs.text import inert_json
+
+from ..results import Failure, Observation, RunResult, Status
 from ..target import Target
 from .console import skip_reasons
 
@@ -41,26 +43,8 @@ def as_dict(
                 "status": o.status.value,
                 "note": o.note,
                 "cases": o.cases,
-                "failures": [
-                    {
-                        "expected": f.expected,
-                        "actual": f.actual,
-                        "specPointer": f.spec_pointer,
-                        "curl": f.curl,
-                        "count": f.count,
-                    }
-                    for f in o.failures
-                ],
-                "observations": [
-                    {
-                        "what": b.what,
-                        "evidence": b.evidence,
-                        "specPointer": b.spec_pointer,
-                        "curl": b.curl,
-                        "count": b.count,
-                    }
-                    for b in o.observations
-                ],
+                "failures": [_failure(f) for f in o.failures],
+                "observations": [_observation(b) for b in o.observations],
             }
             for o in result.outcomes
         ],
@@ -71,15 +55,36 @@ def as_dict(
     return data
 
 
-def write_json(
+def _failure(failure: Failure) -> dict[str, Any]:
+    return {
+        "expected": failure.expected,
+        "actual": failure.evidence.got,
+        "specPointer": failure.spec_pointer,
+        "count": failure.count,
+        **failure.evidence.as_json(),
+    }
+
+
+def _observation(observation: Observation) -> dict[str, Any]:
+    return {
+        "what": observation.what,
+        "evidence": observation.evidence.got,
+        "specPointer": observation.spec_pointer,
+        "count": observation.count,
+        **observation.evidence.as_json(),
+    }
+
+
+def render(
     result: RunResult,
     target: Target,
     apis: list[str],
     families: list[str],
-    path: Path,
     coverage: dict[str, Any] | None = None,
     exit_code: int | None = None,
-) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+) -> bytes:
+    """The report's bytes (UTF-8), every key redacted (the redactor knows a key's JSON-escaped
+    forms) and inert (`specs.text.inert_json`: DEL and C1 controls as `\\u` escapes, as JSON
+    writes C0 ones). A lone surrogate from a server's JSON is written as its `\\u` escape."""
     text = json.dumps(as_dict(result, target, apis, families, coverage, exit_code), indent=2, ensure_ascii=False)
-    path.write_text(target.redactor(text), encoding="utf-8")
+    return inert_json(target.redactor(text).encode("utf-8", "backslashreplace"))

@@ -2,21 +2,32 @@
 
 JUnit has no "observed": an outcome with observations only is a passing testcase whose
 system-out carries them (a note CI shows without turning red); under --strict it is a
-failure. Skipped testcases say why."""
+failure. Skipped testcases say why.
+
+Every text the tree holds (element text and attribute values, the server's ids, bodies and
+messages) goes through one rule before it is serialised (`_inert`): keys redacted, then each
+line made printable (`specs.text.printable`), our own line breaks kept. So only characters
+XML 1.0 allows reach the file, and none a terminal acts on (a control character, a bare
+`\\r`, a lone surrogate is shown escaped: `\\x1b`): CI can always parse it, and what CI
+prints from it is inert. Attribute values are one line."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
-from pathlib import Path
 
 from specs.redact import Redactor
-from specs.text import shorten
+from specs.text import printable, shorten
 
-from ..results import Outcome, RunResult, Status
+from ..results import Finding, Outcome, RunResult, Status
+from .console import entry_lines, for_terminal
 
 
-def write_junit(result: RunResult, path: Path, redact: Redactor) -> None:
+def _findings(entries: list[Finding]) -> str:
+    return "\n\n".join("\n".join(entry_lines(entry, indent="")) for entry in entries)
+
+
+def render(result: RunResult, redact: Redactor) -> str:
     suites: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
     for outcome in result.outcomes:
         suites[(outcome.api, outcome.family)].append(outcome)
@@ -37,20 +48,13 @@ def write_junit(result: RunResult, path: Path, redact: Redactor) -> None:
                 classname=f"{api}.{family}.{outcome.operation_id}",
                 name=f"{outcome.method} {outcome.path} · {outcome.check}",
             )
-            notes = "\n\n".join(
-                f"observed: {b.what}\nspec: {b.spec_pointer}\ngot: {b.evidence}"
-                + (f"\nreproduce: {b.curl}" if b.curl else "")
-                for b in outcome.observations
-            )
+            notes = _findings(list(outcome.observations))
             if outcome.status is Status.FAILED or (result.strict and outcome.observations):
-                text = "\n\n".join(
-                    f"expected: {f.expected}\nspec: {f.spec_pointer}\ngot: {f.actual}"
-                    + (f"\nreproduce: {f.curl}" if f.curl else "")
-                    for f in outcome.failures
+                first = (outcome.failures or outcome.observations)[0]
+                failure = ElementTree.SubElement(
+                    case, "failure", message=shorten(first.statement, 300), type=outcome.check
                 )
-                message = outcome.failures[0].expected if outcome.failures else outcome.observations[0].what
-                failure = ElementTree.SubElement(case, "failure", message=shorten(message, 300), type=outcome.check)
-                failure.text = "\n\n".join(t for t in (text, notes) if t)
+                failure.text = "\n\n".join(t for t in (_findings(list(outcome.failures)), notes) if t)
             elif outcome.status is Status.SKIPPED:
                 ElementTree.SubElement(case, "skipped", message=outcome.note or "")
             if notes:
@@ -58,7 +62,23 @@ def write_junit(result: RunResult, path: Path, redact: Redactor) -> None:
     if result.leftovers:
         suite = ElementTree.SubElement(root, "testsuite", name="cleanup", tests="1", failures="1")
         case = ElementTree.SubElement(suite, "testcase", classname="cleanup", name="delete what the run created")
-        ElementTree.SubElement(case, "failure", message="could not delete").text = "\n".join(result.leftovers)
-    path.parent.mkdir(parents=True, exist_ok=True)
+        ElementTree.SubElement(case, "failure", message="could not delete").text = "\n".join(
+            printable(redact(item))
+            for item in result.leftovers  # an id's line break is not ours
+        )
+    _inert(root, redact)
     text = ElementTree.tostring(root, encoding="unicode")
-    path.write_text('<?xml version="1.0" encoding="utf-8"?>\n' + redact(text), encoding="utf-8")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + redact(text)
+
+
+def _inert(root: ElementTree.Element, redact: Redactor) -> None:
+    """Every text in the tree redacted and printable (escaped XML hides a key from a redactor
+    of the serialised text: `&lt;` is not `<`), our line breaks kept in element text."""
+    for element in root.iter():
+        if element.text:
+            element.text = for_terminal(element.text, redact)
+        for name, value in element.attrib.items():
+            element.set(name, printable(redact(value)))
+
+
+__all__ = ["render"]

@@ -1,29 +1,31 @@
 """`--markdown PATH`, and the GitHub job summary (`$GITHUB_STEP_SUMMARY`): a compact verdict,
 one table, the top failures with a command to reproduce each, and the coverage figure.
 
-GitHub renders this file as it is, with HTML allowed in a few tags: every value goes through
-`_cell` (tables) or `_code` (code spans and blocks) after redaction, so no text from a
-server can break the layout or carry a key into the summary.
+GitHub renders this file as it is, with HTML allowed in a few tags. A server's text is
+only ever shown as code: a code span (`_code`) that nothing inside can end (its text made
+one printable line, `specs.text.printable`: no `\\r` or `\\n` starts a new block; fenced by
+more backticks than it holds), or a fenced block (`_fenced`) whose every line is printable
+and indented into its list item. Our own words in table cells go through `_cell`. The whole
+text is redacted, so no key reaches the summary.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from specs.redact import Redactor, redact_url
+from specs.text import printable, shorten
 
 from ..coverage import Coverage
-from ..results import Outcome, RunResult
-from ..target import Target
+from ..results import Failure, Outcome, RunResult
 
-STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 TOP_FAILURES = 10
 NOT_COVERED_SHOWN = 30
 _EXCERPT = 300
+# The ASCII punctuation Markdown acts on (emphasis, code, links, images, HTML, entities,
+# tables, strikethrough, escapes); `.`, `/`, `:` stay readable.
+_PUNCTUATION = re.compile(r"[\\`*_{}\[\]<>()#+\-!|&~]")
 
 
 def render(
@@ -54,7 +56,7 @@ def render(
         shown = failures[:TOP_FAILURES]
         lines += [f"### Failures ({len(shown)} of {len(failures)})", ""]
         for n, (o, f) in enumerate(shown, 1):
-            lines += _failure(n, o, f, redactor)
+            lines += _failure(n, o, f)
     undocumented = coverage.undocumented
     if undocumented:
         lines += ["### Statuses the spec does not document", "", "| operation | status | times |", "|---|---:|---:|"]
@@ -74,25 +76,6 @@ def render(
     return redactor("\n".join(lines) + "\n")
 
 
-def write_markdown(result: RunResult, coverage: Coverage, target: Target, families: Sequence[str], path: Path) -> str:
-    """Write the summary for a run against `target`; return it."""
-    text = render(result, coverage, base_url=target.base_url, families=families, redactor=target.redactor)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return text
-
-
-def append_step_summary(text: str, environ: Mapping[str, str] = os.environ) -> Path | None:
-    """Append to GitHub's job summary when running in a GitHub job; return the file written."""
-    target = environ.get(STEP_SUMMARY)
-    if not target:
-        return None
-    path = Path(target)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(text)
-    return path
-
-
 def _table(outcomes: list[Outcome]) -> str:
     statuses = sorted({_status(o) for o in outcomes} | {"passed", "failed"}, key=_order)
     groups: dict[tuple[str, str], dict[str, int]] = {}
@@ -108,26 +91,34 @@ def _table(outcomes: list[Outcome]) -> str:
     return "\n".join(rows)
 
 
-def _failure(n: int, o: Outcome, failure: Any, redactor: Redactor) -> list[str]:
-    got = redactor.excerpt(failure.actual, _EXCERPT)
+def _failure(n: int, o: Outcome, failure: Failure) -> list[str]:
     times = f" (seen {failure.count} times)" if failure.count > 1 else ""
     lines = [
-        f"{n}. **{o.api}** {_code(o.method + ' ' + o.path)} · {o.family} · {_code(o.check)}{times}  ",
-        f"   expected: {_cell(redactor(failure.expected))}  ",
-        f"   got: {_code(got)}  ",
-        f"   spec: {_code(failure.spec_pointer)}",
+        f"{n}. **{_cell(o.api)}** {_code(o.method + ' ' + o.path)} · {_cell(o.family)} · {_code(o.check)}{times}  ",
+        f"   {failure.label}: {_code(failure.statement)}  ",
     ]
-    if failure.curl:
-        fence = _fence(failure.curl)
-        command = "\n   ".join(redactor(failure.curl).splitlines())
-        lines += ["", "   <details><summary>reproduce</summary>", "", f"   {fence}sh", f"   {command}", f"   {fence}"]
-        lines += ["", "   </details>"]
+    code = [part for part in failure.evidence.parts() if part.code]
+    lines += [
+        f"   {part.label}: {_code(shorten(part.text, _EXCERPT))}  "
+        for part in failure.evidence.parts()
+        if not part.code
+    ]
+    lines.append(f"   spec: {_code(failure.spec_pointer)}")
+    for part in code:
+        lines += [
+            "",
+            f"   <details><summary>{_cell(part.label)}</summary>",
+            "",
+            *_fenced(part.text),
+            "",
+            "   </details>",
+        ]
     lines.append("")
     return lines
 
 
 def _status(outcome: Outcome) -> str:
-    return str(getattr(outcome.status, "value", outcome.status))
+    return outcome.status.value
 
 
 def _order(status: str) -> tuple[int, str]:
@@ -135,23 +126,30 @@ def _order(status: str) -> tuple[int, str]:
 
 
 def _cell(text: str) -> str:
-    """Plain text safe in a table cell or a list item: no HTML, no pipes, one line."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"\s*\n\s*", " ", text).replace("|", "\\|")
+    """Plain text safe in a table cell or a list item: one printable line, the punctuation
+    Markdown acts on backslash-escaped (CommonMark shows it as itself), so no pipe, `<`,
+    `[`, `!`, `*` or `&` can make a cell, a tag, a link, an image or an entity."""
+    return _PUNCTUATION.sub(r"\\\g<0>", printable(text))
 
 
 def _code(text: str) -> str:
-    """A code span (outside tables) that no backtick or newline inside can end early."""
-    text = re.sub(r"\s*\n\s*", " ", text)
+    """A code span no text inside can end: one printable line (a bare `\\r` would end the
+    line, and the span with it), fenced by one backtick more than its longest run, padded
+    where it starts or ends with a backtick or a space (CommonMark strips one of each)."""
+    text = printable(text)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     ticks = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    pad = " " if not text or text[0] in "` " or text[-1] in "` " else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
-def _fence(text: str) -> str:
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
+def _fenced(text: str, indent: str = "   ") -> list[str]:
+    """A fenced code block inside a list item: each line printable (no bare `\\r` ends the
+    item early) and indented; the fence longer than any backtick run inside."""
+    lines = [printable(line) for line in text.split("\n")]
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{indent}{fence}sh", *(f"{indent}{line}" for line in lines), f"{indent}{fence}"]
 
 
-__all__ = ["STEP_SUMMARY", "append_step_summary", "render", "write_markdown"]
+__all__ = ["render"]

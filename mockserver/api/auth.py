@@ -63,6 +63,10 @@ def parse_key(spec: str) -> ApiKey:
 class Keyring:
     def __init__(self, keys: Iterable[ApiKey]) -> None:
         self._keys: dict[str, ApiKey] = {}
+        # (scheme name, the header's raw value) → its key: clients send the same few values, and
+        # reading the scheme's header costs a request more than looking it up. Bounded: a flood
+        # of made-up values only ever costs the reading.
+        self._recent: dict[tuple[str, bytes], ApiKey] = {}
         names: set[str] = set()
         for key in keys:
             known = self._keys.get(key.key)
@@ -75,6 +79,18 @@ class Keyring:
 
     def add(self, key: ApiKey) -> None:
         self._keys[key.key] = key
+        self._recent.clear()
+
+    def authenticate_raw(self, scheme: AuthScheme, value: bytes | None) -> ApiKey:
+        """`authenticate`, given the raw value of the scheme's header (None: not sent)."""
+        if value is not None:
+            known = self._recent.get((scheme.name, value))
+            if known is not None:
+                return known
+        key = self.authenticate(scheme, {} if value is None else {scheme.header_key: value.decode("latin-1")})
+        if value is not None and len(self._recent) < 256 and len(value) <= 1024:
+            self._recent[(scheme.name, value)] = key
+        return key
 
     def __iter__(self) -> Iterator[ApiKey]:
         return iter(self._keys.values())

@@ -14,7 +14,7 @@ from .store import Store
 _KEY = "mock.request"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built on every request, and frozen init costs a call per field
 class ValidatedRequest:
     store: Store
     key: ApiKey
@@ -27,13 +27,14 @@ class ValidatedRequest:
         return self.key.tenant
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestInfo:
     """Filled in as a request is matched and parsed; the journal reads it afterwards."""
 
     api: str | None = None
     operation: str | None = None
     request_id: int | None = None  # proxy mode: what this request's violations refer to
+    fault: str | None = None  # a transport fault delivered: what, and by whom (faults.py)
 
     @staticmethod
     def of(scope: Scope) -> RequestInfo:

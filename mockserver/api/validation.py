@@ -60,31 +60,24 @@ class OperationValidator:
         schema = operation.request_schema()
         self._body = _compile(schema) if schema is not None else None
         self.body_required = bool(operation.request_body and operation.request_body.get("required"))
-
-    @property
-    def takes_query(self) -> bool:
-        return any(p.location == "query" for p in self._params)
-
-    @property
-    def takes_body(self) -> bool:
-        return self._body is not None
+        self.takes_query = any(p.location == "query" for p in self._params)
+        self.takes_body = self._body is not None
 
     def parameters(self, path: Mapping[str, str], query: Mapping[str, str]) -> dict[str, Any]:
         """Validated and typed parameters; absent optional ones take the spec's default, if any."""
         values: dict[str, Any] = {}
         for param in self._params:
             raw = (path if param.location == "path" else query).get(param.name)
-            where = f"{param.location} parameter '{param.name}'"
             if raw is None:
                 if param.required:
-                    raise ApiError(400, f"{where} is required")
+                    raise ApiError(400, f"{param.location} parameter '{param.name}' is required")
                 if "default" in param.schema:
                     values[param.name] = param.schema["default"]
                 continue
             value = param.coerce(raw)
-            error = next(param.validator.iter_errors(value), None)
-            if error is not None:
-                raise ApiError(400, f"{where} {_describe(error)}")
+            if not param.validator.is_valid(value):  # the common case, answered without an error object
+                error = next(param.validator.iter_errors(value))
+                raise ApiError(400, f"{param.location} parameter '{param.name}' {_describe(error)}")
             values[param.name] = value
         return values
 
@@ -106,7 +99,7 @@ class OperationValidator:
             yield from _problems(self._body, body, "request body", "body field")
 
     def body(self, body: Any) -> None:
-        if self._body is None:
+        if self._body is None or self._body.is_valid(body):
             return
         error = next(self._body.iter_errors(body), None)
         if error is not None:

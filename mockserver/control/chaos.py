@@ -19,6 +19,7 @@ from typing import Any
 
 from specs import Operation
 from specs.integers import ascii_int
+from specs.text import shorten
 
 from ..api.errors import ApiError
 from .faults import (
@@ -63,7 +64,7 @@ def _bad(message: str) -> ApiError:
 def _number(name: str, raw: str, high: int) -> int:
     number = ascii_int(raw)
     if number is None or number > high:
-        raise _bad(f"Prefer: {name}={raw[:20]!r} is not a whole number within 0..{high}")
+        raise _bad(f"Prefer: {name}={shorten(raw, 20)!r} is not a whole number within 0..{high}")
     return number
 
 
@@ -84,13 +85,13 @@ def parse_prefer(values: Iterable[str]) -> Preferences:
             if name == "code":
                 status = ascii_int(raw)
                 if status is None or not 100 <= status <= 599:
-                    raise _bad(f"Prefer: code={raw[:20]!r} is not an HTTP status")
+                    raise _bad(f"Prefer: code={shorten(raw, 20)!r} is not an HTTP status")
                 found["code"] = status
             elif name == "delay":
                 found["delay"] = _number("delay", raw, MAX_DELAY_MS)
             elif name == "fault":
                 if raw not in TRANSPORT_FAULTS:
-                    raise _bad(f"Prefer: fault={raw[:20]!r} is not one of {', '.join(TRANSPORT_FAULTS)}")
+                    raise _bad(f"Prefer: fault={shorten(raw, 20)!r} is not one of {', '.join(TRANSPORT_FAULTS)}")
                 found["fault"] = raw
             elif name == "retry-after":
                 found["retry_after"] = _number("retry-after", raw, MAX_RETRY_AFTER)
@@ -139,6 +140,13 @@ class Chaos:
 
     def as_json(self) -> dict[str, Any]:
         return {**self.settings.as_json(), "faults": [rule.as_json() for rule in self.rules.rules]}
+
+    @property
+    def active(self) -> bool:
+        """Whether any setting or rule may act on a request that carries no Prefer header:
+        when none does, a request pays for this one check and nothing else of chaos."""
+        settings = self.settings
+        return bool(settings.latency_ms or settings.error_rate or settings.code is not None or self.rules.rules)
 
     def update(self, data: Any, source: Source = Source.CONTROL) -> None:
         """`PUT /__mock__/chaos` (and the pytest plugin, which names itself as `source`):
@@ -234,5 +242,5 @@ def example(operation: Operation, status: int, name: str) -> Any:
     examples = response.get("content", {}).get("application/json", {}).get("examples", {})
     if name not in examples:
         known = ", ".join(sorted(examples)) or "none"
-        raise _bad(f"Prefer: example={name[:40]!r}: {operation.operation_id} {status} has examples: {known}")
+        raise _bad(f"Prefer: example={shorten(name, 40)!r}: {operation.operation_id} {status} has examples: {known}")
     return examples[name].get("value")

@@ -11,10 +11,7 @@ rate or for the next N requests. Every fault knows where it came from, and says 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import socket
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,11 +19,13 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from specs import Operation
+from specs.text import shorten
 
-from .journal import FAULT_MESSAGE
+from ..api.request import RequestInfo
+from ..protocol import connection
 
 # Gateway and rate-limit statuses: forcible on every operation, documented or not.
 GATEWAY_STATUSES = (429, 502, 503, 504)
@@ -113,7 +112,7 @@ class FaultRule:
 
 def integer_within(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer within {low}..{high}, got {str(value)[:30]}")
+        raise ValueError(f"{name} must be an integer within {low}..{high}, got {shorten(str(value), 30)}")
     return value
 
 
@@ -155,7 +154,7 @@ def parse_rule(data: Any, source: Source, operations: Sequence[Operation]) -> Fa
     api = None if data.get("api") is None else _text("api", data["api"])
     served = sorted({op.api for op in operations})
     if api is not None and api not in served:
-        raise ValueError(f"api {api[:60]!r} is not served; served: {', '.join(served)}")
+        raise ValueError(f"api {shorten(api, 60)!r} is not served; served: {', '.join(served)}")
     operation = None if data.get("operation") is None else _text("operation", data["operation"])
     # Both APIs have e.g. a getConversation: an operationId alone scopes a rule to it in each,
     # "api" to one of them.
@@ -166,7 +165,7 @@ def parse_rule(data: Any, source: Source, operations: Sequence[Operation]) -> Fa
     ]
     if not scoped:
         known = ", ".join(sorted({op.operation_id for op in operations if api is None or op.api == api}))
-        raise ValueError(f"operation {str(operation)[:60]!r} is not served; known: {known}")
+        raise ValueError(f"operation {shorten(str(operation), 60)!r} is not served; known: {known}")
     if status is not None:
         check_status(integer_within("status", status, 100, 599), scoped)
     if transport is not None and transport not in TRANSPORT_FAULTS:
@@ -195,7 +194,7 @@ def parse_flag(text: str) -> dict[str, Any]:
     for part in text.split(","):
         name, eq, raw = part.strip().partition("=")
         if not eq or not name:
-            raise ValueError(f"expected NAME=VALUE pairs separated by commas, got {part.strip()[:40]!r}")
+            raise ValueError(f"expected NAME=VALUE pairs separated by commas, got {shorten(part.strip(), 40)!r}")
         data[name.strip().replace("-", "_")] = flag_value(raw.strip())
     return data
 
@@ -240,34 +239,6 @@ class Rules:
         return any(rule.tenant is not None for rule in self.rules)
 
 
-def _transport(receive: Any) -> Any:
-    # uvicorn's receive is a bound method of its request cycle, which holds the connection;
-    # middleware that wraps receive points at what it wrapped with `__wrapped__`.
-    for _ in range(10):
-        transport = getattr(getattr(receive, "__self__", None), "transport", None)
-        if transport is not None or not hasattr(receive, "__wrapped__"):
-            return transport
-        receive = receive.__wrapped__
-    return None
-
-
-def _hang_up(receive: Receive, *, reset: bool) -> bool:
-    """Close the client's connection: at once with a TCP reset, or after what was sent so far
-    (a body cut short). False when the server is not uvicorn."""
-    transport = _transport(receive)
-    if transport is None:
-        return False
-    if not reset:
-        transport.close()
-        return True
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-    return True
-
-
 async def _let_server_notice() -> None:
     # The loop reports the closed connection to uvicorn on its next turns; returning before
     # that makes uvicorn log "ASGI callable returned without ... response" as an error.
@@ -275,22 +246,23 @@ async def _let_server_notice() -> None:
         await asyncio.sleep(0)
 
 
-async def deliver(fault: Fault, response: Response, scope: Scope, receive: Receive, send: Send) -> None:
-    """Send `response` broken as `fault` says; tell the journal what was done."""
-    await send({"type": FAULT_MESSAGE, "fault": f"fault={fault.transport} by {fault.source.value}"})
+async def deliver(fault: Fault, response: Response, scope: Scope, send: Send) -> None:
+    """Send `response` broken as `fault` says, through the connection the server protocol put
+    in the scope; the journal reads what was done from the request's info."""
+    RequestInfo.of(scope).fault = f"fault={fault.transport} by {fault.source.value}"
     body = bytes(response.body)
     start = {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}
     start["headers"] = [*response.raw_headers, (FORCED_HEADER.lower().encode(), fault.source.value.encode())]
-    if fault.transport == "reset":
-        if not _hang_up(receive, reset=True):
-            raise ConnectionResetError("fault=reset")
-        await _let_server_notice()
-        return
-    if fault.transport == "truncate":
-        await send(start)
-        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-        if not _hang_up(receive, reset=False):
-            raise ConnectionResetError("fault=truncate")
+    if fault.transport in ("reset", "truncate"):
+        broken = connection(scope)
+        if broken is None:
+            raise RuntimeError(f"fault={fault.transport} needs the mock's own server protocol (mockserver.protocol)")
+        if fault.transport == "reset":
+            broken.reset()
+        else:
+            await send(start)
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            broken.hang_up()
         await _let_server_notice()
         return
     # slow-body: the whole body, in up to 10 pieces spread over body_ms.

@@ -4,9 +4,18 @@ What frontend developers (the dashboard, `GET /__mock__/requests`, `convo_mock.c
 pytest) read to see what their app sent and what it got back. Control-plane calls under
 /__mock__/ are not journaled.
 
-Memory is bounded twice: at most `size` entries, and per entry at most `BODY_CAP` bytes of
-each body and `HEADERS_CAP` bytes of each side's headers (anything larger is kept cut, and
-marked). Parsed bodies are never kept: a rejected 1 MB body costs the journal 4 KiB.
+Memory is bounded twice: at most `size` entries, and every field of an entry capped: at
+most `BODY_CAP` bytes of each body (a streamed answer of any size keeps its first
+`BODY_CAP` bytes, never more), `HEADERS_CAP` and `RESPONSE_HEADERS_CAP` bytes of the
+headers, `URL_CAP` of the path and of the query string (anything larger is kept cut, and
+marked). Parsed bodies are
+never kept: a rejected 1 MB body costs the journal 4 KiB. A full journal of hostile entries
+(every field at its cap) stays within `tests/mockserver/control/test_journal_bounds.py`'s
+bound, which README states.
+
+Credentials are redacted when the journal is read, never stored redacted (a key learnt later
+still hides the entries before it): by name (`specs.redact`), and by value, the mock's own
+keys and the last `REMEMBERED_SECRETS` credentials the proxy saw (`remember_secret`).
 """
 
 from __future__ import annotations
@@ -14,87 +23,147 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from specs.integers import ascii_int
-from specs.redact import REDACTED, Redactor, is_secret_name, redact_header, redact_headers
-from specs.text import shorten
+from specs.redact import REDACTED, Redactor, is_secret_name, redact_header
+from specs.text import ELLIPSIS, shorten
 
 from ..api.request import get as get_info
 
 BODY_CAP = 4096  # bytes kept of each request and response body
-HEADERS_CAP = 8192  # bytes kept of each side's headers (names + values)
+# Bytes kept of a request's and of an answer's headers, each header counting HEADER_COST
+# more than its text: what keeping it costs (a tuple of two bytes objects). Past the cap a
+# shortened copy is kept, one block of text.
+HEADERS_CAP = 8192
+RESPONSE_HEADERS_CAP = 4096  # the mock's own are a handful; the proxy's upstream's are its
+HEADER_COST = 128
+URL_CAP = 1024  # bytes kept of the path (UTF-8) and of the query string
 CUT_MARKER = "[cut by the journal: {kept} of {total} bytes kept]"
+# Credentials the proxy saw its clients send, redacted by value (least recently seen go
+# first); each remembered by at most its first SECRET_CHARS characters, which hide every
+# whole copy of a longer one.
+REMEMBERED_SECRETS = 256
+SECRET_CHARS = 1024
 
 RawHeaders = list[tuple[bytes, bytes]]
 # (api, lower-case headers) → the tenant's label, or None when the request carried no key.
 Labeler = Callable[[str | None, Mapping[str, str]], str | None]
 
 
-@dataclass(slots=True)
-class _Side:
-    """One side of an exchange as captured: raw and capped, shaped only when read."""
+def keep(kept: bytes | bytearray, chunk: bytes) -> bytes | bytearray:
+    """What a body keeps after `chunk`: at most its first BODY_CAP bytes, the first chunk by
+    reference when it fits (no copy), a bytearray once a second one adds to it."""
+    room = BODY_CAP - len(kept)
+    if room <= 0:
+        return kept
+    piece = chunk[:room]  # the chunk itself when it fits
+    if not kept:
+        return piece if type(piece) is bytes else bytes(piece)
+    if type(kept) is bytearray:
+        kept += piece
+        return kept
+    return bytearray(kept) + piece
 
-    headers: RawHeaders | dict[str, str]  # raw, or already redacted and cut when oversized
-    body: bytearray | bytes
-    total: int  # bytes the body really had
 
-    def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = BODY_CAP - len(self.body)
-        if room > 0 and isinstance(self.body, bytearray):
-            self.body += chunk[:room]
-
-
-def _capped_headers(raw: RawHeaders) -> RawHeaders | dict[str, str]:
-    if sum(map(len, itertools.chain.from_iterable(raw))) <= HEADERS_CAP:  # all in C: the hot path
+def _capped_headers(raw: RawHeaders, cap: int, size: int | None = None) -> RawHeaders | bytes:
+    """`raw` itself when it fits in `cap` (`size`: its names' and values' bytes, if known),
+    else a cut copy."""
+    if size is None:
+        size = sum([len(name) + len(value) for name, value in raw])
+    if size + HEADER_COST * len(raw) <= cap:
         return raw
-    # Oversized: keep a redacted, shortened copy, never the raw megabytes.
-    per_value = max(HEADERS_CAP // max(len(raw), 1), 64)
-    shaped = redact_headers((n.decode("latin-1"), v.decode("latin-1")) for n, v in raw[:64])
-    return {name[:128]: shorten(value, per_value) for name, value in shaped.items()}
+    return _cut_headers(raw, cap)
+
+
+_CUT = b"\x00"  # ends a value cut short (a parsed header value never holds NUL)
+_MORE = "..."  # the name under which a cut block says how many headers it left out
+
+
+def _cut_headers(raw: RawHeaders, cap: int) -> bytes:
+    """Too many or too large to keep as they came: `name: value` lines within `cap`, values
+    redacted by name and cut to an equal share, and how many headers were left out."""
+    count = min(len(raw), cap // HEADER_COST)
+    share = cap // max(count, 1)
+    lines = []
+    for raw_name, raw_value in raw[:count]:
+        name = raw_name[:64].lower()
+        value = raw_value
+        if is_secret_name(name.decode("latin-1")):
+            value = redact_header(name.decode("latin-1"), value.decode("latin-1")).encode("latin-1")
+        room = max(share - len(name) - 3, 8)
+        lines.append(name + b": " + (value if len(value) <= room else value[: room - 1] + _CUT))
+    if len(raw) > count:
+        lines.append(f"{_MORE}: {len(raw) - count} more headers not kept".encode())
+    return b"\n".join(lines)
 
 
 # Header names repeat across requests: decide once per name whether it may hold a secret.
 _secret_name = functools.lru_cache(maxsize=4096)(is_secret_name)
 
 
-def _header_dict(headers: RawHeaders | dict[str, str]) -> dict[str, str]:
-    """Lower-case names, credential values redacted (as `redact_headers`, names memoised)."""
-    if isinstance(headers, dict):
-        return headers
+def _header_dict(headers: RawHeaders | bytes, redactor: Redactor) -> dict[str, str]:
+    """Lower-case names, credential values redacted: by name (names memoised), then by value."""
     shaped: dict[str, str] = {}
+    if isinstance(headers, bytes):
+        for line in headers.decode("latin-1").split("\n"):
+            name, _, value = line.partition(": ")
+            # A value cut short may end in the start of a key.
+            cut = value.endswith("\x00")
+            shaped[redactor(name)] = redactor.prefix(value[:-1]) + ELLIPSIS if cut else redactor(value)
+        return shaped
     for raw_name, raw_value in headers:
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-        shaped[name] = redact_header(name, value) if _secret_name(name) else value
+        # Only short names are memoised: a cache of 4096 hostile 8 KiB names would be 32 MiB.
+        secret = _secret_name(name) if len(name) <= 64 else is_secret_name(name)
+        shaped[redactor(name)] = redactor(redact_header(name, value) if secret else value)
     return shaped
 
 
-def _plain_headers(headers: RawHeaders | dict[str, str]) -> dict[str, str]:
-    if isinstance(headers, dict):
-        return headers
+def _plain_headers(headers: RawHeaders) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers}
 
 
-def _body(side: _Side, redactor: Redactor) -> Any:
+def _cut_path(path: str) -> tuple[str, bool]:
+    """At most URL_CAP bytes of the path: characters outside ASCII count four."""
+    limit = URL_CAP if path.isascii() else URL_CAP // 4
+    return path[:limit], len(path) > limit
+
+
+def _body(body: bytes | bytearray, total: int, redactor: Redactor) -> Any:
     """JSON when the whole body was kept and parses; else text, marked when cut."""
-    if side.total == 0:
+    if total == 0:
         return None
-    if side.total == len(side.body):
+    if total == len(body):
         try:
-            return redactor.json(orjson.loads(side.body))
+            return redactor.json(orjson.loads(body))
         except orjson.JSONDecodeError:
             pass
-    text = redactor(side.body.decode("utf-8", errors="replace"))
-    if side.total > len(side.body):
-        return text + CUT_MARKER.format(kept=len(side.body), total=side.total)
-    return text
+    text = body.decode("utf-8", errors="replace")
+    if total > len(body):
+        return redactor.prefix(text) + CUT_MARKER.format(kept=len(body), total=total)
+    return redactor(text)
+
+
+def _path(entry: Entry, redactor: Redactor) -> str:
+    if not entry.path_cut:
+        return redactor(entry.path)
+    return redactor.prefix(entry.path) + ELLIPSIS
+
+
+def _query(entry: Entry, redactor: Redactor) -> str:
+    raw = entry.query.decode("latin-1")
+    if not entry.query_cut:
+        return redactor.query(raw)
+    # The parameter the cap cut through is dropped whole: half a value is no value.
+    kept = raw.rpartition("&")[0]
+    return redactor.query(kept) + ("&" if kept else "") + ELLIPSIS
 
 
 @dataclass(slots=True)
@@ -102,16 +171,25 @@ class Entry:
     id: int
     time: float
     method: str
-    path: str
-    query: bytes
+    path: str  # at most URL_CAP bytes
+    query: bytes  # at most URL_CAP bytes
     status: int  # 0: the connection was closed before any response (a reset fault, a client gone)
     duration: float
     api: str | None
     operation: str | None
-    request: _Side
-    response: _Side
+    # Each side raw and capped, shaped only when read: the headers as the server parsed them
+    # (or, past the cap, a redacted and cut block of text), the body's first BODY_CAP bytes,
+    # and how many bytes the body really had.
+    request_headers: RawHeaders | bytes
+    request_body: bytes | bytearray
+    request_bytes: int
+    response_headers: RawHeaders | bytes
+    response_body: bytes | bytearray
+    response_bytes: int
     fault: str | None
-    request_id: int | None = None  # proxy mode: what this request's violations refer to
+    request_id: int | None  # proxy mode: what this request's violations refer to
+    path_cut: bool
+    query_cut: bool
     tenant: str | None = None
     labelled: bool = False
 
@@ -139,7 +217,7 @@ class Query:
         values: dict[str, str] = {}
         for name, value in params:
             if name not in FILTERS:
-                raise ValueError(f"unknown parameter {name[:40]!r}; known: {', '.join(FILTERS)}")
+                raise ValueError(f"unknown parameter {shorten(name, 40)!r}; known: {', '.join(FILTERS)}")
             values[name] = value
         status = values.get("status")
         if status is not None and not (
@@ -194,12 +272,86 @@ class Journal:
         self._ids = itertools.count(1)
         self._labeler = labeler
         self._secrets = secrets
+        self._remembered: OrderedDict[str, None] = OrderedDict()
+        self._redactor: tuple[tuple[str, ...], Redactor] | None = None
 
     def clear(self) -> None:
         self.entries.clear()
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def remember_secret(self, token: str) -> None:
+        """A credential seen in traffic (the proxy's clients' keys): from now on redacted by
+        value, in every written form, wherever it appears in any entry, older ones included.
+        The last `REMEMBERED_SECRETS` are kept, each by its first `SECRET_CHARS` characters."""
+        if not token:
+            return
+        token = token[:SECRET_CHARS]
+        remembered = self._remembered
+        if token in remembered:
+            remembered.move_to_end(token)
+            return
+        remembered[token] = None
+        if len(remembered) > REMEMBERED_SECRETS:
+            remembered.popitem(last=False)
+        self._redactor = None
+
+    def redactor(self) -> Redactor:
+        """What every read redacts by value: the mock's own keys and the remembered credentials."""
+        own = tuple(self._secrets())
+        if self._redactor is None or self._redactor[0] != own:
+            self._redactor = (own, Redactor([*own, *self._remembered]))
+        return self._redactor[1]
+
+    def record(
+        self,
+        scope: Scope,
+        started: float,
+        status: int,
+        request_body: bytes | bytearray,
+        request_bytes: int,
+        response_headers: RawHeaders,
+        response_body: bytes | bytearray,
+        response_bytes: int,
+        header_bytes: int | None = None,
+    ) -> None:
+        """One exchange, as `app.Front` captured it (bodies through `keep`; `started` its
+        perf_counter at the start; `header_bytes` the request headers' size, if counted):
+        every field capped here, the headers kept as they came while they fit."""
+        info = get_info(scope)
+        raw: RawHeaders = scope["headers"]
+        request_headers = _capped_headers(raw, HEADERS_CAP, header_bytes)
+        path: str = scope["path"]
+        query: bytes = scope["query_string"]
+        path_cut = len(path) > URL_CAP or not path.isascii()
+        if path_cut:
+            path, path_cut = _cut_path(path)
+        entry = Entry(
+            next(self._ids),
+            time.time(),
+            scope["method"][:URL_CAP],
+            path,
+            query[:URL_CAP],
+            status,
+            time.perf_counter() - started,
+            info.api if info else None,
+            info.operation if info else None,
+            request_headers,
+            request_body,
+            request_bytes,
+            _capped_headers(response_headers, RESPONSE_HEADERS_CAP),
+            response_body,
+            response_bytes,
+            info.fault if info else None,
+            info.request_id if info else None,
+            path_cut,
+            len(query) > URL_CAP,
+        )
+        if type(request_headers) is bytes:
+            # The raw headers were too big to keep: label the tenant now, while we have them.
+            self.label_now(entry, _plain_headers(raw))
+        self.entries.append(entry)
 
     def label_now(self, entry: Entry, headers: Mapping[str, str]) -> None:
         entry.labelled = True
@@ -209,8 +361,9 @@ class Journal:
     def _label(self, entry: Entry) -> str | None:
         if not entry.labelled:
             entry.labelled = True
-            if self._labeler is not None:
-                entry.tenant = self._labeler(entry.api, _plain_headers(entry.request.headers))
+            headers = entry.request_headers
+            if self._labeler is not None and not isinstance(headers, bytes):
+                entry.tenant = self._labeler(entry.api, _plain_headers(headers))
         return entry.tenant
 
     def select(self, query: Query | None = None) -> list[Entry]:
@@ -221,7 +374,8 @@ class Journal:
         return chosen
 
     def read(self, query: Query | None = None) -> list[dict[str, Any]]:
-        redactor = Redactor(self._secrets())
+        """Entries as the control plane, the dashboard and `convo_mock.calls` show them."""
+        redactor = self.redactor()
         return [self.shape(entry, redactor) for entry in self.select(query)]
 
     def shape(self, entry: Entry, redactor: Redactor) -> dict[str, Any]:
@@ -229,97 +383,36 @@ class Journal:
             "id": entry.id,
             "time": entry.time,
             "method": entry.method,
-            "path": redactor(entry.path),
-            "query": redactor.query(entry.query.decode("latin-1")),
+            "path": _path(entry, redactor),
+            "query": _query(entry, redactor),
             "status": entry.status,
             "duration_ms": round(entry.duration * 1000, 3),
             "api": entry.api,
             "operationId": entry.operation,
             "tenant": self._label(entry),
-            "headers": {k: redactor(v) for k, v in _header_dict(entry.request.headers).items()},
-            "body": _body(entry.request, redactor),
-            "bodyBytes": entry.request.total,
+            "headers": _header_dict(entry.request_headers, redactor),
+            "body": _body(entry.request_body, entry.request_bytes, redactor),
+            "bodyBytes": entry.request_bytes,
             "fault": entry.fault,
             "requestId": entry.request_id,
             "response": {
                 "status": entry.status,
-                "headers": {k: redactor(v) for k, v in _header_dict(entry.response.headers).items()},
-                "body": _body(entry.response, redactor),
-                "bodyBytes": entry.response.total,
+                "headers": _header_dict(entry.response_headers, redactor),
+                "body": _body(entry.response_body, entry.response_bytes, redactor),
+                "bodyBytes": entry.response_bytes,
             },
         }
 
 
-FAULT_MESSAGE = "mock.fault"  # {"type": FAULT_MESSAGE, "fault": "what was forced, by whom"}
-
-
-class JournalMiddleware:
-    """Pure ASGI (BaseHTTPMiddleware would cost a task per request)."""
-
-    def __init__(self, app: ASGIApp, journal: Journal) -> None:
-        self.app = app
-        self.journal = journal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/__mock__") or scope["path"] == "/":
-            await self.app(scope, receive, send)
-            return
-        # The hot path: references and appends only; capping headers and shaping wait until the end.
-        started = time.perf_counter()
-        request = _Side(scope["headers"], bytearray(), 0)
-        chunks: list[bytes] = []  # references while the response is sent; cut at the end
-        start: Message | None = None
-        fault: str | None = None
-
-        async def receive_wrapper() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                request.add(message.get("body", b""))
-            return message
-
-        # What faults.py follows to reach the server's connection (functools' convention).
-        receive_wrapper.__wrapped__ = receive  # type: ignore[attr-defined]
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal start, fault
-            kind = message["type"]
-            if kind == "http.response.body":
-                chunks.append(message.get("body", b""))
-            elif kind == "http.response.start":
-                start = message
-            elif kind == FAULT_MESSAGE:
-                # faults.py tells the journal what it did; not an ASGI message, not forwarded.
-                fault = message["fault"]
-                return
-            await send(message)
-
-        try:
-            await self.app(scope, receive_wrapper, send_wrapper)
-        finally:
-            info = get_info(scope)
-            request.headers = _capped_headers(scope["headers"])
-            # The app's own headers: a handful, never the client's.
-            response_headers = start.get("headers") or [] if start is not None else []
-            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            entry = Entry(
-                self.journal.next_id(),
-                time.time(),
-                scope["method"],
-                scope["path"],
-                scope["query_string"][:BODY_CAP],
-                0 if start is None else start["status"],
-                time.perf_counter() - started,
-                info.api if info else None,
-                info.operation if info else None,
-                request,
-                _Side(response_headers, body[:BODY_CAP], len(body)),
-                fault,
-                request_id=info.request_id if info else None,
-            )
-            if isinstance(request.headers, dict):
-                # The raw headers were too big to keep: label the tenant now, while we have them.
-                self.journal.label_now(entry, _plain_headers(scope["headers"]))
-            self.journal.entries.append(entry)
-
-
-__all__ = ["BODY_CAP", "HEADERS_CAP", "REDACTED", "Entry", "Journal", "JournalMiddleware", "Query"]
+__all__ = [
+    "BODY_CAP",
+    "HEADERS_CAP",
+    "REDACTED",
+    "REMEMBERED_SECRETS",
+    "RESPONSE_HEADERS_CAP",
+    "URL_CAP",
+    "Entry",
+    "Journal",
+    "Query",
+    "keep",
+]

@@ -9,20 +9,29 @@ from __future__ import annotations
 import asyncio
 import copy
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
 
 import specs
+from specs.text import inert_json, shorten
 
 from ..api.body import parse_json, read_capped
-from ..api.errors import ApiError, json_response
+from ..api.errors import ApiError
 from ..api.seed import SeedError
 from ..proxy.endpoint import ProxyState
 from ..runtime import Runtime
 from . import dashboard
 from .faults import DEFAULT_BODY_MS, DEFAULT_RETRY_AFTER, MAX_DELAY_MS
 from .journal import Query
+
+
+def _answer(status: int, body: object) -> Response:
+    """A JSON answer of the control plane. It serves strangers' text (the journal, the
+    violations, the state) that people read with curl on a terminal: DEL and C1 controls
+    escaped too (specs.text.inert_json), the same data for a JSON reader."""
+    return Response(inert_json(orjson.dumps(body)), status_code=status, media_type="application/json")
 
 
 def _runtime(request: Request) -> Runtime:
@@ -34,17 +43,17 @@ async def health(request: Request) -> Response:
     runtime = _runtime(request)
     body: dict[str, object] = {"status": "ok", "apis": list(runtime.config.apis)}
     if runtime.saver is None:
-        return json_response(200, body)
+        return _answer(200, body)
     # 503 while saves fail, so that a supervisor polling health notices.
     persistence = runtime.saver.status()
     if not persistence["ok"]:
         body["status"] = "degraded"
-    return json_response(200 if persistence["ok"] else 503, {**body, "persistence": persistence})
+    return _answer(200 if persistence["ok"] else 503, {**body, "persistence": persistence})
 
 
 async def meta(request: Request) -> Response:
     """Defaults and limits a client (the dashboard) shows or needs, read from where they live."""
-    return json_response(
+    return _answer(
         200,
         {
             "journal_size": _runtime(request).config.journal_size,
@@ -57,11 +66,11 @@ async def meta(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     runtime = _runtime(request)
     runtime.reset()
-    return json_response(200, {"status": "reset", "tenants": len(runtime.store.tenants)})
+    return _answer(200, {"status": "reset", "tenants": len(runtime.store.tenants)})
 
 
 async def get_state(request: Request) -> Response:
-    return json_response(200, _runtime(request).store.dump())
+    return _answer(200, _runtime(request).store.dump())
 
 
 async def put_state(request: Request) -> Response:
@@ -75,11 +84,11 @@ async def put_state(request: Request) -> Response:
         runtime.load(data)
     except SeedError as exc:
         raise ApiError(400, f"state rejected, nothing changed: {exc}") from None
-    return json_response(200, {"status": "loaded", "tenants": len(runtime.store.tenants)})
+    return _answer(200, {"status": "loaded", "tenants": len(runtime.store.tenants)})
 
 
 async def get_chaos(request: Request) -> Response:
-    return json_response(200, _runtime(request).chaos.as_json())
+    return _answer(200, _runtime(request).chaos.as_json())
 
 
 async def put_chaos(request: Request) -> Response:
@@ -92,7 +101,7 @@ async def put_chaos(request: Request) -> Response:
         chaos.update(data)
     except ValueError as exc:
         raise ApiError(400, f"chaos settings rejected, nothing changed: {exc}") from None
-    return json_response(200, chaos.as_json())
+    return _answer(200, chaos.as_json())
 
 
 def _query(request: Request) -> Query:
@@ -103,12 +112,13 @@ def _query(request: Request) -> Query:
 
 
 async def get_requests(request: Request) -> Response:
-    journal = _runtime(request).journal
-    return json_response(200, {"requests": journal.read(_query(request))})
+    runtime = _runtime(request)
+    # `instance`: ids are this process's; a poller seeing another instance starts over.
+    return _answer(200, {"instance": runtime.instance, "requests": runtime.journal.read(_query(request))})
 
 
 async def count_requests(request: Request) -> Response:
-    return json_response(200, {"count": len(_runtime(request).journal.select(_query(request)))})
+    return _answer(200, {"count": len(_runtime(request).journal.select(_query(request)))})
 
 
 async def delete_requests(request: Request) -> Response:
@@ -124,7 +134,7 @@ def _proxy(request: Request) -> ProxyState:
 
 
 async def get_violations(request: Request) -> Response:
-    return json_response(200, _proxy(request).violations.read())
+    return _answer(200, _proxy(request).violations.read())
 
 
 async def delete_violations(request: Request) -> Response:
@@ -136,18 +146,18 @@ async def flush_record(request: Request) -> Response:
     recorder = _proxy(request).recorder
     if recorder is None:
         raise ApiError(404, "not recording: start convo-mock with --upstream URL --record FILE")
-    return json_response(200, {"status": "written", **await recorder.flush()})
+    return _answer(200, {"status": "written", **await recorder.flush()})
 
 
 async def openapi(request: Request) -> Response:
     name = request.path_params["api"].removesuffix(".json")
     if name not in _runtime(request).config.apis:
-        raise ApiError(404, f"no spec named {name[:40]!r}; served: {', '.join(_runtime(request).config.apis)}")
+        raise ApiError(404, f"no spec named {shorten(name, 40)!r}; served: {', '.join(_runtime(request).config.apis)}")
     content = copy.deepcopy(specs.load(name).content)
     # Point tools (Swagger UI, schemathesis) at this mock rather than the real service.
     own = _runtime(request).public_url(request.scope)
     content["servers"] = [{"url": own, "description": "this mock"}, *content["servers"]]
-    return json_response(200, content)
+    return _answer(200, content)
 
 
 # One Mount: API requests, the hot path, are matched against a single entry for all of these.

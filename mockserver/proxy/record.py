@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ import orjson
 import specs
 from specs import Operation
 from specs.redact import Redactor
+from specs.text import inert_json
 
 from ..persistence import write_atomic
-from .traffic_check import Exchange
+from .exchange import Exchange
 
 # Served by the mock from the request's host, never stored (see seed.py).
 _DERIVED = ("_link",)
@@ -43,16 +45,13 @@ def parse_record_key(text: str) -> tuple[str, str]:
 
 
 class Recorder:
-    def __init__(self, path: Path, names: dict[str, str]) -> None:
+    def __init__(self, path: Path, names: dict[str, str], redactor: Callable[[], Redactor]) -> None:
         self.path = path
+        self._redactor = redactor  # every secret known when the file is written
         self._names = dict(names)  # key → tenant name
         self._tenants: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         self._counter = 0
         self.changes = 0
-
-    @property
-    def keys(self) -> list[str]:
-        return list(self._names)
 
     def _tenant(self, key: str) -> dict[str, dict[str, dict[str, Any]]]:
         name = self._names.get(key)
@@ -102,8 +101,10 @@ class Recorder:
         }
 
     async def flush(self) -> dict[str, Any]:
-        # A key could only reach the file inside recorded content (a title holding it, say):
-        # replaced there too, so no key is ever written.
-        text = Redactor(self._names).__call__(orjson.dumps(self.seed(), option=orjson.OPT_INDENT_2).decode())
-        await asyncio.to_thread(write_atomic, self.path, text.encode())
+        # A key could only reach the file inside recorded content (a title or an id holding
+        # it, say): replaced there too, in the parsed data, where no JSON escape can hide it.
+        # A server's text in it stays inert when the file is printed.
+        data = self._redactor().json(self.seed())
+        text = inert_json(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        await asyncio.to_thread(write_atomic, self.path, text)
         return self.summary()

@@ -9,7 +9,6 @@ request without a key is how a client tests the service's 401, which the spec do
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -17,28 +16,8 @@ import orjson
 from specs import Operation
 
 from ..api.validation import OperationValidator, ResponseValidator
+from .exchange import Exchange, Finding
 from .violations import in_spec, operation_parts, parameter_parts
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    pointer: str
-    message: str
-    value: Any
-
-
-@dataclass
-class Exchange:
-    """One request through the proxy and, once it came back, the upstream's answer."""
-
-    path_params: Mapping[str, str]
-    query: Mapping[str, str]
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes | None  # None: too large to buffer, not checked
-    status: int = 0
-    response_headers: Mapping[str, str] | None = None
-    response_body: bytes | None = None  # None: too large to buffer, not checked
 
 
 class OperationChecks:
@@ -51,13 +30,17 @@ class OperationChecks:
         self.request = OperationValidator(operation)
         self.response = ResponseValidator(operation)
         self.responses: dict[str, Any] = operation.definition.get("responses", {})
+        self._keys: dict[int, str | None] = {}
 
     def response_key(self, status: int) -> str | None:
         """The `responses` entry that documents `status` (exact, then `2XX`, then `default`)."""
-        for key in (str(status), f"{status // 100}XX", "default"):
-            if key in self.responses:
-                return key
-        return None
+        try:
+            return self._keys[status]
+        except KeyError:
+            pass
+        found = next((k for k in (str(status), f"{status // 100}XX", "default") if k in self.responses), None)
+        self._keys[status] = found  # at most 500 statuses (100-599)
+        return found
 
     def run_request(self, exchange: Exchange) -> list[Finding]:
         return [f for check in REQUEST_CHECKS for f in check(self, exchange)]
@@ -119,6 +102,8 @@ def request_body(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
     if media_type(ex.headers) != "application/json":
         return  # request_content_type reports it
     parsed, body = _json(ex.body)
+    if parsed:
+        ex.request_json = body  # parsed once: the behaviour monitor reads it too
     if not parsed:
         yield Finding("json", in_spec(ops.api, (*ops.parts, "requestBody")), "request body is not valid JSON", None)
         return
@@ -176,6 +161,8 @@ def response_body(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
     if "application/json" not in content:
         return
     parsed, body = _json(ex.response_body)
+    if parsed:
+        ex.response_json = body
     if not parsed:
         yield Finding(
             "json", in_spec(ops.api, (*ops.parts, "responses", key, "content")), "response body is not valid JSON", None

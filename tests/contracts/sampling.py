@@ -9,6 +9,7 @@ from typing import Any
 from contracts.results import RunResult
 from contracts.runner import run
 from contracts.samples import Sample
+from contracts.settings import RunSettings
 from contracts.target import Target
 from mockserver.background import BackgroundServer
 
@@ -23,3 +24,8 @@ def recorded_run(
         result = run(target_obj, apis, families)
     assert result.samples, "the run recorded no samples"
     return result, target_obj, list(result.samples)
+
+
+def settings_for(target: Target, apis: list[str], families: list[str]) -> RunSettings:
+    """The settings of a run of `families` against `target` for every API in `apis`."""
+    return RunSettings(tuple(apis), tuple(families), dict.fromkeys(apis, target))

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from contracts.cli import main
+from contracts.settings import FAMILIES
 
 KEYS = ["--api-key", "demo-alice", "--other-key", "demo-bob", "--readonly-key", "demo-readonly"]
 SECRETS = ("demo-alice", "demo-bob", "demo-readonly")
@@ -42,12 +43,12 @@ def test_full_run_against_the_real_mock_passes_and_reports(spawn_mock: Any, tmp_
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    for family in ("schemathesis", "boundaries", "auth", "semantics"):
+    for family in FAMILIES:
         assert f"runtype       {family}" in result.stdout and f"systemprompt  {family}" in result.stdout
     assert "conforming:" in result.stdout
     data = json.loads(report.read_text())
     assert data["version"] == 1 and data["exitCode"] == 0 and data["summary"]["failed"] == 0
-    assert {r["family"] for r in data["results"]} == {"schemathesis", "boundaries", "auth", "semantics"}
+    assert {r["family"] for r in data["results"]} == set(FAMILIES)
     cases = list(ElementTree.parse(junit).getroot().iter("testcase"))
     assert len(cases) == len(data["results"]) and not any(c.find("failure") is not None for c in cases)
     everything = result.stdout + result.stderr + junit.read_text() + report.read_text()

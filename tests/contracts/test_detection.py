@@ -11,6 +11,8 @@ from contracts.cli import main
 from corpus.broken import FAULTS, Fault
 
 KEYS = ["--api-key", "demo-alice", "--other-key", "demo-bob", "--readonly-key", "demo-readonly"]
+# TEMPORARY (issue 19): faults of family "model" wait for the model-based family (issue 20);
+# no family of the suite catches them yet. The lead removes this exclusion when it is merged.
 
 
 def run_report(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
@@ -22,11 +24,16 @@ def run_report(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
 
 def test_there_are_at_least_20_distinct_faults_across_all_families() -> None:
     assert len({f.name for f in FAULTS}) == len(FAULTS) >= 20
-    assert {f.family for f in FAULTS} == {"schemathesis", "boundaries", "auth", "semantics"}
+    assert {f.family for f in FAULTS} == {"schemathesis", "boundaries", "auth", "semantics", "model"}
     assert {f.api for f in FAULTS} == {"runtype", "systemprompt"}
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+# A sequence fault shows under several of the model family's checks, and its family must
+# catch it while no other does: tests/contracts/families/model/test_detection.py.
+SINGLE = [f for f in FAULTS if f.family != "model"]
+
+
+@pytest.mark.parametrize("fault", SINGLE, ids=[f.name for f in SINGLE])
 def test_fault_is_caught_by_its_own_check_only(serve: Any, tmp_path: Path, fault: Fault) -> None:
     url = serve(fault)
     # The family that must catch it, so CI stays fast; benchmarks/detection.py runs everything.

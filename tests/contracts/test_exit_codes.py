@@ -44,6 +44,8 @@ BAD_ARGUMENTS = {
     "max-duration zero": (["--max-duration", "0"], "--max-duration"),
     "max-examples zero": (["--max-examples", "0"], "at least 1"),
     "workers not a number": (["--workers", "two"], "whole number"),
+    "workers in full-width digits": (["--workers", "\uff12"], "whole number in ASCII digits"),
+    "seed with an underscore": (["--seed", "1_0"], "whole number in ASCII digits"),
     "unknown family": (["--only", "auth,nonsense"], "unknown family nonsense"),
     "other key is the main key": (["--other-key", KEY], "same as its API key"),
     "read-only key is the main key": (["--readonly-key", KEY], "same as its API key"),
@@ -151,7 +153,8 @@ def test_the_run_deadline_stops_the_run_cleans_up_and_exits_2(
 # is writable) but fail when the report is written: one line naming the report, exit 2.
 UNWRITABLE_REPORTS = {
     "json under /proc": (["--json", "/proc/nope/r.json"], "JSON report to /proc/nope"),
-    "html to a full disk": (["--html", "/dev/full"], "HTML/Markdown report to /dev/full"),
+    "html to a full disk": (["--html", "/dev/full"], "HTML report to /dev/full"),
+    "markdown to a full disk": (["--markdown", "/dev/full"], "Markdown report to /dev/full"),
 }
 
 

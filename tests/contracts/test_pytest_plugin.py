@@ -15,6 +15,8 @@ from corpus.conforming import CHOICES
 from mockserver import create_app
 from mockserver.background import BackgroundServer
 
+from .hostile_server import HostileServer
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ("demo-alice", "demo-bob", "demo-readonly")
 
@@ -171,3 +173,14 @@ def test_observations_are_shown_and_fail_items_only_under_contract_strict(pytest
         strict = pytester.runpytest_subprocess(*args, "-m", "contract_auth", "--contract-strict")
     assert lenient.ret == 0 and "observations" in lenient.stdout.str()
     assert strict.ret == 1 and strict.parseoutcomes()["failed"] >= 1
+
+
+def test_a_hostile_servers_text_and_its_echoed_key_reach_pytests_output_inert(pytester: pytest.Pytester) -> None:
+    with BackgroundServer(HostileServer()) as server:
+        args = ["--contract-url", server.base_url, "--contract-api-key", "demo-alice", "--contract-api", "runtype"]
+        result = pytester.runpytest_subprocess(*args, "-m", "contract_semantics", "-rA")
+    text = result.stdout.str() + result.stderr.str()
+    assert result.ret == 1 and "FAILED convo-contracts::leftovers" in text  # the key-as-id was left over
+    assert "\\x1b]0;EVIL title\\x07" in text  # the server's text is shown, escaped
+    assert re.findall("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", text) == []
+    assert "demo-alice" not in text

@@ -1,6 +1,6 @@
 """Verdicts: failures decide the exit code, observations only under --strict."""
 
-from contracts.results import Failure, Observation, Outcome, RunResult, Status
+from contracts.results import Evidence, Failure, Observation, Outcome, RunResult, Status
 
 
 def outcome(check: str = "c") -> Outcome:
@@ -8,7 +8,7 @@ def outcome(check: str = "c") -> Outcome:
 
 
 def observation(what: str = "undocumented constraint: `limit=-5` answered 400") -> Observation:
-    return Observation(what, "400 application/json {}", "runtype.yaml#/paths/~1v1~1conversations/get")
+    return Observation(what, Evidence("400 application/json {}"), "runtype.yaml#/paths/~1v1~1conversations/get")
 
 
 def test_an_observation_alone_is_observed_and_exit_0_unless_strict() -> None:
@@ -23,8 +23,8 @@ def test_an_observation_alone_is_observed_and_exit_0_unless_strict() -> None:
 def test_a_failure_wins_over_observations_in_either_order() -> None:
     first, second = outcome("a"), outcome("b")
     first.add_observation(observation())
-    first.add_failure(Failure("400", "200", "p"))
-    second.add_failure(Failure("400", "200", "p"))
+    first.add_failure(Failure("400", Evidence("200"), "p"))
+    second.add_failure(Failure("400", Evidence("200"), "p"))
     second.add_observation(observation())
     assert first.status is second.status is Status.FAILED
     assert RunResult([first, second]).exit_code == 1

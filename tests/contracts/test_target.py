@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from contracts.curl import to_curl
 from contracts.target import (
     MAX_RESPONSE_BYTES,
     Client,
@@ -20,6 +19,7 @@ from contracts.target import (
     Target,
     auth_headers,
     origin_of,
+    request_curl,
 )
 from specs.redact import Redactor
 
@@ -46,7 +46,7 @@ def test_curl_redacts_credentials_wherever_they_appear() -> None:
         headers={"Authorization": "Bearer sekrit-key", "X-Trace": "sekrit-key"},
         json={"title": "it's sekrit-key"},
     )
-    curl = to_curl(request, redact)
+    curl = request_curl(request, redact)
     assert "sekrit-key" not in curl
     assert "Authorization: Bearer [REDACTED]" in curl and curl.startswith("curl -X POST")
 
@@ -158,3 +158,29 @@ def test_the_run_deadline_stops_requests() -> None:
     with pytest.raises(DeadlinePassed):
         client.send("GET", "/v1/conversations")
     client.close()
+
+
+def _compressed(coding: str, text: bytes) -> bytes:
+    if coding == "gzip":
+        return zlib.compress(text, wbits=zlib.MAX_WBITS | 16)
+    return zlib.compress(text) if coding == "deflate" else text
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+def test_compressed_answers_are_read_by_the_one_inflater(coding: str) -> None:
+    """gzip and deflate are inflated (specs.inflate); a coding the client never asked for is
+    no answer to judge, never handed to a decoder without a bound."""
+    body = _compressed(coding, b'{"conversations": []}')
+
+    def answer(conn: socket.socket) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: {coding}\r\n"
+        conn.sendall(f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+
+    with contextlib.contextmanager(_raw_server)(answer) as url:
+        client = Client(Target(base_url=url, api_key="k"), "runtype")
+        exchange = client.send("GET", "/v1/conversations")
+        client.close()
+    if coding == "br":
+        assert exchange.response is None and "could not be decompressed" in (exchange.error or "")
+    else:
+        assert exchange.response is not None and exchange.response.json() == {"conversations": []}

@@ -1,8 +1,10 @@
 """Starting the mock: the banner, keys, seeds, ports and start-up errors."""
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,11 @@ def test_bad_seed_or_flags_exit_2_with_a_clear_message(tmp_path: Path) -> None:
         ["--error-rate", "2"],
         ["--key", "has space"],
         ["--api", "stripe"],
+        ["--head-timeout", "0"],
+        ["--head-timeout", "soon"],
+        ["--head-timeout", "\uff13"],  # a full-width digit
+        ["--journal-size", "-1"],
+        ["--journal-size", "10001"],
     ]
     for args in cases:
         result = subprocess.run(
@@ -115,7 +122,11 @@ def test_every_option_left_out_takes_mock_configs_default() -> None:
     assert config_from_args(build_parser().parse_args([])) == MockConfig()
     help_text = " ".join(build_parser().format_help().split())
     defaults = MockConfig()
-    for shown in (f"default {defaults.max_body})", f"default {defaults.upstream_timeout:g})"):
+    for shown in (
+        f"default {defaults.max_body})",
+        f"default {defaults.upstream_timeout:g})",
+        f"default {defaults.head_timeout:g})",
+    ):
         assert shown in help_text
 
 
@@ -132,3 +143,24 @@ def test_proxy_output_files_are_checked_before_the_start(tmp_path: Path) -> None
         assert done.returncode == 2, flag
         (line,) = done.stderr.strip().splitlines()
         assert line.startswith("convo-mock: error:") and flag in line and "is a directory" in line
+
+
+def test_the_mocks_log_lines_show_a_clients_control_characters_escaped(spawn_mock: Any) -> None:
+    """A path (percent-decoded by the server) with ESC and OSC sequences reaches the mock's log
+    line inert: `\\x1b`, never the byte itself."""
+    mock = spawn_mock("--log-level", "debug")
+    hostile = "/v1/conversations/%1B%5D0%3Bpwned%07%1B%5B2J"
+    host, port = mock.base_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        # A body announced and never sent: the client goes away mid-request, which is logged.
+        sock.sendall(
+            f"PUT {hostile} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer demo-alice\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{".encode()
+        )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any("went away" in line for line in mock.output):
+        time.sleep(0.05)
+    mock.stop()
+    [line] = [line for line in mock.output if "went away" in line]
+    assert "\x1b" not in line and "\x07" not in line
+    assert "\\x1b]0;pwned\\x07\\x1b[2J" in line

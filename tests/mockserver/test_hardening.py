@@ -115,7 +115,9 @@ def test_a_failed_save_is_reported_retried_and_recovers(spawn_mock: Any, tmp_pat
 def test_shutdown_says_when_the_final_save_failed(spawn_mock: Any, tmp_path: Path) -> None:
     folder = tmp_path / "data"
     mock = spawn_mock("--state-file", str(folder / "state.json"))
-    folder.write_text("in the way")  # the folder was never made: nothing changed yet
+    # The folder (made at the start, to hold the lock) vanishes and a file takes its name.
+    shutil.rmtree(folder)
+    folder.write_text("in the way")
     assert httpx.post(mock.base_url + "/v1/conversations", json={}, headers=ALICE).status_code == 201
     assert mock.stop() == 1
     output = "".join(mock.output)

@@ -208,3 +208,27 @@ def test_fixtures_work_with_the_conformance_plugin_disabled(pytester: pytest.Pyt
     # Its options went with it.
     refused = pytester.runpytest_subprocess("-p", "no:convo_contracts", "--contract-url", "http://127.0.0.1:1")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
+
+
+HEAVY = ("starlette", "uvicorn", "httpx", "openapi_core", "jsonschema_rs", "orjson", "yaml", "specs", "fcntl")
+
+
+def test_loading_the_plugin_costs_no_heavy_import() -> None:
+    """pytest loads the plugin in every run where the package is installed: it brings in
+    neither the mock's stack nor the specs (and no POSIX-only module)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "sys.modules['fcntl'] = None  # as on Windows: importing it would fail\n"
+        "before = set(sys.modules)\n"
+        "import mockserver.pytest_plugin\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    assert [name for name in loaded if name.split(".")[0] in HEAVY] == []
+    assert [name for name in loaded if name.startswith("mockserver")] == ["mockserver", "mockserver.pytest_plugin"]

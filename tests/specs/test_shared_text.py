@@ -12,8 +12,8 @@ import pytest
 
 from specs.curl import BODY_LIMIT, URL_LIMIT, curl_line
 from specs.inflate import NotInflatable, TooLarge, coding_of, inflate, inflate_all
-from specs.redact import REDACTED, Redactor
-from specs.text import printable
+from specs.redact import REDACTED, Redactor, Secret
+from specs.text import inert_json, printable, shorten
 
 HOSTILE = "a\x1b]0;pwned\x07b\x1b[2Jc\rd\ne\u202ef\u200bg\U000e0041h\x85i\u2028j\x7f"
 
@@ -91,3 +91,33 @@ def test_inflate_takes_raw_deflate_and_refuses_what_is_not_its_coding() -> None:
 def test_coding_of_names_the_coding_to_undo() -> None:
     assert coding_of(None) is None and coding_of("identity") is None and coding_of(" GZIP ") == "gzip"
     assert coding_of("gzip, br") == "gzip,br"
+
+
+def test_shorten_keeps_the_start_or_the_end_within_the_limit() -> None:
+    assert shorten("abcdef", 6) == "abcdef"
+    assert shorten("abcdef", 4) == "abc…"
+    assert shorten("abcdef", 4, keep_end=True) == "…def"
+    assert shorten("abcdef", 1, keep_end=True) == "…" and len(shorten("x" * 50, 10, keep_end=True)) == 10
+
+
+def test_a_key_in_a_python_repr_is_redacted_too() -> None:
+    key = "ab'c\\d\"e"
+    redact = Redactor([key])
+    for text in (repr(key), f"conversation {key!r} not found", repr({"id": key})):
+        assert "ab" not in redact(text).replace("[REDACTED]", ""), text
+
+
+def test_a_secret_that_hides_its_repr_is_still_found_in_one() -> None:
+    key = Secret("ab'c\\d\"e")
+    assert repr(key) == "'[REDACTED]'"
+    assert "ab" not in Redactor([key])(f"{str.__repr__(key)} is not of type 'integer'").replace("[REDACTED]", "")
+
+
+def test_inert_json_escapes_del_and_c1_and_changes_no_value() -> None:
+    value = {"t": "a\x7fb\x85c\x9b[2J é £ ©\u0080 😀", "n": [1, "\x9f"]}
+    data = json.dumps(value, ensure_ascii=False).encode()
+    out = inert_json(data)
+    assert json.loads(out) == value
+    assert b"\x7f" not in out and not any(0x7F <= ord(c) <= 0x9F for c in out.decode())
+    assert "é £ ©" in out.decode() and "\\u0085" in out.decode()
+    assert inert_json(b'{"plain": "ascii"}') == b'{"plain": "ascii"}'

@@ -15,14 +15,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from specs import Operation
+from specs.text import shorten
 
 from ...context import Context
 from ...errors import CannotRun
-from ...results import Failure, Observation, Status
+from ...results import EXCERPT, Evidence, Failure, Observation
 from ...target import auth_headers
 from .events import Run, read_events
 from .hooks import CREATED_FILE_ENV, RUN_TAG_ENV
@@ -35,6 +35,7 @@ THREAD_SAFE_AST = sys.version_info >= (3, 13)
 # How long a terminated child may take to stop before it is killed.
 _GRACE = 5.0
 _STEP = 0.2
+_TAIL_READ = 64 * 1024  # bytes of Schemathesis' console output read for an error's detail
 
 
 def workers(requested: int) -> int:
@@ -96,8 +97,8 @@ def _command(ctx: Context, workdir: Path, events: Path) -> list[str]:
 
 
 def _time_left(ctx: Context) -> float | None:
-    deadline = getattr(ctx.target, "deadline", None)
-    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    left = ctx.target.remaining()
+    return None if left is None else max(left, 0.0)
 
 
 def _run_once(ctx: Context, workdir: Path) -> tuple[Run, str]:
@@ -131,10 +132,18 @@ def _run_once(ctx: Context, workdir: Path) -> tuple[Run, str]:
             if created.exists():
                 ctx.created.extend(line for line in created.read_text().splitlines() if line)
     run = read_events(events) if events.exists() else Run()
-    tail = console.read_text(encoding="utf-8", errors="replace")[-1500:] if console.exists() else ""
+    tail = _tail(console) if console.exists() else ""
     if not run.finished and not timed_out and run.tool_error is None:
         run.tool_error = f"Schemathesis stopped without finishing (exit code {child.returncode})"
     return run, tail
+
+
+def _tail(console: Path) -> str:
+    """The end of Schemathesis' console output, bounded in what is read (redacted and cut by
+    the caller: the cut falls far from what is shown)."""
+    with console.open("rb") as handle:
+        handle.seek(max(console.stat().st_size - _TAIL_READ, 0))
+        return handle.read().decode("utf-8", errors="replace")
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:
@@ -156,7 +165,8 @@ def schemathesis_checks(ctx: Context) -> None:
         if run.tool_error is None:
             break
     if run.tool_error is not None:
-        detail = ctx.target.redactor.excerpt(f"{run.tool_error}\n{tail}".strip(), 1500)
+        redact = ctx.target.redactor
+        detail = redact.excerpt(run.tool_error, 500) + "\n" + shorten(redact(tail).strip(), 1000, keep_end=True)
         raise CannotRun(f"{ctx.api}: Schemathesis failed twice (not a verdict on the server): {detail}")
     _record(ctx, run)
 
@@ -183,9 +193,7 @@ def _record(ctx: Context, run: Run) -> None:
                     ctx.skip(op, check.name, check.message or "skipped by Schemathesis")
                 continue
             outcome = ctx.outcome(op, check.name)
-            if outcome.status is Status.SKIPPED:
-                outcome.status, outcome.note = Status.PASSED, None
-            outcome.cases += 1
+            outcome.count_case()
             if check.status != "failure":
                 continue
             ruling = judge(op, check, case)
@@ -193,21 +201,19 @@ def _record(ctx: Context, run: Run) -> None:
                 continue
             why, pointer = redact(ruling.why), ruling.pointer or op.pointer
             # One finding seen on many cases is one entry, counted; its first case is the evidence.
-            known = outcome.failures if ruling.kind is Verdict.FAILURE else outcome.observations
-            same = next((k for k in known if k.spec_pointer == pointer and _finding(k) == why), None)
-            if same is not None:
-                same.count += 1
-            elif ruling.kind is Verdict.FAILURE:
-                outcome.add_failure(Failure(why, case.evidence(redact), pointer, case.curl(redact)))
+            if outcome.seen_again(why, pointer):
+                continue
+            if ruling.kind is Verdict.FAILURE:
+                outcome.add_failure(Failure(why, case.evidence(redact), pointer))
             else:
-                outcome.add_observation(Observation(why, case.evidence(redact), pointer, case.curl(redact)))
+                outcome.add_observation(Observation(why, case.evidence(redact), pointer))
     for unanswered in run.server_errors:
         op = by_label.get(unanswered.label) or ctx.spec.operations[0]
         if unanswered.transport:
             ctx.outcome(op, "not_a_server_error").add_observation(
                 Observation(
                     what="no answer within --timeout (or no connection): not proof of a server fault",
-                    evidence=redact.excerpt(unanswered.message, 600),
+                    evidence=Evidence(redact.excerpt(unanswered.message, EXCERPT)),
                     spec_pointer=op.pointer,
                 )
             )
@@ -215,14 +221,12 @@ def _record(ctx: Context, run: Run) -> None:
         ctx.outcome(op, "not_a_server_error").add_failure(
             Failure(
                 expected="a response (Schemathesis' request got none)",
-                actual=redact.excerpt(unanswered.message, 600),
+                evidence=Evidence(redact.excerpt(unanswered.message, EXCERPT)),
                 spec_pointer=op.pointer,
             )
         )
 
 
-def _finding(entry: Failure | Observation) -> str:
-    return entry.expected if isinstance(entry, Failure) else entry.what
-
-
 CHECKS = [schemathesis_checks]
+# Under --read-only Schemathesis is told to send GETs only (`_command`).
+READ_ONLY_CHECKS = CHECKS

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import base64
 import json
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from specs.redact import Redactor, redact_header, redact_url
+from specs.curl import curl_line
+from specs.redact import Redactor
 
+from ...results import Evidence, answered
 from ...samples import Sample
 
 # No answer at all within --timeout, or no connection: the network or a slow server, not
@@ -43,7 +44,6 @@ SERVER_SIDE_ERRORS = frozenset(
         "UnhealthyAPIError",
     }
 )
-_EXCERPT = 600
 
 
 @dataclass(frozen=True)
@@ -88,23 +88,24 @@ class Case:
                 return str(values[0] if isinstance(values, list) and values else values)
         return "(none)"
 
-    def evidence(self, redact: Redactor) -> str:
+    def got(self, redact: Redactor) -> str:
         if self.response is None:
             return "no response"
-        return redact.excerpt(f"{self.status} {self.content_type()} {self.response_text()}".rstrip(), _EXCERPT)
+        return answered(self.status, self.content_type(), self.response_text(), redact)
+
+    def evidence(self, redact: Redactor) -> Evidence:
+        return Evidence(self.got(redact), self.curl(redact))
 
     def curl(self, redact: Redactor) -> str | None:
         uri = self.request.get("uri")
         if not uri:
             return None
-        parts = ["curl", "-X", self.method, shlex.quote(redact_url(str(uri)))]
-        for name, values in (self.request.get("headers") or {}).items():
-            for value in values if isinstance(values, list) else [values]:
-                parts += ["-H", shlex.quote(f"{name}: {redact_header(name, str(value))}")]
-        body = _decode(self.request.get("body"))
-        if body:
-            parts += ["--data-binary", shlex.quote(redact.excerpt(body, 4000))]
-        return redact(" ".join(parts))
+        headers = [
+            (str(name), str(value))
+            for name, values in (self.request.get("headers") or {}).items()
+            for value in (values if isinstance(values, list) else [values])
+        ]
+        return curl_line(self.method, str(uri), headers, _decode(self.request.get("body")), redact)
 
     def sample(self, api: str, operation_id: str, redact: Redactor) -> Sample:
         uri = urlsplit(str(self.request.get("uri", "")))

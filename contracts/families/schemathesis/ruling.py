@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from specs import Operation
+from specs.media import is_json_media_type, not_json
 
 from ...leeway import error_status_open
 from .events import Case, Check
 
 # The documentation never lists undeclared methods: how a server answers them is its choice.
 UNDOCUMENTED_METHODS = frozenset({"unsupported_method", "allow_header_conformance"})
-# Error bodies are not documented (rule 6): their shape, media type and headers are open.
-RESPONSE_SHAPE = frozenset({"response_schema_conformance", "content_type_conformance", "response_headers_conformance"})
+# Error bodies are not documented (rule 6): their shape and headers are open, not their media
+# type (an answer that is no JSON at all is a failure, `_not_json`).
+BODY_KIND = frozenset({"response_schema_conformance", "content_type_conformance"})
+RESPONSE_SHAPE = BODY_KIND | {"response_headers_conformance"}
 
 
 class Verdict(StrEnum):
@@ -64,6 +67,9 @@ def judge(op: Operation, check: Check, case: Case) -> Ruling | None:
     if check.name in UNDOCUMENTED_METHODS:
         return Ruling(Verdict.OBSERVATION, f"a method the documentation does not list: {found}: {check.message}")
     if check.name in RESPONSE_SHAPE and status is not None and status >= 400:
+        why = not_json(op, status, case.content_type(), case.response_text())
+        if why is not None and check.name in BODY_KIND:
+            return _not_json(op, check, case, status, why, found)
         return Ruling(
             Verdict.OBSERVATION,
             f"an error answer of another shape (error bodies are not documented, rule 6): {found}: {check.message}",
@@ -76,6 +82,22 @@ def judge(op: Operation, check: Check, case: Case) -> Ruling | None:
             f"{op.pointer}/responses",
         )
     return Ruling(Verdict.FAILURE, f"{found}: {check.message}".strip().rstrip(":"), op.pointer)
+
+
+def _not_json(op: Operation, check: Check, case: Case, status: int, why: str, found: str) -> Ruling | None:
+    """An error answer that is no JSON at all where only JSON is documented: a failure, proved
+    by `content_type_conformance` when the media type is not JSON, else by
+    `response_schema_conformance` (the body does not parse); None for the other check, whose
+    finding is the same proof."""
+    proof = "response_schema_conformance" if is_json_media_type(case.content_type()) else "content_type_conformance"
+    if check.name != proof:
+        return None
+    return Ruling(
+        Verdict.FAILURE,
+        f"a JSON body, the only kind documented for {status} ({why}): rule 6 leaves an error's fields open,"
+        f" not its media type; {found}: {check.message}".rstrip(": "),
+        f"{op.pointer}/responses",
+    )
 
 
 __all__ = ["Ruling", "Verdict", "judge"]

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from specs.integers import ascii_int
+from specs.text import shorten
 
 from ...api.errors import ApiError, json_response
 from ...api.store import Tenant
@@ -52,7 +53,7 @@ async def page(request: Request) -> Response:
 async def asset(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in STATIC_FILES:
-        raise ApiError(404, f"no dashboard file named {name[:40]!r}")
+        raise ApiError(404, f"no dashboard file named {shorten(name, 40)!r}")
     return Response(_asset(name), media_type=_FILES[name], headers=_HEADERS)
 
 
@@ -76,13 +77,13 @@ def _tenant(request: Request) -> Tenant:
     for name, tenant in runtime.store.tenants.items():
         if runtime.keys.label(name) == label:
             return tenant
-    raise ApiError(404, f"no tenant labelled {label[:40]!r}")
+    raise ApiError(404, f"no tenant labelled {shorten(label, 40)!r}")
 
 
 def _api(request: Request) -> str:
     api = request.path_params["api"]
     if api not in _runtime(request).config.apis:
-        raise ApiError(404, f"no API named {api[:40]!r}; served: {', '.join(_runtime(request).config.apis)}")
+        raise ApiError(404, f"no API named {shorten(api, 40)!r}; served: {', '.join(_runtime(request).config.apis)}")
     return str(api)
 
 
@@ -117,7 +118,7 @@ async def conversation(request: Request) -> Response:
     cid = request.path_params["id"]
     found = tenant.runtype.by_id.get(cid) if api == "runtype" else tenant.systemprompt.get(cid)
     if found is None:
-        raise ApiError(404, f"no {api} conversation {cid[:60]!r} for this tenant")
+        raise ApiError(404, f"no {api} conversation {shorten(cid, 60)!r} for this tenant")
     return json_response(200, found.dump())
 
 

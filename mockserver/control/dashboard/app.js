@@ -7,6 +7,7 @@ const POLL_MS = 1000;
 let KEEP = null; // entries kept in the page: the journal's size, from GET /__mock__/meta
 const entries = new Map(); // id -> entry
 let lastId = 0;
+let instance = null; // the mock process the entries came from: ids start over with another
 let selected = null;
 let chaos = null;
 
@@ -185,11 +186,29 @@ function remember(entry) {
   addOption($("#filters [name=tenant]"), entry.tenant);
 }
 
+// The mock was restarted: its ids begin again, so what the page holds belongs to a run that
+// is over. Start over as a fresh page would (the new process may keep another journal size).
+function startOver() {
+  entries.clear();
+  lastId = 0;
+  selected = null;
+  KEEP = null;
+  render();
+  $("#detail").replaceChildren(el("p", { className: "muted" }, "Click a request to see its headers and bodies."));
+  if (!$("#tab-state").hidden) loadTenants().catch(() => {});
+}
+
 async function poll() {
   try {
     if (KEEP === null) await loadMeta();
     const asked = forgotten;
-    const data = await call("GET", `/__mock__/requests?since=${lastId}&limit=${KEEP}`);
+    let data = await call("GET", `/__mock__/requests?since=${lastId}&limit=${KEEP}`);
+    if (instance !== null && data.instance !== instance) {
+      startOver();
+      await loadMeta();
+      data = await call("GET", `/__mock__/requests?since=0&limit=${KEEP}`);
+    }
+    instance = data.instance;
     // Entries fetched with a token forgotten meanwhile stay out of the page; fetch afresh.
     if (asked !== forgotten) data.requests = [];
     if (data.requests.length > 50) {
@@ -247,11 +266,44 @@ function show(id) {
       "p",
       { className: "muted" },
       `#${entry.id} · ${entry.api || "no API"} · ${entry.operationId || "no operation"} · tenant ${entry.tenant || "none"}` +
-        (entry.fault ? ` · ${entry.fault}` : ""),
+        (entry.fault ? ` · ${entry.fault}` : "") +
+        (entry.requestId != null ? ` · proxy request #${entry.requestId}` : ""),
     ),
     block("Request", entry.headers, entry.body, entry.bodyBytes),
     block(`Response ${entry.response.status || "(none: connection closed)"}`, entry.response.headers, entry.response.body, entry.response.bodyBytes),
   );
+  if (entry.requestId != null) showFindings(entry);
+}
+
+// Proxy mode: what the checks found in this exchange, and the earlier exchanges each finding
+// rests on, as links to them (GET /__mock__/violations; its requestId is the journal entry's).
+async function showFindings(entry) {
+  let found;
+  try {
+    found = (await call("GET", "/__mock__/violations")).violations.filter((v) => v.requestId === entry.requestId);
+  } catch {
+    return;
+  }
+  if (selected !== entry.id || !found.length) return;
+  const items = found.map((v) =>
+    el(
+      "li",
+      { className: v.kind === "observation" ? "muted" : "bad" },
+      `${v.kind} · ${v.direction} ${v.rule}: ${v.message}`,
+      ...(v.restsOn.length ? [" — rests on ", ...v.restsOn.flatMap((n, i) => [i ? ", " : "", restsOnLink(n)])] : []),
+    ),
+  );
+  $("#detail").append(el("section", { id: "findings" }, el("h3", {}, "Findings"), el("ul", {}, ...items)));
+}
+
+function restsOnLink(requestId) {
+  const link = el("button", { type: "button", className: "link" }, `#${requestId}`);
+  link.addEventListener("click", () => {
+    const earlier = [...entries.values()].find((e) => e.requestId === requestId);
+    if (earlier) show(earlier.id);
+    else link.textContent = `#${requestId} (no longer in the journal)`;
+  });
+  return link;
 }
 
 // ---- state browser -------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def test_no_answer_within_the_timeout_is_an_observation_a_broken_answer_a_failur
     outcomes = [o for o in ctx.outcomes.values() if o.check == "not_a_server_error"]
     failures = [f for o in outcomes for f in o.failures]
     observations = [o for each in outcomes for o in each.observations]
-    assert [f.actual.split(":")[0] for f in failures] == ["ChunkedEncodingError"]
+    assert [f.evidence.got.split(":")[0] for f in failures] == ["ChunkedEncodingError"]
     # Both unanswered requests fold into one observation, counted twice.
-    assert [(o.evidence.split(":")[0], o.count) for o in observations] == [("ReadTimeout", 2)]
+    assert [(o.evidence.got.split(":")[0], o.count) for o in observations] == [("ReadTimeout", 2)]
     assert "no answer within --timeout" in observations[0].what

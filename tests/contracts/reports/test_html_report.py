@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from contracts.coverage import Coverage, Scope, compute
-from contracts.reports.html_report import render, write_html
-from contracts.results import Failure, Observation, Outcome, RunResult, Status
+from contracts.reports.html_report import render
+from contracts.reports.writer import Destinations, write
+from contracts.results import Evidence, Failure, Observation, Outcome, RunResult, Status
 from specs.redact import Redactor
 from tests.browser import FLAGS, require_chromium, require_playwright
 
 from ..echoing import EchoingUnprocessable
-from ..sampling import recorded_run
+from ..sampling import recorded_run, settings_for
 
 KEY = "demo-alice"
 APIS = ["runtype", "systemprompt"]
@@ -38,7 +39,7 @@ def failing_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     result, target, samples = recorded_run(EchoingUnprocessable(), APIS, FAMILIES, api_key=KEY)
     coverage = compute(samples, Scope.of(target, APIS, FAMILIES))
     path = tmp_path_factory.mktemp("html") / "report.html"
-    write_html(result, coverage, target, FAMILIES, path)
+    write(result, settings_for(target, APIS, FAMILIES), Destinations(html=path), result.exit_code, coverage)
     return Report(path, path.read_text(encoding="utf-8"), result, coverage, samples)
 
 
@@ -58,7 +59,9 @@ def test_self_contained(failing_report: Report) -> None:
 
 def test_everything_is_escaped() -> None:
     outcome = Outcome("runtype", "listConversations", "GET", "/v1/conversations", "boundaries", "<b>check</b>")
-    outcome.add_failure(Failure("<script>alert(1)</script>", "got 'x' & \"y\"", "runtype.yaml#/paths", "curl '<x>'"))
+    outcome.add_failure(
+        Failure("<script>alert(1)</script>", Evidence("got 'x' & \"y\"", "curl '<x>'"), "runtype.yaml#/paths")
+    )
     scope = Scope(apis=("runtype",), families=("boundaries",))
     text = render(
         RunResult([outcome]), compute([], scope), base_url="http://h", families=["boundaries"], redactor=Redactor([])
@@ -145,7 +148,9 @@ def test_observations_are_shown_apart_from_failures() -> None:
     outcome = Outcome("runtype", "listConversations", "GET", "/v1/conversations", "semantics", "list_order")
     outcome.observations = [
         Observation(
-            "undocumented constraint: `limit=-5` answered 400", "400 application/json {}", "runtype.yaml#/paths"
+            "undocumented constraint: `limit=-5` answered 400",
+            Evidence("400 application/json {}"),
+            "runtype.yaml#/paths",
         )
     ]
     text = render(

@@ -1,20 +1,21 @@
-"""The Markdown summary (`--markdown`, GitHub's job summary) of real runs."""
+"""The Markdown summary (`--markdown`, GitHub's job summary) of real runs, read back by a
+CommonMark renderer."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import pytest
-
 from contracts.coverage import Scope, compute
-from contracts.reports.markdown_report import STEP_SUMMARY, append_step_summary, render, write_markdown
-from contracts.results import Failure, Outcome, RunResult
+from contracts.reports.markdown_report import render
+from contracts.reports.writer import STEP_SUMMARY, Destinations, finish, write
+from contracts.results import Evidence, Failure, Outcome, RunResult
 from mockserver import create_app
 from specs.redact import Redactor
 
 from ..echoing import EchoingUnprocessable
-from ..sampling import recorded_run
+from ..sampling import recorded_run, settings_for
+from .commonmark import headings, stranger_elements
 
 KEY = "demo-alice"
 
@@ -22,9 +23,9 @@ KEY = "demo-alice"
 def _report(app: object, tmp_path: Path, families: list[str]) -> tuple[str, float]:
     result, target, samples = recorded_run(app, ["runtype"], families, api_key=KEY)
     coverage = compute(samples, Scope.of(target, ["runtype"], families))
-    text = write_markdown(result, coverage, target, families, tmp_path / "summary.md")
-    assert (tmp_path / "summary.md").read_text(encoding="utf-8") == text
-    return text, coverage.percent
+    path = tmp_path / "summary.md"
+    write(result, settings_for(target, ["runtype"], families), Destinations(markdown=path), result.exit_code, coverage)
+    return path.read_text(encoding="utf-8"), coverage.percent
 
 
 def _table_rows(text: str) -> list[list[str]]:
@@ -56,9 +57,16 @@ def test_passing_run(tmp_path: Path) -> None:
     assert [c.strip() for c in row][:3] == ["runtype", "boundaries", "0"]
 
 
-def test_server_text_cannot_break_the_layout() -> None:
+HOSTILE = (
+    "EVIL\r# EVIL heading\r\n## EVIL two\n![EVIL](http://evil.example/x.png) [EVIL](http://evil.example)"
+    " <img src=x onerror=EVIL> | EVIL | ``` EVIL ` \x1b]0;EVIL\x07 \u202eEVIL &amp;EVIL"
+)
+
+
+def test_server_text_cannot_make_an_element() -> None:
     outcome = Outcome("runtype", "getConversation", "GET", "/v1/conversations/{id}", "semantics", "round_trip")
-    outcome.add_failure(Failure("a | b <b>", "got ``` and | and\nsecret-key", "runtype.yaml#/x", "curl 'a```b'"))
+    curl = f"curl 'a```b' --data-binary '{HOSTILE}\nsecret-key'"
+    outcome.add_failure(Failure(f"EVIL {HOSTILE}", Evidence(f"got {HOSTILE}\nsecret-key", curl), "runtype.yaml#/x"))
     scope = Scope(apis=("runtype",), families=("semantics",))
     text = render(
         RunResult([outcome]),
@@ -67,20 +75,27 @@ def test_server_text_cannot_break_the_layout() -> None:
         families=["semantics"],
         redactor=Redactor(["secret-key"]),
     )
-    assert "secret-key" not in text
-    assert "expected: a \\| b &lt;b&gt;  " in text
-    assert "got: ````got ``` and | and [REDACTED]````" in text
-    assert "   ````sh\n   curl 'a```b'\n   ````" in text
+    assert "secret-key" not in text and "[REDACTED]" in text
+    assert stranger_elements(text, "EVIL") == []
+    assert all(h.startswith(("❌ convo-contracts", "Failures")) for h in headings(text)), headings(text)
+    assert "\r" not in text and "\x1b" not in text and "\x07" not in text
 
 
-def test_step_summary_is_appended_when_set(tmp_path: Path) -> None:
+def test_the_step_summary_gets_what_the_markdown_report_gets(tmp_path: Path) -> None:
+    result, target, _ = recorded_run(create_app(), ["runtype"], ["boundaries"], api_key=KEY)
     summary = tmp_path / "step_summary.md"
     summary.write_text("earlier step\n", encoding="utf-8")
-    assert append_step_summary("## ours\n", {STEP_SUMMARY: str(summary)}) == summary
-    assert summary.read_text(encoding="utf-8") == "earlier step\n## ours\n"
+    settings = settings_for(target, ["runtype"], ["boundaries"])
+    finished = finish(result, settings, {STEP_SUMMARY: str(summary)})
+    written = summary.read_text(encoding="utf-8")
+    assert finished.exit_code == 0
+    assert written.startswith("earlier step\n## ✅ convo-contracts: conforming\n")
+    assert f"**Spec coverage: {finished.coverage.percent:.1f}%**" in written
 
 
-def test_step_summary_untouched_when_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    assert append_step_summary("## ours\n", {}) is None
-    assert list(tmp_path.iterdir()) == []
+def test_no_step_summary_when_unset(tmp_path: Path) -> None:
+    result, target, _ = recorded_run(create_app(), ["runtype"], ["boundaries"], api_key=KEY)
+    markdown = tmp_path / "summary.md"
+    settings = settings_for(target, ["runtype"], ["boundaries"])
+    write(result, settings, Destinations(markdown=markdown), 0, finish(result, settings, {}).coverage)
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]

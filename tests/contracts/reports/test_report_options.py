@@ -103,3 +103,20 @@ def test_pytest_report_options_refuse_xdist(pytester: pytest.Pytester, server: s
     result = pytester.runpytest_subprocess(*_plugin_args(server, "-n", "2", "--contract-fail-under", "50"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--contract-html and --contract-fail-under need a single process: drop -n*"])
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_pytest_writes_the_step_summary_once_when_set(
+    pytester: pytest.Pytester, server: str, monkeypatch: pytest.MonkeyPatch, workers: list[str]
+) -> None:
+    summary = pytester.path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = pytester.runpytest_subprocess(
+        *_plugin_args(server, "-m", "contract_boundaries", "--contract-markdown", "r.md", *workers)
+    )
+    assert result.ret == 0, result.stdout.str()
+    written = summary.read_text(encoding="utf-8")
+    # The same summary as the Markdown report, appended once (under xdist by the controller alone).
+    assert written == (pytester.path / "r.md").read_text(encoding="utf-8")
+    assert written.count("convo-contracts: conforming") == 1 and "**Spec coverage:" in written
+    assert not any(secret in written for secret in SECRETS)

@@ -149,3 +149,30 @@ def test_load_time_with_a_full_journal(page: tuple[Any, MockProcess]) -> None:
     assert tab.locator("#requests tbody tr").count() == 500
     tab.fill("#filters [name=text]", "conv_42")
     assert tab.locator("#requests tbody tr").count() == 11  # conv_42, conv_420..429
+
+
+def test_a_restarted_mock_is_noticed_and_the_page_starts_over(browser: Any, spawn_mock: Any) -> None:
+    """The new process numbers its requests from 1 again: the page drops the old run's rows
+    and shows the new run's, instead of polling for ids after the old run's last."""
+    first = spawn_mock()
+    port = first.base_url.rsplit(":", 1)[1]
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(first.base_url + "/__mock__/")
+    rows = tab.locator("#requests tbody tr")
+    with httpx.Client(base_url=first.base_url, headers=AUTH) as client:
+        for i in range(5):
+            client.get(f"/v1/conversations/conv_old_{i}")
+    rows.filter(has_text="conv_old_4").wait_for()
+    tab.click("#requests tbody tr:has-text('conv_old_4')")
+    assert first.stop() == 0
+    second = spawn_mock("--port", port)
+    assert second.base_url == first.base_url
+    httpx.get(second.base_url + "/v1/conversations/conv_new_1", headers=AUTH)
+    rows.filter(has_text="conv_new_1").wait_for(timeout=15_000)
+    assert rows.count() == 1
+    assert "conv_old" not in tab.locator("#requests").inner_text()
+    assert "conv_old" not in tab.locator("#detail").inner_text()
+    tab.close()
+    assert not errors, f"script errors in the page: {errors}"

@@ -148,3 +148,13 @@ def test_rejected_megabyte_bodies_do_not_grow_memory(spawn_mock: Any) -> None:
     bodies = [e["body"] for e in _journal(mock, method="POST")]
     assert sum(body is None for body in bodies) == 15
     assert all(len(body) < BODY_CAP + 100 for body in bodies if body is not None)
+
+
+def test_a_journal_of_size_0_keeps_nothing(spawn_mock: Any) -> None:
+    """`--journal-size 0` turns the journal off: nothing is kept, and the mock still answers."""
+    mock = spawn_mock("--journal-size", "0")
+    assert httpx.post(mock.base_url + "/v1/conversations", json={"title": "t"}, headers=AUTH).status_code == 201
+    assert httpx.get(mock.base_url + "/v1/conversations", headers=AUTH).status_code == 200
+    assert _journal(mock) == []
+    assert httpx.get(mock.base_url + "/__mock__/requests/count").json() == {"count": 0}
+    assert httpx.get(mock.base_url + "/__mock__/meta").json()["journal_size"] == 0

@@ -23,7 +23,7 @@ import pytest
 import uvloop
 
 from mockserver.proxy import upstream_client
-from mockserver.proxy.upstream_client import Origin, Response, UpstreamClient
+from mockserver.proxy.upstream_client import Limits, Origin, Response, UpstreamClient
 from tests.conftest import ALICE, MockProcess
 
 T = TypeVar("T")
@@ -243,7 +243,7 @@ def test_concurrent_requests_open_their_own_connections_and_the_idle_pool_is_cap
                 await peer.send(OK)
 
         async with RawUpstream(all_at_once) as upstream:
-            client = UpstreamClient(TIMEOUT, max_idle=2)
+            client = UpstreamClient(TIMEOUT, Limits(max_idle=2))
             first = await asyncio.gather(*(fetch(client, upstream.origin) for _ in range(3)))
             assert [body for _, body in first] == [b"ok"] * 3
             assert len(upstream.peers) == 3
@@ -311,6 +311,100 @@ def test_a_streamed_body_is_not_sent_twice(run: Runner[None]) -> None:
                 await fetch(client, upstream.origin, "POST", b"/", body=chunks(b"a", b"b"))
             await client.aclose()
         assert len(upstream.peers) == 1  # no second connection: the body could not be replayed
+
+    run(test)
+
+
+def test_past_the_connection_cap_requests_wait_for_a_connection_to_come_free(run: Runner[None]) -> None:
+    async def test() -> None:
+        async with RawUpstream(answering(OK)) as upstream:
+            client = UpstreamClient(TIMEOUT, Limits(max_connections=2))
+            answers = await asyncio.gather(*(fetch(client, upstream.origin, target=b"/%d" % n) for n in range(6)))
+            assert [body for _, body in answers] == [b"ok"] * 6
+            await client.aclose()
+        # Two opened at once; the other four went over them as they came free.
+        assert len(upstream.peers) == 2
+        assert sorted(r.line for r in upstream.requests) == sorted(b"GET /%d HTTP/1.1" % n for n in range(6))
+
+    run(test)
+
+
+def held_answer(peer: Peer) -> Awaitable[None]:
+    """Answer each request with a head announcing 10 bytes, and never send them."""
+
+    async def handle() -> None:
+        while await peer.request() is not None:
+            await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+
+    return handle()
+
+
+def test_a_request_waiting_past_the_timeout_for_a_connection_is_a_pool_timeout(run: Runner[None]) -> None:
+    async def test() -> None:
+        async with RawUpstream(held_answer) as upstream:
+            client = UpstreamClient(0.2, Limits(max_connections=1))
+            held = await client.send(upstream.origin, "GET", b"/held", [], b"")  # its body never read
+            with pytest.raises(httpx.PoolTimeout):
+                await client.send(upstream.origin, "GET", b"/waits", [], b"")
+            # Its place came back when the first answer was let go (its connection closed).
+            await held.aclose()
+            await closed(upstream.peers[0])
+            again = await client.send(upstream.origin, "GET", b"/again", [], b"")
+            assert again.status_code == 200
+            await again.aclose()
+            await client.aclose()
+        assert [r.line for r in upstream.requests] == [b"GET /held HTTP/1.1", b"GET /again HTTP/1.1"]
+
+    run(test)
+
+
+def test_a_waiting_request_takes_the_place_of_a_closed_connection_and_a_cancelled_one_gives_it_back(
+    run: Runner[None],
+) -> None:
+    async def test() -> None:
+        answers = 0
+
+        async def first_held(peer: Peer) -> None:
+            nonlocal answers
+            while await peer.request() is not None:
+                answers += 1
+                # The first connection's answer never ends; later ones are whole.
+                await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n" if answers == 1 else OK)
+
+        async with RawUpstream(first_held) as upstream:
+            client = UpstreamClient(TIMEOUT, Limits(max_connections=1))
+            held = await client.send(upstream.origin, "GET", b"/held", [], b"")
+            cancelled = asyncio.create_task(fetch(client, upstream.origin, target=b"/cancelled"))
+            waiting = asyncio.create_task(fetch(client, upstream.origin, target=b"/waiting"))
+            for _ in range(5):
+                await asyncio.sleep(0)  # both are in the queue
+            assert not cancelled.done() and not waiting.done()
+            cancelled.cancel()
+            await held.aclose()  # read halfway: closed, and its place passes to the next in line
+            response, body = await waiting
+            assert (response.status_code, body) == (200, b"ok")
+            # Nothing was lost on the way: the one place is free again.
+            assert (await fetch(client, upstream.origin, target=b"/after"))[1] == b"ok"
+            await client.aclose()
+        assert [r.line for r in upstream.requests] == [
+            b"GET /held HTTP/1.1",
+            b"GET /waiting HTTP/1.1",
+            b"GET /after HTTP/1.1",
+        ]
+        assert len(upstream.peers) == 2
+
+    run(test)
+
+
+def test_an_idle_connection_is_closed_after_its_expiry(run: Runner[None]) -> None:
+    async def test() -> None:
+        async with RawUpstream(answering(OK)) as upstream:
+            client = UpstreamClient(TIMEOUT, Limits(idle_expiry=0.1))
+            assert (await fetch(client, upstream.origin))[1] == b"ok"
+            await closed(upstream.peers[0])  # by the client, with no further request to prompt it
+            assert (await fetch(client, upstream.origin))[1] == b"ok"
+            await client.aclose()
+        assert len(upstream.peers) == 2 and [len(peer.requests) for peer in upstream.peers] == [1, 1]
 
     run(test)
 
@@ -684,8 +778,9 @@ def test_a_large_answer_read_slowly_stays_bounded_in_memory(run: Runner[None], m
     class Watched(upstream_client._Connection):
         def data_received(self, data: bytes) -> None:
             seen["read"] = max(seen["read"], len(data))
+            answer = self.answer
             super().data_received(data)
-            seen["buffered"] = max(seen["buffered"], self.buffered)
+            seen["buffered"] = max(seen["buffered"], answer.buffered if answer is not None else 0)
             seen["paused"] += self.paused
 
     monkeypatch.setattr(upstream_client, "_Connection", Watched)

@@ -3,7 +3,10 @@ can break one thing, and the `serve` fixture that runs them under uvicorn on 127
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,3 +119,50 @@ def truncate_title(raw: bytes) -> bytes:
     data = json.loads(raw)
     data["title"] = data["title"][:500]
     return json.dumps(data).encode()
+
+
+class SocketUpstream:
+    """A raw HTTP/1.1 upstream on 127.0.0.1, in threads of its own: for each request head,
+    `answer(conn, head)` writes whatever bytes it likes; the connection is closed after it
+    (answers should say `Connection: close`). `sent` counts the bytes `send` wrote, `ended`
+    is set when a write found the connection closed by the proxy."""
+
+    def __init__(self, answer: Callable[[SocketUpstream, socket.socket, bytes], None]) -> None:
+        self.answer = answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.heads: list[bytes] = []
+        self.sent = 0
+        self.ended = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = conn.recv(65536)
+                if not more:
+                    return
+                data += more
+            head = data.split(b"\r\n\r\n", 1)[0]
+            self.heads.append(head)
+            try:
+                self.answer(self, conn, head)
+            except OSError:
+                self.ended.set()
+
+    def send(self, conn: socket.socket, data: bytes) -> None:
+        conn.sendall(data)
+        self.sent += len(data)
+
+    def __enter__(self) -> SocketUpstream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()

@@ -78,3 +78,22 @@ def test_the_reference_is_generated_from_the_code_of_today() -> None:
         [sys.executable, str(ROOT / "scripts" / "reference.py"), "--check"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_readme_is_short_and_starts_with_the_two_set_up_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.encode()) <= 12 * 1024, "README is a five-minute read: move detail to docs/"
+    first_block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2 and all(c.startswith("python3 -m venv .venv && ") for c in commands), commands
+    assert "convo-mock" in commands[0] and "pytest" in commands[1]
+    # Nothing comes before the set-up but the title, one paragraph and one picture.
+    before = readme.split("## Set-up on a fresh machine", 1)[0]
+    assert before.count("\n## ") == 0 and before.count("![") == 1
+
+
+def test_every_guide_is_in_the_readme_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Guides", 1)[1]
+    for guide in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{guide.name})" in table, guide.name

@@ -45,8 +45,8 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+@contextlib.contextmanager
+def _command_1_running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh copy of the project with command 1 running in it: the mock on port 8000."""
     if not _port_free(8000):
         pytest.fail("port 8000 is taken: README's commands use it; stop what listens there and rerun")
@@ -99,8 +99,7 @@ def _run(project: Path, script: str) -> list[str]:
     return outputs
 
 
-@pytest.mark.slow
-def test_the_frontend_quick_start_runs_as_written(project: Path) -> None:
+def _frontend_quick_start(project: Path) -> None:
     (script,) = _blocks(_section("Quick start: a frontend against the mock"), "bash")
     listed, created, fetched, forced, counted = (json.loads(out) for out in _run(project, script))
     assert len(listed["conversations"]) == 2
@@ -110,8 +109,7 @@ def test_the_frontend_quick_start_runs_as_written(project: Path) -> None:
     assert counted["count"] >= 4
 
 
-@pytest.mark.slow
-def test_the_ci_quick_start_runs_as_written(project: Path) -> None:
+def _ci_quick_start(project: Path) -> None:
     (script,) = _blocks(_section("Quick start: check a deployment in CI"), "bash")
     _run(project, script)
     report = json.loads((project / "reports" / "contracts.json").read_text(encoding="utf-8"))
@@ -119,11 +117,20 @@ def test_the_ci_quick_start_runs_as_written(project: Path) -> None:
     assert (project / "reports" / "contracts.md").stat().st_size > 0
 
 
-@pytest.mark.slow
-def test_the_pytest_quick_start_runs_as_written(project: Path) -> None:
+def _pytest_quick_start(project: Path) -> None:
     section = _section("Quick start: your pytest suite")
     (code,) = _blocks(section, "python")
     (script,) = _blocks(section, "bash")
     (project / "test_client.py").write_text(code, encoding="utf-8")
     # pytest exits 0 only when tests were collected and every one passed (5: none collected).
     _run(project, script)
+
+
+# One test, not three sharing a module fixture: under pytest-xdist each worker would run its
+# own copy of command 1, and README's commands all want port 8000.
+@pytest.mark.slow
+def test_the_first_hour_runs_as_written(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with _command_1_running(tmp_path_factory) as project:
+        _frontend_quick_start(project)
+        _ci_quick_start(project)
+        _pytest_quick_start(project)

@@ -24,7 +24,7 @@ from specs.redact import redact_url
 from specs.text import printable, shorten
 
 from . import interrupt
-from .api.auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
+from .api.auth import DEFAULT_KEYS, ApiKey, check_key_text, is_demo, label_of, parse_key
 from .api.seed import DOCUMENTED_UUID, SeedError
 from .app import create_app
 from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MAX_JOURNAL_SIZE, RECORD_KEYS_ENV, MockConfig
@@ -37,10 +37,6 @@ from .proxy.record import parse_record_key
 from .proxy.traffic_report import write_json
 from .proxy.upstream_args import parse_upstreams
 from .runtime import Runtime, StateFileBusy
-
-# The demo keys are documented in the README: showing them is how a first user gets started.
-DEMO_SECRETS = frozenset(parse_key(k).key for k in DEFAULT_KEYS)
-
 
 DEFAULTS = MockConfig()
 # argparse dest → MockConfig field, for the options whose defaults MockConfig holds.
@@ -336,7 +332,7 @@ def is_loopback(host: str) -> bool:
 
 def shown_key(key: ApiKey) -> str:
     """How the banner shows a key: a demo key verbatim (it is public), any other by its label."""
-    if key.key in DEMO_SECRETS:
+    if is_demo(key.key):
         return key.key
     return f"<{key.name}'s key>" if key.name else f"<{label_of(key.key)}>"
 

@@ -211,7 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
         "violation, not an observation",
     )
     proxy.add_argument("--json", type=Path, metavar="PATH", help="at shutdown, write the violations as a JSON report")
-    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="how much the mock and uvicorn log to stderr (default warning; debug adds dropped connections)",
+    )
     return parser
 
 

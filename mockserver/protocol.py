@@ -101,6 +101,11 @@ class _ParseErrorContext(logging.LoggerAdapter):  # type: ignore[type-arg]
         super().__init__(logger, {})
         self._describe = describe
 
+    @property
+    def level(self) -> int:
+        # uvicorn reads its logger's `level` to decide on trace lines.
+        return int(self.logger.level)
+
     def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
         if msg == UVICORN_INVALID_REQUEST:
             # Called from uvicorn's `except httptools.HttpParserError:`: the error is at hand.

@@ -113,8 +113,12 @@ def test_console_lines_number_violations_by_their_own_count() -> None:
     import re
 
     lines: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda rec: lines.append(rec.getMessage())  # type: ignore[method-assign]
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Lines()
     logger = logging.getLogger("mockserver.proxy.violations")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)

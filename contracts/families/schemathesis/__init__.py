@@ -30,7 +30,7 @@ from .ruling import Verdict, judge
 
 # CPython before 3.13 can die with `SystemError: AST constructor recursion depth mismatch`
 # when Hypothesis describes lambdas from several threads at once (gh-106905): Schemathesis'
-# `--workers N` are threads. One worker there; the measured cost is in README.
+# `--workers N` are threads. One worker there; the measured cost is in docs/suite.md.
 THREAD_SAFE_AST = sys.version_info >= (3, 13)
 # How long a terminated child may take to stop before it is killed.
 _GRACE = 5.0

@@ -130,6 +130,18 @@ def test_every_option_left_out_takes_mock_configs_default() -> None:
         assert shown in help_text
 
 
+def test_every_flag_has_help_text() -> None:
+    """`convo-mock --help` explains every flag it lists (argparse shows none for a missing help)."""
+    import argparse
+
+    from mockserver.cli import build_parser
+
+    actions = [a for a in build_parser()._actions if a.option_strings and a.help != argparse.SUPPRESS]
+    assert len(actions) > 20  # the parser's flags were found
+    missing = [a.option_strings[0] for a in actions if not (a.help or "").strip()]
+    assert missing == []
+
+
 def test_proxy_output_files_are_checked_before_the_start(tmp_path: Path) -> None:
     # A recording or report path that cannot be written is found now, not after the session.
     proxy = [sys.executable, "-m", "mockserver", "--port", "0", "--upstream", "http://127.0.0.1:1"]

@@ -42,7 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 setting.pytest_option, dest=setting.pytest_dest, action="store_const", const=True, help=help_text
             )
         else:
-            group.addoption(setting.pytest_option, dest=setting.pytest_dest, default=None, help=help_text)
+            group.addoption(
+                setting.pytest_option, dest=setting.pytest_dest, default=None, metavar=setting.metavar, help=help_text
+            )
         parser.addini(setting.ini, setting.help, default=None)
 
 

@@ -552,7 +552,7 @@ def _field_reason(in_statuses: list[str], seen: list[int | None], scope: Scope, 
 
 
 def coverage_dict(coverage: Coverage) -> dict[str, Any]:
-    """The `coverage` block of the JSON report (schema in README, `version` bumps on change)."""
+    """The `coverage` block of the JSON report (schema in docs/suite.md, `version` bumps on change)."""
     return {
         "version": SCHEMA_VERSION,
         "covered": coverage.covered,

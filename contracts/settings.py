@@ -41,7 +41,7 @@ MODEL_EXAMPLES, MODEL_STEPS, MODEL_SECONDS = 100, 12, 25.0
 ALL = "all"
 # CPython before 3.13 can die with `SystemError: AST constructor recursion depth mismatch`
 # when Hypothesis describes lambdas from several threads at once (gh-106905): Schemathesis'
-# `--workers N` are threads. One worker there; the measured cost is in README.
+# `--workers N` are threads. One worker there; the measured cost is in docs/suite.md.
 THREAD_SAFE_AST = sys.version_info >= (3, 13)
 WORKERS_LIMIT = "1 on CPython < 3.13, where threaded Hypothesis can crash the interpreter (gh-106905)"
 

@@ -11,7 +11,7 @@ headers, `URL_CAP` of the path and of the query string (anything larger is kept 
 marked). Parsed bodies are
 never kept: a rejected 1 MB body costs the journal 4 KiB. A full journal of hostile entries
 (every field at its cap) stays within `tests/mockserver/control/test_journal_bounds.py`'s
-bound, which README states.
+bound, which docs/mock.md states.
 
 Credentials are redacted when the journal is read, never stored redacted (a key learnt later
 still hides the entries before it): by name (`specs.redact`), and by value, the mock's own

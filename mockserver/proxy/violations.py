@@ -31,7 +31,7 @@ from specs.text import ELLIPSIS, printable, shorten
 from .exchange import Exchange, Finding
 
 # Every field a stranger's text can reach is cut (characters), so that a violation stays
-# small whatever the request was; README's proxy section states the bound they give.
+# small whatever the request was; docs/proxy.md states the bound they give.
 VALUE_LIMIT = 200
 MESSAGE_LIMIT = 500
 PATH_LIMIT = 200

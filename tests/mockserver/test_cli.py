@@ -50,7 +50,7 @@ def test_banner_never_prints_a_real_key(spawn_mock: Any) -> None:
     mock = spawn_mock("--key", "unnamed-s3cr3t", "--key", "team=named-s3cr3t:readonly", "--key", "demo-bob")
     assert "s3cr3t" not in mock.banner
     assert f"<{label_of('unnamed-s3cr3t')}>" in mock.banner and "<team's key>" in mock.banner
-    # A demo key is public (the README lists it): shown verbatim, so the curl lines work.
+    # A demo key is public (README and docs/mock.md list it): shown verbatim, so the curl lines work.
     assert "demo-bob" in mock.banner
 
 

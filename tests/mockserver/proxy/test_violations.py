@@ -28,7 +28,7 @@ from mockserver.proxy.violations import (
 from specs.curl import NOISE
 from specs.redact import REDACTED, Redactor
 
-# README (proxy section): "under 64 MiB". Measured: 16 MiB with ASCII URLs, 50 MiB with
+# docs/proxy.md: "under 64 MiB". Measured: 16 MiB with ASCII URLs, 50 MiB with
 # 4-byte characters (what the test floods with: Python keeps such text at 4 bytes each).
 BOUND = 64 * 1024 * 1024
 KEY = "sk-live-0123456789abcdef"

@@ -87,7 +87,7 @@ class Banner:
             lines += [f"Control token: required on /__mock__/ ('{header}', the token given to --control-token)"]
         else:
             lines += [f"Control token: none required (set {CONTROL_TOKEN_ENV} or --control-token to require one)"]
-        lines += [f"Control plane: {self.url}/__mock__/health, /__mock__/requests, /__mock__/state (see README)"]
+        lines += [f"Control plane: {self.url}/__mock__/health, /__mock__/requests, /__mock__/state (see docs/mock.md)"]
         return "\n".join(lines)
 
 

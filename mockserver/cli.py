@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="RULE",
         help="a fault rule, e.g. 'status=503,times=2,operation=createConversation' or 'fault=reset,rate=0.1' "
-        "(repeatable; fields as in PUT /__mock__/chaos, see README)",
+        "(repeatable; fields as in PUT /__mock__/chaos, see docs/mock.md)",
     )
     parser.add_argument(
         "--cors-origin",

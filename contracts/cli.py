@@ -13,21 +13,23 @@ import contextlib
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from specs.cli import OneLineParser
+import specs
+from specs.cli import CANNOT_RUN, OneLineParser
 from specs.redact import Redactor
 
-from .errors import CannotRun, Interrupted
+from .errors import EXIT_CODES, SIGNAL_EXIT, CannotRun, Interrupted
 from .reports import console as report
 from .reports.coverage_reports import console_block
 from .reports.writer import Destinations, ReportNotWritten, finish, write
 from .results import RunResult
 from .runner import run
-from .settings import SETTINGS, RunSettings, SettingError, from_environment, resolve
+from .settings import BY_NAME, SETTINGS, RunSettings, SettingError, from_environment, resolve
 
 PROG = "convo-contracts"
 _NO_KEYS = Redactor([])  # before the settings are read, no key is known yet
@@ -38,13 +40,62 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Conformance suite for the Runtype and systemprompt.io conversation APIs."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_settings(commands.add_parser("run", help="fuzz a deployment and report what broke"))
+    _add_settings(
+        commands.add_parser(
+            "run",
+            help="fuzz a deployment and report what broke",
+            description=RUN_DESCRIPTION,
+            epilog=run_epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     replay_parser = commands.add_parser(
         "replay", help="send each failure of a JSON report again: still failing (exit 1) or fixed (exit 0)"
     )
     replay_parser.add_argument("report", metavar="REPORT.json", help="a report of convo-contracts run --json")
     _add_settings(replay_parser)
     return parser
+
+
+RUN_DESCRIPTION = (
+    "Send documented and undocumented requests to a deployment of the Runtype and/or systemprompt.io\n"
+    "conversation API; report each documented behaviour it breaks, with the proof and a curl command\n"
+    "that reproduces it. Only the URLs given are contacted."
+)
+
+
+def run_epilog() -> str:
+    """Which options a run needs, two examples and the exit codes (from `errors.EXIT_CODES`)."""
+    url, key = BY_NAME["base_url"], BY_NAME["api_key"]
+    other, readonly = BY_NAME["other_key"], BY_NAME["readonly_key"]
+    per_api = ", ".join(f"{BY_NAME[f'{api}_url'].option}/{BY_NAME[f'{api}_key'].option}" for api in specs.API_NAMES)
+    codes = [
+        textwrap.fill(meaning, 96, initial_indent=f"  {code}  ", subsequent_indent="     ", break_on_hyphens=False)
+        for code, meaning in sorted(EXIT_CODES.items())
+    ]
+    return "\n".join(
+        [
+            "required:",
+            f"  {url.option} URL and {key.option} KEY, or the environment variables {url.env} and {key.env},",
+            f"  or per API {per_api}.",
+            f"  Every other option has a default; {other.option} and {readonly.option} add the",
+            "  tenant-isolation and read-only checks (without them those checks are skipped, saying why).",
+            "",
+            "examples:",
+            "  # against the mock (`convo-mock` on its default address, with its demo keys)",
+            f"  {PROG} run {url.option} http://127.0.0.1:8000 {key.option} demo-alice \\",
+            f"      {other.option} demo-bob {readonly.option} demo-readonly",
+            "",
+            "  # against staging: keys from the environment (not in shell history or `ps`), with reports",
+            f'  export {key.env}="$STAGING_KEY" {other.env}="$STAGING_OTHER_KEY"',
+            f"  {PROG} run {url.option} https://staging.example.com {BY_NAME['html'].option} report.html "
+            f"{BY_NAME['json'].option} report.json",
+            "",
+            "exit status:",
+            *codes,
+            textwrap.fill(SIGNAL_EXIT, 96, initial_indent="  ", subsequent_indent="     ", break_on_hyphens=False),
+        ]
+    )
 
 
 def _add_settings(command: argparse.ArgumentParser) -> None:
@@ -54,7 +105,7 @@ def _add_settings(command: argparse.ArgumentParser) -> None:
         if setting.flag:
             command.add_argument(setting.option, dest=setting.name, action="store_const", const=True, help=help_text)
         else:
-            command.add_argument(setting.option, dest=setting.name, metavar=setting.name.upper(), help=help_text)
+            command.add_argument(setting.option, dest=setting.name, metavar=setting.metavar, help=help_text)
 
 
 def _shown(value: Any) -> str:
@@ -136,7 +187,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         settings = _settings(args)
     except SettingError as exc:
         _say(str(exc))
-        return 2
+        return CANNOT_RUN
     if args.command == "replay":
         return _replay(Path(args.report), settings, out)
     redact = settings.first.redactor
@@ -156,17 +207,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return exc.exit_code
     except CannotRun as exc:
         if result.outcomes:
-            _reports_after_a_stop(settings, result, 2)
+            _reports_after_a_stop(settings, result, CANNOT_RUN)
         _say(f"could not run: {exc}{_left_behind(result)}", redact)
-        return 2
+        return CANNOT_RUN
     except Exception as exc:  # the suite's own bug: one line, exit 2, never a traceback
         _say(f"could not run (internal error): {type(exc).__name__}: {exc}", redact)
-        return 2
+        return CANNOT_RUN
     try:
         return _finish(settings, result, out)
     except ReportNotWritten as exc:
         _say(str(exc), redact)
-        return 2
+        return CANNOT_RUN
 
 
 def _replay(path: Path, settings: RunSettings, out: TextIO) -> int:
@@ -178,7 +229,7 @@ def _replay(path: Path, settings: RunSettings, out: TextIO) -> int:
         failures = replay.read_report(path)
     except replay.ReportUnreadable as exc:
         _say(str(exc), redact)
-        return 2
+        return CANNOT_RUN
     out.write(report.for_terminal(_header(settings), redact) + "\n")
     try:
         with _stop_on_signals():
@@ -188,10 +239,10 @@ def _replay(path: Path, settings: RunSettings, out: TextIO) -> int:
         return exc.exit_code
     except CannotRun as exc:
         _say(f"could not replay: {exc}", redact)
-        return 2
+        return CANNOT_RUN
     except Exception as exc:  # the suite's own bug: one line, exit 2, never a traceback
         _say(f"could not replay (internal error): {type(exc).__name__}: {exc}", redact)
-        return 2
+        return CANNOT_RUN
     for one in done:
         line = f"{one.verdict:<14} {one.failure.title}: {one.why}"
         out.write(report.for_terminal(line, redact) + "\n")

@@ -83,6 +83,9 @@ class Item:
     count: int = 0  # samples that covered it
     reason: str | None = None  # why it was not covered
     location: str = ""  # constraints: "body", "query" or "path"
+    # False: no run of this suite, whatever its settings, can make the server produce it
+    # (a documented 500, a sibling 2xx the server chose); `reason` says why.
+    provokable: bool = True
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,19 @@ def _operation(op: Operation, seen: list[Sample], scope: Scope) -> OperationCove
     statuses = [s.status for s in answered]
     for status in op.statuses:
         count = sum(str(s) == status for s in statuses)
-        reason = None if count else _status_reason(op, status, statuses, scope)
+        reason, provokable = (None, True) if count else _status_reason(op, status, statuses, scope)
         result.items.append(
-            Item(op.api, op.operation_id, Kind.STATUS, status, f"a {status} response", count > 0, count, reason)
+            Item(
+                op.api,
+                op.operation_id,
+                Kind.STATUS,
+                status,
+                f"a {status} response",
+                count > 0,
+                count,
+                reason,
+                provokable=provokable,
+            )
         )
     for location, name, detail, hit in constraints(op):
         count = sum(hit(sample) for sample in answered)
@@ -490,28 +503,29 @@ def _write_reason(op: Operation, scope: Scope) -> str | None:
     return None
 
 
-def _status_reason(op: Operation, status: str, seen: list[int | None], scope: Scope) -> str:
+def _status_reason(op: Operation, status: str, seen: list[int | None], scope: Scope) -> tuple[str, bool]:
+    """Why the status was not seen, and whether any run of the suite could provoke it."""
     written = _write_reason(op, scope)
     if written:
-        return written
+        return written, True
     if status == "403":
         if not scope.has_readonly_key:
-            return "403 needs --readonly-key"
+            return "403 needs --readonly-key", True
         if "auth" not in scope.families:
-            return "403 is provoked by the auth family, which was not run"
+            return "403 is provoked by the auth family, which was not run", True
         if op.method in ("GET", "HEAD"):
-            return "a read-only key may read: only its writes are provoked to 403"
+            return "a read-only key may read: only its writes are provoked to 403", False
     if status == "401" and "auth" not in scope.families:
-        return "401 is provoked by the auth family, which was not run"
+        return "401 is provoked by the auth family, which was not run", True
     if status == "500":
-        return "a 500 is documented but never provoked on purpose"
+        return "a 500 is documented but never provoked on purpose", False
     if status.startswith("2"):
         others = sorted({str(s) for s in seen if str(s).startswith("2") and str(s) in op.statuses})
         if others:
-            return f"the server answered {' and '.join(others)} instead (each is documented)"
+            return f"the server answered {' and '.join(others)} instead (each is documented)", False
     if not seen:
-        return f"no request reached this operation (families run: {_families_text(scope)})"
-    return f"no request of this run provoked it (families run: {_families_text(scope)})"
+        return f"no request reached this operation (families run: {_families_text(scope)})", True
+    return f"no request of this run provoked it (families run: {_families_text(scope)})", True
 
 
 def _constraint_reason(op: Operation, location: str, scope: Scope, reached: bool) -> str:
@@ -538,7 +552,7 @@ def _field_reason(in_statuses: list[str], seen: list[int | None], scope: Scope, 
 
 
 def coverage_dict(coverage: Coverage) -> dict[str, Any]:
-    """The `coverage` block of the JSON report (schema in README, `version` bumps on change)."""
+    """The `coverage` block of the JSON report (schema in docs/suite.md, `version` bumps on change)."""
     return {
         "version": SCHEMA_VERSION,
         "covered": coverage.covered,
@@ -582,6 +596,7 @@ def _operation_dict(op: OperationCoverage) -> dict[str, Any]:
                 "covered": i.covered,
                 "count": i.count,
                 "reason": i.reason,
+                "provokable": i.provokable,
             }
             for i in op.items
         ],

@@ -1,7 +1,21 @@
 """How a run ends other than with a verdict: it could not run (exit 2), or it was
-interrupted by a signal (exit 128 + the signal's number)."""
+interrupted by a signal (exit 128 + the signal's number); and every exit status of a run,
+once (`EXIT_CODES`: the CLI's code and its --help both read it)."""
 
 from __future__ import annotations
+
+from specs.cli import CANNOT_RUN
+
+CONFORMS = 0
+BROKEN = 1
+# Each exit status of `convo-contracts run` and what it means; a signal ends it with 128 + its number.
+EXIT_CODES: dict[int, str] = {
+    CONFORMS: "conforming: no documented behaviour was seen broken",
+    BROKEN: "documented behaviour broken; also: an observation under --strict, coverage below "
+    "--fail-under, or something the run created could not be deleted",
+    CANNOT_RUN: "could not run: a bad option or setting, an unreachable server, a refused key",
+}
+SIGNAL_EXIT = "128 + the signal's number (130 SIGINT, 143 SIGTERM): stopped; partial reports are written"
 
 
 class CannotRun(Exception):

@@ -12,6 +12,7 @@ imported when a contract item needs them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -42,7 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 setting.pytest_option, dest=setting.pytest_dest, action="store_const", const=True, help=help_text
             )
         else:
-            group.addoption(setting.pytest_option, dest=setting.pytest_dest, default=None, help=help_text)
+            group.addoption(
+                setting.pytest_option, dest=setting.pytest_dest, default=None, metavar=setting.metavar, help=help_text
+            )
         parser.addini(setting.ini, setting.help, default=None)
 
 
@@ -54,9 +57,42 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"{BY_NAME['html'].pytest_option} and {BY_NAME['fail_under'].pytest_option} need a single process: drop -n"
         )
-    config.addinivalue_line("markers", "contract: a conformance-suite item (also contract_<family>)")
-    for family in FAMILIES:
-        config.addinivalue_line("markers", f"contract_{family}: conformance items of the {family} family")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", f"{marker}: {MARKERS[marker]}")
+    _check_mark_expression(config.getoption("markexpr", "") or "")
+
+
+# The suite's markers, set on its own items to select them with -m; they take no arguments.
+MARKERS = {
+    "contract": "a conformance-suite item (also contract_<family>); takes no arguments",
+    **{f"contract_{f}": f"conformance items of the {f} family; takes no arguments" for f in FAMILIES},
+}
+_MARKER_WORD = re.compile(r"\bcontract_\w+")
+
+
+def _check_mark_expression(expression: str) -> None:
+    """`-m contract_auht` would select nothing and say nothing: name the family instead."""
+    unknown = sorted({m for m in _MARKER_WORD.findall(expression) if m not in MARKERS})
+    if unknown:
+        families = ", ".join(f"contract_{f}" for f in FAMILIES)
+        raise pytest.UsageError(
+            printable(f"convo-contracts: -m names {', '.join(unknown)}, which is no family's marker; use {families}")
+        )
+
+
+def _check_marker_arguments(items: list[pytest.Item]) -> None:
+    """A suite marker with arguments on a test (`@pytest.mark.contract_auth(api="x")`) would be
+    silently ignored: refuse it, naming the test."""
+    for item in items:
+        for mark in item.iter_markers():
+            if mark.name in MARKERS and (mark.args or mark.kwargs):
+                given = ", ".join([*map(repr, mark.args), *(f"{k}={v!r}" for k, v in mark.kwargs.items())])
+                raise pytest.UsageError(
+                    printable(
+                        f"convo-contracts: {item.nodeid}: @pytest.mark.{mark.name}({given}): the suite's markers "
+                        "take no arguments; choose what runs with -m and the --contract-* options"
+                    )
+                )
 
 
 # --- the conformance suite as test items ------------------------------------------------
@@ -263,12 +299,21 @@ def _run_here(item: pytest.Item) -> RunResult | CannotRunItem:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    # tryfirst: the items must exist before -k and -m deselect among them.
-    if not _wanted(config):
-        return
-    suite = ContractSuite.from_parent(session, name="convo-contracts", nodeid="convo-contracts")
-    items.extend(suite.collect())
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # tryfirst: before -m deselects the test that carries the bad marker.
+    _check_marker_arguments(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    """The suite is one more collector under the session, beside the directories: pytest
+    collects its items like any others, so the header counts them, `--collect-only` lists
+    them, and -k / -m select among them."""
+    report = yield
+    if isinstance(collector, pytest.Session) and report.passed and _wanted(collector.config):
+        _resolve(collector.config)  # a bad setting is a usage error now, before any item exists
+        report.result.append(ContractSuite.from_parent(collector, name="convo-contracts", nodeid="convo-contracts"))
+    return report
 
 
 _FINISHED_KEY = pytest.StashKey[tuple[str, str | None]]()

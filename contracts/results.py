@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from specs.redact import Redactor
 from specs.text import shorten
 
+from .errors import BROKEN, CONFORMS
 from .samples import Sample
 from .trail import Trail
 
@@ -199,5 +200,5 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         if self.failed or self.leftovers or (self.strict and self.observed):
-            return 1
-        return 0
+            return BROKEN
+        return CONFORMS

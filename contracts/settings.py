@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ DEFAULT_TIMEOUT = 10.0
 # `--model-seconds`): a full run of both APIs against the mock stays well under 90 s.
 MODEL_EXAMPLES, MODEL_STEPS, MODEL_SECONDS = 100, 12, 25.0
 ALL = "all"
+# CPython before 3.13 can die with `SystemError: AST constructor recursion depth mismatch`
+# when Hypothesis describes lambdas from several threads at once (gh-106905): Schemathesis'
+# `--workers N` are threads. One worker there; the measured cost is in docs/suite.md.
+THREAD_SAFE_AST = sys.version_info >= (3, 13)
+WORKERS_LIMIT = "1 on CPython < 3.13, where threaded Hypothesis can crash the interpreter (gh-106905)"
 
 
 class SettingError(ValueError):
@@ -52,6 +58,7 @@ class Setting:
     parse: Callable[[str, str], Any] | None = None  # (raw text, label) -> value; None keeps the text
     flag: bool = False  # a switch: present or absent, env "1"/"true"/"yes"
     pytest: bool = True  # offered as a pytest option and ini key too
+    metavar: str | None = None  # what goes after the option in --help (URL, KEY, N, PATH...); None for a switch
 
     @property
     def option(self) -> str:
@@ -190,48 +197,110 @@ def _bool(raw: str, label: str) -> bool:
     raise SettingError(f"{label} must be true or false, got {raw!r}")
 
 
+URL, KEY, N, SECONDS, PATH = "URL", "KEY", "N", "SECONDS", "PATH"
+
+
 def _per_api() -> list[Setting]:
     rows = []
     for api in specs.API_NAMES:
         rows += [
-            Setting(f"{api}_url", f"base URL of the {api} deployment (default: --base-url)", parse=normalise_url),
-            Setting(f"{api}_key", f"the {api} key to test with (default: --api-key)", parse=_key),
-            Setting(f"{api}_other_key", f"another tenant's {api} key (default: --other-key)", parse=_key),
-            Setting(f"{api}_readonly_key", f"a read-only {api} key (default: --readonly-key)", parse=_key),
+            Setting(
+                f"{api}_url",
+                f"base URL of the {api} deployment (default: --base-url)",
+                parse=normalise_url,
+                metavar=URL,
+            ),
+            Setting(f"{api}_key", f"the {api} key to test with (default: --api-key)", parse=_key, metavar=KEY),
+            Setting(f"{api}_other_key", f"another tenant's {api} key (default: --other-key)", parse=_key, metavar=KEY),
+            Setting(f"{api}_readonly_key", f"a read-only {api} key (default: --readonly-key)", parse=_key, metavar=KEY),
         ]
     return rows
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("api", "runtype, systemprompt or all", default=ALL, parse=_api),
-    Setting("base_url", "the deployment; both APIs' paths start with /v1 under it", parse=normalise_url),
-    Setting("api_key", "the key to test with", parse=_key),
-    Setting("other_key", "a key of another tenant: tenant-isolation checks", parse=_key),
-    Setting("readonly_key", "a read-only key: its Runtype writes must be 403", parse=_key),
+    Setting(
+        "api",
+        f"the API(s) to check: {', '.join(specs.API_NAMES)} or {ALL}",
+        default=ALL,
+        parse=_api,
+        metavar="{" + ",".join((*specs.API_NAMES, ALL)) + "}",
+    ),
+    Setting("base_url", "the deployment; both APIs' paths start with /v1 under it", parse=normalise_url, metavar=URL),
+    Setting("api_key", "the key to test with", parse=_key, metavar=KEY),
+    Setting("other_key", "a key of another tenant: tenant-isolation checks", parse=_key, metavar=KEY),
+    Setting("readonly_key", "a read-only key: its Runtype writes must be 403", parse=_key, metavar=KEY),
     *_per_api(),
-    Setting("only", f"comma-separated families: {','.join(FAMILIES)}", default=FAMILIES, parse=_families, pytest=False),
-    Setting("max_examples", "Schemathesis examples per operation", default=25, parse=_positive_int),
     Setting(
-        "seed", "seed of Schemathesis and the model family: the same seed replays the same run", default=0, parse=_int
+        "only",
+        f"comma-separated families: {','.join(FAMILIES)}",
+        default=FAMILIES,
+        parse=_families,
+        pytest=False,
+        metavar="FAMILY,...",
     ),
-    Setting("workers", "Schemathesis workers", default=2, parse=_positive_int),
+    Setting("max_examples", "Schemathesis examples per operation", default=25, parse=_positive_int, metavar=N),
     Setting(
-        "model_examples", "model family: operation sequences tried per API", default=MODEL_EXAMPLES, parse=_positive_int
+        "seed",
+        "seed of Schemathesis and the model family: the same seed replays the same run",
+        default=0,
+        parse=_int,
+        metavar=N,
     ),
-    Setting("model_steps", "model family: the most steps in one sequence", default=MODEL_STEPS, parse=_positive_int),
+    Setting("workers", f"Schemathesis workers (threads); {WORKERS_LIMIT}", default=2, parse=_positive_int, metavar=N),
     Setting(
-        "model_seconds", "model family: seconds per API before it stops sending", default=MODEL_SECONDS, parse=_seconds
+        "model_examples",
+        "model family: operation sequences tried per API",
+        default=MODEL_EXAMPLES,
+        parse=_positive_int,
+        metavar=N,
     ),
-    Setting("timeout", "seconds a request may take, whole response included", default=DEFAULT_TIMEOUT, parse=_seconds),
-    Setting("max_duration", "seconds the whole run may take before it stops", default=1800.0, parse=_seconds),
+    Setting(
+        "model_steps",
+        "model family: the most steps in one sequence",
+        default=MODEL_STEPS,
+        parse=_positive_int,
+        metavar=N,
+    ),
+    Setting(
+        "model_seconds",
+        "model family: seconds per API before it stops sending",
+        default=MODEL_SECONDS,
+        parse=_seconds,
+        metavar=SECONDS,
+    ),
+    Setting(
+        "timeout",
+        "seconds a request may take, whole response included",
+        default=DEFAULT_TIMEOUT,
+        parse=_seconds,
+        metavar=SECONDS,
+    ),
+    Setting(
+        "max_duration",
+        "seconds the whole run may take before it stops",
+        default=1800.0,
+        parse=_seconds,
+        metavar=SECONDS,
+    ),
     Setting("read_only", "only requests that cannot change data: safe against production", default=False, flag=True),
     Setting("strict", "observations (answers where the docs leave the choice open) fail too", default=False, flag=True),
-    Setting("systemprompt_id", "the systemprompt.io conversation uuid to work on (default: the first listed)"),
-    Setting("junit_xml", "write JUnit XML here", parse=_report_path, pytest=False),
-    Setting("json", "write the JSON report here", parse=_report_path, pytest=False),
-    Setting("html", "write a self-contained HTML report here (works offline)", parse=_report_path),
-    Setting("markdown", "write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY)", parse=_report_path),
-    Setting("fail_under", "exit 1 when overall spec coverage is below this percentage", parse=_percent),
+    Setting(
+        "systemprompt_id",
+        "the systemprompt.io conversation uuid to work on (default: the first listed)",
+        metavar="UUID",
+    ),
+    Setting("junit_xml", "write JUnit XML here", parse=_report_path, pytest=False, metavar=PATH),
+    Setting("json", "write the JSON report here", parse=_report_path, pytest=False, metavar=PATH),
+    Setting("html", "write a self-contained HTML report here (works offline)", parse=_report_path, metavar=PATH),
+    Setting(
+        "markdown",
+        "write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY)",
+        parse=_report_path,
+        metavar=PATH,
+    ),
+    Setting(
+        "fail_under", "exit 1 when overall spec coverage is below this percentage", parse=_percent, metavar="PERCENT"
+    ),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -1,5 +1,5 @@
 """Conforming servers that are not our mock: each makes another choice where the
-documentation leaves one open (the project's rules in README, the specs' `x-rule`s) or
+documentation leaves one open (the project's rules in docs/behaviour.md, the specs' `x-rule`s) or
 where a real deployment may legitimately differ. The suite must pass every one of them
 (exit 0): a red result has to mean a broken documented contract, nothing else.
 

@@ -16,17 +16,16 @@ from pathlib import Path
 import uvicorn
 
 import specs
-from specs.auth import scheme_of
 from specs.cli import OneLineParser
 from specs.integers import ascii_int
 from specs.paths import unwritable
-from specs.redact import redact_url
 from specs.text import printable, shorten
 
 from . import interrupt
-from .api.auth import DEFAULT_KEYS, ApiKey, check_key_text, label_of, parse_key
-from .api.seed import DOCUMENTED_UUID, SeedError
+from .api.auth import DEFAULT_KEYS, check_key_text, parse_key
+from .api.seed import SeedError
 from .app import create_app
+from .banner import describe
 from .config import CONTROL_TOKEN_ENV, LOOPBACK_HOSTS, MAX_JOURNAL_SIZE, RECORD_KEYS_ENV, MockConfig
 from .control.chaos import MAX_SEED, Chaos, Settings
 from .control.faults import MAX_DELAY_MS, Source, flag_value, parse_flag, parse_rule
@@ -37,10 +36,6 @@ from .proxy.record import parse_record_key
 from .proxy.traffic_report import write_json
 from .proxy.upstream_args import parse_upstreams
 from .runtime import Runtime, StateFileBusy
-
-# The demo keys are documented in the README: showing them is how a first user gets started.
-DEMO_SECRETS = frozenset(parse_key(k).key for k in DEFAULT_KEYS)
-
 
 DEFAULTS = MockConfig()
 # argparse dest → MockConfig field, for the options whose defaults MockConfig holds.
@@ -152,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="RULE",
         help="a fault rule, e.g. 'status=503,times=2,operation=createConversation' or 'fault=reset,rate=0.1' "
-        "(repeatable; fields as in PUT /__mock__/chaos, see README)",
+        "(repeatable; fields as in PUT /__mock__/chaos, see docs/mock.md)",
     )
     parser.add_argument(
         "--cors-origin",
@@ -215,7 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         "violation, not an observation",
     )
     proxy.add_argument("--json", type=Path, metavar="PATH", help="at shutdown, write the violations as a JSON report")
-    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="how much the mock and uvicorn log to stderr (default warning; debug adds dropped connections)",
+    )
     return parser
 
 
@@ -334,28 +334,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def shown_key(key: ApiKey) -> str:
-    """How the banner shows a key: a demo key verbatim (it is public), any other by its label."""
-    if key.key in DEMO_SECRETS:
-        return key.key
-    return f"<{key.name}'s key>" if key.name else f"<{label_of(key.key)}>"
-
-
-def banner(url: str, config: MockConfig, keys: Sequence[tuple[str, bool]], sample_ids: dict[str, str | None]) -> str:
-    lines = [f"convo-mock serving {' and '.join(config.apis)} at {url}", "", "API keys (each its own tenant):"]
-    lines += [f"  {key}{'  (read-only: writes answer 403)' if readonly else ''}" for key, readonly in keys]
-    first = next((k for k, readonly in keys if not readonly), keys[0][0] if keys else "KEY")
-    lines += ["", "Try:"]
-    paths = {"runtype": "/v1/conversations"}
-    for api in config.apis:
-        path = paths.get(api) or f"/v1/conversation/{sample_ids.get(api) or DOCUMENTED_UUID}"
-        header = " ".join(f"-H '{name}: {value}'" for name, value in scheme_of(api).headers(first).items())
-        lines.append(f"  curl {header} {url}{path}")
-    lines += ["", f"Dashboard: {url}/__mock__/ (live requests, state, chaos)"]
-    lines += [f"Control plane: {url}/__mock__/health, /__mock__/requests, /__mock__/state (see README)"]
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -406,16 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _announce(url: str, config: MockConfig, runtime: Runtime, proxy: ProxyState | None, host: str) -> None:
-    """The banner; the upstreams in proxy mode; a warning when other machines can connect."""
-    first = next((k for k in runtime.keys if not k.readonly), None)
-    sample = None
-    if first is not None and first.tenant in runtime.store.tenants:
-        sample = next(iter(runtime.store.tenants[first.tenant].systemprompt), None)
-    shown = [(shown_key(k), k.readonly) for k in runtime.keys]
-    print(banner(url, config, shown, {"systemprompt": sample}), flush=True)
-    if proxy is not None:
-        lines = [f"  {api} → {redact_url(upstream)}" for api, upstream in proxy.upstreams.items()]
-        print("Proxy mode: forwarding and checking\n" + "\n".join(lines), flush=True)
+    """The banner (banner.py); a warning when other machines can connect."""
+    print(describe(url, config, runtime, proxy.upstreams if proxy is not None else None).text(), flush=True)
     if not is_loopback(host):
         protection = "protected by --control-token" if config.control_token else "UNAUTHENTICATED"
         print(

@@ -14,7 +14,7 @@ DEFAULT_CORS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # The control token's environment variable: a secret is better kept out of `ps` output.
 CONTROL_TOKEN_ENV = "CONVO_MOCK_CONTROL_TOKEN"
-# The largest --journal-size: each entry may hold ~21 KiB at worst (README's journal bound).
+# The largest --journal-size: each entry may hold ~21 KiB at worst (the journal's bound in docs/mock.md).
 MAX_JOURNAL_SIZE = 10_000
 # `--record-key`'s variable, KEY=NAME pairs separated by white space: real keys stay out of `ps`.
 RECORD_KEYS_ENV = "CONVO_MOCK_RECORD_KEYS"

@@ -15,20 +15,30 @@ protocol when the request begins: a reset or a truncated answer (`control/faults
 the connection through it, whatever middleware stands in between, and a request that waits
 on someone else (the proxy's upstream) learns through it that its client has left or that
 the server is stopping (`Connection.watch`), without a task of its own listening.
+
+A request httptools cannot parse is answered 400 by uvicorn, which logs only "Invalid HTTP
+request received."; here that line names the peer and httptools' reason (inert, redacted),
+and says so when the bytes were a TLS handshake (a client speaking HTTPS to this port).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import struct
+import sys
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 import uvicorn
 from starlette.types import ASGIApp, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from specs.redact import Redactor
+from specs.text import printable, shorten
 
 from .api.errors import short_code
 from .config import MockConfig
@@ -37,6 +47,10 @@ CONNECTION = "mock.connection"  # the scope key
 # What a connection's watcher is told (`Connection.watch`).
 LEFT = "left"  # the client closed the connection (or it broke)
 STOPPING = "stopping"  # the server began to stop: it waits for the requests in flight
+# What uvicorn logs, bare, when httptools cannot parse a request (then it answers 400).
+UVICORN_INVALID_REQUEST = "Invalid HTTP request received."
+# A TLS handshake's first bytes (a handshake record, TLS 1.x): a client speaking HTTPS to us.
+_TLS_HELLO = b"\x16\x03"
 
 
 class Connection:
@@ -79,16 +93,40 @@ def connection(scope: Scope) -> Connection | None:
     return found if isinstance(found, Connection) else None
 
 
+class _ParseErrorContext(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """uvicorn's logger for one connection, but its bare "Invalid HTTP request received."
+    becomes a line that says who sent what and why it was refused (`describe`)."""
+
+    def __init__(self, logger: logging.Logger, describe: Callable[[BaseException | None], str]) -> None:
+        super().__init__(logger, {})
+        self._describe = describe
+
+    @property
+    def level(self) -> int:
+        # uvicorn reads its logger's `level` to decide on trace lines.
+        return int(self.logger.level)
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        if msg == UVICORN_INVALID_REQUEST:
+            # Called from uvicorn's `except httptools.HttpParserError:`: the error is at hand.
+            msg = self._describe(sys.exc_info()[1])
+        super().warning(msg, *args, **kwargs)
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     # Set by `bounded_protocol`; the request line and header names count towards it too.
     max_head_bytes = MockConfig.max_header_bytes
     head_timeout = MockConfig.head_timeout
+    # Set by `bounded_protocol`: what a log line about a client's bytes redacts.
+    redactor: Callable[[], Redactor] = staticmethod(lambda: Redactor(()))
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head_done = False
         self._head_bytes = 0
+        self._first_bytes = b""
         self._connection = Connection(transport)
         super().connection_made(transport)
+        self.logger = _ParseErrorContext(self.logger, self._parse_error)  # type: ignore[assignment]
         self._head_timer: asyncio.TimerHandle | None = self.loop.call_later(self.head_timeout, self._head_too_slow)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -130,7 +168,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         super().on_message_complete()
 
+    def _parse_error(self, error: BaseException | None) -> str:
+        """The log line for a request httptools refused: the peer, httptools' reason (inert,
+        redacted, short), and a hint when the bytes were a TLS handshake."""
+        peer = f"{self.client[0]}:{self.client[1]}" if self.client else "an unknown peer"
+        reason = shorten(self.redactor()(str(error) if error is not None else "unparseable"), 120)
+        hint = " (a TLS handshake: the client speaks HTTPS to this plain-HTTP port)"
+        hint = hint if self._first_bytes.startswith(_TLS_HELLO) else ""
+        return printable(f"invalid HTTP request from {peer}: {reason}; answered 400{hint}")
+
     def data_received(self, data: bytes) -> None:
+        if not self._head_bytes:
+            self._first_bytes = data[:2]
         if not self._head_done:
             self._head_bytes += len(data)
         super().data_received(data)
@@ -160,12 +209,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
 
 def bounded_protocol(
-    max_head_bytes: int = MockConfig.max_header_bytes, head_timeout: float = MockConfig.head_timeout
+    max_head_bytes: int = MockConfig.max_header_bytes,
+    head_timeout: float = MockConfig.head_timeout,
+    redactor: Callable[[], Redactor] | None = None,
 ) -> type[BoundedHttpToolsProtocol]:
-    """The protocol class for `uvicorn.Config(http=...)`, with these bounds on a request head."""
+    """The protocol class for `uvicorn.Config(http=...)`, with these bounds on a request head;
+    `redactor` gives what its log lines redact (the mock's keys as they are then)."""
     # A little room for the request line beyond the headers' own limit.
     limit = max_head_bytes + 16 * 1024
-    bounds = {"max_head_bytes": limit, "head_timeout": head_timeout}
+    bounds: dict[str, object] = {"max_head_bytes": limit, "head_timeout": head_timeout}
+    if redactor is not None:
+        bounds["redactor"] = staticmethod(redactor)
     return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), bounds)
 
 
@@ -175,4 +229,11 @@ def server_config(app: ASGIApp, config: MockConfig, **options: object) -> uvicor
     address and scheme (nothing here reads the client's address; the public URL comes from
     --public-url or the listening socket, never from what a client claims)."""
     settings: dict[str, object] = {"access_log": False, "lifespan": "on", "proxy_headers": False, **options}
-    return uvicorn.Config(app, http=bounded_protocol(config.max_header_bytes, config.head_timeout), **settings)  # type: ignore[arg-type]
+    # The mock's journal knows every key in use (its own and those seen in traffic); an app
+    # without one (a wrapped app) is redacted by the keys it was started with.
+    runtime = getattr(getattr(app, "state", None), "runtime", None)
+    journal = getattr(runtime, "journal", None)
+    keys = Redactor(k.key for k in config.keys)
+    redactor: Callable[[], Redactor] = journal.redactor if journal is not None else lambda: keys
+    protocol = bounded_protocol(config.max_header_bytes, config.head_timeout, redactor)
+    return uvicorn.Config(app, http=protocol, **settings)  # type: ignore[arg-type]

@@ -44,6 +44,11 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             page.goto(report.as_uri())
+            # The picture must not contradict itself: the headline counts what the page lists.
+            headline = page.locator("#verdict").inner_text()
+            cards = page.locator(".card[data-status=failed]").count()
+            if not headline.startswith(f"FAILED: {cards} failure(s)"):
+                sys.exit(f"the headline {headline!r} does not count the {cards} failures listed")
             page.screenshot(path=str(args.out))
             browser.close()
     print(f"screenshot: {args.out}")

@@ -42,6 +42,7 @@ pre{background:var(--bg);padding:6px 8px;border-radius:4px;white-space:pre-wrap;
 .filters{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);padding:8px 0;z-index:1;
 display:flex;gap:18px;flex-wrap:wrap;align-items:center}
 .cov-yes{background:#dafbe1}.cov-no{background:#ffebe9}.cov-na{color:var(--mute);background:#fff}
+.cov-np{color:var(--mute);background:#f6f8fa;font-size:12px;max-width:16em}.cov-np .why{display:block}
 .chip{display:inline-block;border-radius:10px;padding:0 8px;margin:1px 2px;font-size:12px}
 #summary{width:auto}#summary td,#summary th{min-width:6em}
 .hidden{display:none!important}details summary{cursor:pointer}
@@ -130,11 +131,15 @@ def _verdict(result: RunResult, ok: bool, counts: dict[str, int], coverage: Cove
     else:
         reasons = []
         if result.failed:
-            reasons.append(f"{len(result.failed)} check(s) failed")
+            # The same two numbers as the Failures heading and the failed figure below.
+            reasons.append(f"{failure_count(result.failed)} failure(s) in {len(result.failed)} check(s)")
         if result.leftovers:
             reasons.append(f"{len(result.leftovers)} item(s) could not be deleted")
         text = "FAILED: " + ", ".join(reasons or ["see below"])
-    figures = "".join(f"<div class=figure><b class=s-{e(s)}>{n}</b>{e(s)}</div>" for s, n in counts.items())
+    figures = "".join(
+        f"<div class=figure><b class=s-{e(s)}>{n}</b>{e(s)} check{'' if n == 1 else 's'}</div>"
+        for s, n in counts.items()
+    )
     cov = (
         f"<div class=figure><b id=coverage-figure>{coverage.percent:.1f}%</b>spec coverage"
         f" ({coverage.covered} of {coverage.documented} documented items)</div>"
@@ -200,8 +205,17 @@ def _title(o: Outcome, e: Escape) -> str:
     )
 
 
+def failure_count(failed: Sequence[Outcome]) -> int:
+    """Failures listed: one check (an outcome) may hold several (one per example that broke it)."""
+    return sum(len(o.failures) for o in failed)
+
+
 def _failures(failed: list[Outcome], observed: list[Outcome], e: Escape) -> str:
-    out = [f"<h2>Failures ({sum(len(o.failures) for o in failed)})</h2>"]
+    checks = len(failed)
+    out = [
+        f"<h2 id=failures-heading>Failures ({failure_count(failed)})</h2>"
+        + (f"<p class=mute>in {checks} check{'' if checks == 1 else 's'}</p>" if failed else "")
+    ]
     if not failed:
         out.append("<p>None: no documented behaviour was seen broken.</p>")
     for o in failed:
@@ -243,7 +257,8 @@ def _coverage(coverage: Coverage, e: Escape) -> str:
         f"<h2>Spec coverage: {coverage.percent:.1f}% ({coverage.covered} of {coverage.documented})</h2>",
         "<p class=mute>A status is covered when a response carried it; a constraint when a request sent a value"
         " that hits it and got an answer; a response field when a response of a documented status contained"
-        " it. Hover a red cell for the reason.</p>",
+        " it. Hover a red cell for the reason. A grey cell is a status no run of this suite can provoke"
+        " (a documented 500, a sibling 2xx the server chose): not a gap in this run, the reason is in the cell.</p>",
     ]
     for api in coverage.apis:
         out.append(
@@ -271,7 +286,7 @@ def _coverage(coverage: Coverage, e: Escape) -> str:
         for item in missing:
             out.append(
                 f"<li>{e(item.api)} {e(item.operation_id)}: {e(item.kind.value)} <code>{e(item.subject)}</code>"
-                f" ({e(item.detail)}): {e(item.reason or '')}</li>"
+                f" ({e(item.detail)}): {'' if item.provokable else 'not provokable: '}{e(item.reason or '')}</li>"
             )
         out.append("</ul></details>")
     return "".join(out)
@@ -285,11 +300,16 @@ def _leftovers(leftovers: list[str], e: Escape) -> str:
     return f"<h2>Left behind ({len(leftovers)})</h2>{intro}<ul>{items}</ul>"
 
 
-def _cell(covered: bool | None, text: str, reason: str | None, e: Escape) -> str:
-    if covered is None:
+def _cell(item: Item | None, e: Escape) -> str:
+    if item is None:
         return "<td class=cov-na>·</td>"
-    title = f" title='{e(reason)}'" if reason else ""
-    return f"<td class={'cov-yes' if covered else 'cov-no'}{title}>{e(text)}</td>"
+    if item.covered:
+        return f"<td class=cov-yes>✓ {item.count}</td>"
+    if not item.provokable:
+        # Not a gap of this run: grey, and the reason in the cell (a hover is easy to miss).
+        return f"<td class=cov-np>not provokable<span class=why>{e(item.reason or '')}</span></td>"
+    title = f" title='{e(item.reason)}'" if item.reason else ""
+    return f"<td class=cov-no{title}>✗</td>"
 
 
 def _status_matrix(operations: list[OperationCoverage], e: Escape) -> str:
@@ -298,17 +318,7 @@ def _status_matrix(operations: list[OperationCoverage], e: Escape) -> str:
     rows = []
     for op in operations:
         by_status = {i.subject: i for i in op.of_kind(Kind.STATUS)}
-        cells = "".join(
-            _cell(None, "", None, e)
-            if c not in by_status
-            else _cell(
-                by_status[c].covered,
-                f"✓ {by_status[c].count}" if by_status[c].covered else "✗",
-                by_status[c].reason,
-                e,
-            )
-            for c in columns
-        )
+        cells = "".join(_cell(by_status.get(c), e) for c in columns)
         rows.append(
             f"<tr><td><code>{e(op.method)} {e(op.path)}</code></td><td class=num>{op.covered}/{op.documented}</td>"
             f"{cells}</tr>"
@@ -346,4 +356,4 @@ def _operation_detail(op: OperationCoverage, e: Escape) -> str:
     return "".join(out)
 
 
-__all__ = ["render"]
+__all__ = ["failure_count", "render"]

@@ -1,4 +1,4 @@
-"""The machine-readable report (`--json PATH`); its schema is documented in README. A
+"""The machine-readable report (`--json PATH`); its schema is documented in docs/suite.md. A
 finding's evidence adds its own fields (`Evidence.as_json`) beside the finding's."""
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..coverage import Coverage, coverage_dict
+from ..errors import BROKEN, CONFORMS
 from ..results import RunResult
 from ..settings import RunSettings
 from . import html_report, json_report, junit, markdown_report
@@ -60,7 +61,7 @@ def finish(result: RunResult, settings: RunSettings, environ: Mapping[str, str])
     coverage = coverage_of(result, settings.first, apis, families)
     message = gate(coverage, settings.fail_under)
     # The gate only adds a reason to fail: a failing run stays failing whatever the coverage.
-    exit_code = max(result.exit_code, 1 if message else 0)
+    exit_code = max(result.exit_code, BROKEN if message else CONFORMS)
     write(result, settings, Destinations.of(settings, environ), exit_code, coverage)
     return Finished(coverage, message, exit_code)
 

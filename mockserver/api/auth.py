@@ -15,6 +15,9 @@ from specs.auth import AuthScheme, CredentialProblem
 from .errors import ApiError
 
 DEFAULT_KEYS = ("demo-alice", "demo-bob", "demo-readonly:readonly")
+# The demo keys are public (README, banner): journals and the dashboard call them by these
+# names. Every other key is known only by a fingerprint (`label_of`).
+DEMO_LABELS = {"demo-alice": "alice", "demo-bob": "bob", "demo-readonly": "readonly"}
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,15 @@ class ApiKey:
 
 
 def label_of(secret: str) -> str:
-    """`key-` and 8 hex digits of the key's SHA-256: stable across runs, not reversible."""
-    return "key-" + hashlib.sha256(secret.encode()).hexdigest()[:8]
+    """How a key is shown when it has no name: a demo key by its public name (`alice`), any
+    other as `key-` and 8 hex digits of its SHA-256 (stable across runs, not reversible)."""
+    demo = DEMO_LABELS.get(secret)
+    return demo if demo is not None else "key-" + hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
+def is_demo(secret: str) -> bool:
+    """A demo key: public, so the banner may print it verbatim."""
+    return secret in DEMO_LABELS
 
 
 def check_key_text(text: str, what: str = "an API key") -> None:
@@ -67,14 +77,15 @@ class Keyring:
         # reading the scheme's header costs a request more than looking it up. Bounded: a flood
         # of made-up values only ever costs the reading.
         self._recent: dict[tuple[str, bytes], ApiKey] = {}
-        names: set[str] = set()
+        labels: set[str] = set()
         for key in keys:
             known = self._keys.get(key.key)
             if known is not None and known != key:
                 raise ValueError(f"the key named {key.label!r} is given twice, differently (--key)")
-            if key.name is not None and key.name in names and known is None:
-                raise ValueError(f"two keys are named {key.name!r}: a name must tell its tenant apart (--key)")
-            names.update([key.name] if key.name else [])
+            if key.label in labels and known is None:
+                # A demo key's public name counts: `--key alice=X` beside demo-alice is ambiguous.
+                raise ValueError(f"two keys are named {key.label!r}: a name must tell its tenant apart (--key)")
+            labels.add(key.label)
             self.add(key)
 
     def add(self, key: ApiKey) -> None:

@@ -13,7 +13,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Message, Send
 
-# Short codes clients and the README already rely on, where they differ from the standard phrase.
+# Short codes clients and docs/mock.md already rely on, where they differ from the standard phrase.
 _STABLE = {413: "payload_too_large", 500: "internal_error"}
 
 

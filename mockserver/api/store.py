@@ -366,7 +366,7 @@ class Store:
     # Snapshots -------------------------------------------------------------------------
 
     def dump(self) -> dict[str, Any]:
-        """Every tenant's data in the seed/state file format (see README)."""
+        """Every tenant's data in the seed/state file format (docs/mock.md)."""
         return {
             "tenants": {
                 name: {

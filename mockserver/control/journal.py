@@ -11,7 +11,7 @@ headers, `URL_CAP` of the path and of the query string (anything larger is kept 
 marked). Parsed bodies are
 never kept: a rejected 1 MB body costs the journal 4 KiB. A full journal of hostile entries
 (every field at its cap) stays within `tests/mockserver/control/test_journal_bounds.py`'s
-bound, which README states.
+bound, which docs/mock.md states.
 
 Credentials are redacted when the journal is read, never stored redacted (a key learnt later
 still hides the entries before it): by name (`specs.redact`), and by value, the mock's own
@@ -194,13 +194,16 @@ class Entry:
     labelled: bool = False
 
 
+# The status filter for an exchange without a response: the journal shows its status as 0.
+NO_RESPONSE = "0"
 FILTERS = ("api", "method", "path", "operation", "status", "tenant", "since", "limit")
 
 
 @dataclass(frozen=True)
 class Query:
     """A journal query, as `GET /__mock__/requests` takes it. `path` ending in `*` is a prefix;
-    `status` is a code (`404`) or a class (`4xx`); `since` an entry id (newer entries only);
+    `status` is a code (`404`), a class (`4xx`) or `0`, what the journal shows for an exchange
+    closed before any response (a transport fault, a client gone); `since` an entry id (newer entries only);
     `limit` keeps the newest N."""
 
     api: str | None = None
@@ -221,10 +224,14 @@ class Query:
             values[name] = value
         status = values.get("status")
         if status is not None and not (
-            (len(status) == 3 and ascii_int(status) is not None)
+            status == NO_RESPONSE
+            or (len(status) == 3 and status[0] in "12345" and ascii_int(status) is not None)
             or (len(status) == 3 and status[0] in "12345" and status[1:].lower() == "xx")
         ):
-            raise ValueError("status must be a code (404) or a class (4xx)")
+            raise ValueError(
+                f"status must be a code (404), a class (4xx) or {NO_RESPONSE} (no response: the connection "
+                f"was closed first), not {shorten(status, 20)!r}"
+            )
         numbers: dict[str, int | None] = {}
         for name in ("since", "limit"):
             raw = values.get(name)
@@ -258,7 +265,7 @@ class Query:
             return False
         if self.status is not None:
             code = str(entry.status)
-            if not (code == self.status if self.status[1] != "x" else code[0] == self.status[0]):
+            if not (code == self.status if self.status[1:2] != "x" else code[0] == self.status[0]):
                 return False
         return self.tenant is None or label(entry) == self.tenant
 

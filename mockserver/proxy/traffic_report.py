@@ -1,6 +1,6 @@
 """The proxy's violations as a report in the conformance suite's JSON format (`--json PATH`).
 
-Same schema as `convo-contracts --json` (README, "JSON report"), with `family: "traffic"`:
+Same schema as `convo-contracts --json` (docs/suite.md, "JSON report"), with `family: "traffic"`:
 one result per operation × direction (`check`: `request` or `response`) — failed with its
 failures, observed with its observations (and no failure), passed when traffic went through
 without either, skipped when the app never called it — and one failed result per unknown

@@ -31,7 +31,7 @@ from specs.text import ELLIPSIS, printable, shorten
 from .exchange import Exchange, Finding
 
 # Every field a stranger's text can reach is cut (characters), so that a violation stays
-# small whatever the request was; README's proxy section states the bound they give.
+# small whatever the request was; docs/proxy.md states the bound they give.
 VALUE_LIMIT = 200
 MESSAGE_LIMIT = 500
 PATH_LIMIT = 200
@@ -94,13 +94,14 @@ class Violation:
             "restsOn": list(self.rests_on),
         }
 
-    def line(self) -> str:
-        """The console line: one per violation (or observation), inert on a terminal (control
-        characters escaped)."""
-        rests = f" (rests on {', '.join(f'#{i}' for i in self.rests_on)})" if self.rests_on else ""
+    def line(self, number: int) -> str:
+        """The console line: one per violation (or observation), numbered by its own count
+        (`violation 4`, the fourth one seen) beside the request it was found in (the journal's
+        requestId), inert on a terminal (control characters escaped)."""
+        rests = f" (rests on request {', '.join(f'#{i}' for i in self.rests_on)})" if self.rests_on else ""
         return printable(
-            f"{self.kind} #{self.request_id} {self.operation} {self.direction}: {self.message}{rests} "
-            f"[{self.rule} at {self.pointer}] value={self.value}"
+            f"{self.kind} {number} (request #{self.request_id}) {self.operation} {self.direction}: "
+            f"{self.message}{rests} [{self.rule} at {self.pointer}] value={self.value}"
         )
 
 
@@ -193,6 +194,8 @@ class ViolationLog:
         self.examples: Examples = {}
         self.observed: Count = Counter()
         self.observed_examples: Examples = {}
+        # How many of each were seen: the number on each one's console line.
+        self._seen = {False: 0, True: 0}
 
     def record(self, violations: Iterable[Violation]) -> None:
         for v in violations:
@@ -210,8 +213,9 @@ class ViolationLog:
                 examples[group] = (first, count + 1)
             elif len(examples) < MAX_EXAMPLES:
                 examples[group] = (v, 1)
+            self._seen[v.observation] += 1
             if logger.isEnabledFor(logging.WARNING):
-                logger.warning("%s", v.line())
+                logger.warning("%s", v.line(self._seen[v.observation]))
 
     @property
     def total(self) -> int:
@@ -228,6 +232,7 @@ class ViolationLog:
         self.examples.clear()
         self.observed.clear()
         self.observed_examples.clear()
+        self._seen = {False: 0, True: 0}
 
     def read(self) -> dict[str, Any]:
         data = {

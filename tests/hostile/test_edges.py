@@ -21,7 +21,7 @@ from .inert import API_KEY, raw_controls
 
 AUTH = scheme_of("runtype").headers(API_KEY)
 BENT = "/v1/conversations/conv_demo1_1"
-# README: "at most 12 MiB for a full journal of hostile requests and answers".
+# docs/mock.md: "at most 12 MiB for a full journal of hostile requests and answers".
 JOURNAL_BOUND_KIB = 12 * 1024
 # Issue 18: what the proxy may grow by, whatever it is sent or answered.
 PROXY_BOUND_KIB = 64 * 1024

@@ -50,7 +50,7 @@ def test_banner_never_prints_a_real_key(spawn_mock: Any) -> None:
     mock = spawn_mock("--key", "unnamed-s3cr3t", "--key", "team=named-s3cr3t:readonly", "--key", "demo-bob")
     assert "s3cr3t" not in mock.banner
     assert f"<{label_of('unnamed-s3cr3t')}>" in mock.banner and "<team's key>" in mock.banner
-    # A demo key is public (the README lists it): shown verbatim, so the curl lines work.
+    # A demo key is public (README and docs/mock.md list it): shown verbatim, so the curl lines work.
     assert "demo-bob" in mock.banner
 
 
@@ -128,6 +128,18 @@ def test_every_option_left_out_takes_mock_configs_default() -> None:
         f"default {defaults.head_timeout:g})",
     ):
         assert shown in help_text
+
+
+def test_every_flag_has_help_text() -> None:
+    """`convo-mock --help` explains every flag it lists (argparse shows none for a missing help)."""
+    import argparse
+
+    from mockserver.cli import build_parser
+
+    actions = [a for a in build_parser()._actions if a.option_strings and a.help != argparse.SUPPRESS]
+    assert len(actions) > 20  # the parser's flags were found
+    missing = [a.option_strings[0] for a in actions if not (a.help or "").strip()]
+    assert missing == []
 
 
 def test_proxy_output_files_are_checked_before_the_start(tmp_path: Path) -> None:

@@ -63,3 +63,35 @@ def test_a_connection_that_sends_nothing_is_closed_without_an_answer(spawn_mock:
         ready = select.select([sock], [], [], 30)[0]
         assert ready, "the idle connection was still open after 30 s"
         assert sock.recv(65536) == b""
+
+
+def _refused(mock: Any, raw: bytes) -> bytes:
+    with _connect(mock.base_url) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_request_httptools_refuses_is_logged_with_its_peer_and_reason(spawn_mock: Any) -> None:
+    """Not uvicorn's bare "Invalid HTTP request received.": who, why, and no key in it."""
+    import re
+    import time
+
+    secret = "sk-parse-error-secret-42"
+    mock = spawn_mock("--key", secret)
+    bad = f"GET / HTTP/1.1\r\nAuthorization: Bearer {secret}\r\nBad\x01Name: \x1b[31m\r\n\r\n".encode()
+    assert _refused(mock, bad).startswith(b"HTTP/1.1 400")
+    assert _refused(mock, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40).startswith(b"HTTP/1.1 400")
+    pattern = re.compile(r"invalid HTTP request from 127\.0\.0\.1:(\d+): (.+); answered 400( \(a TLS handshake.*\))?$")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = [m for line in list(mock.output) if (m := pattern.search(line.rstrip("\n")))]
+        if len(found) == 2:
+            break
+        time.sleep(0.05)
+    assert [(bool(m.group(2)), bool(m.group(3))) for m in found] == [(True, False), (True, True)]
+    output = "".join(mock.output)
+    assert "Invalid HTTP request received." not in output
+    assert secret not in output and "\x1b" not in output

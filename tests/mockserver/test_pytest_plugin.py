@@ -185,7 +185,7 @@ def test_works_under_xdist_with_two_workers(pytester: pytest.Pytester) -> None:
 
 def _readme_example() -> str:
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Use in your pytest suite", 1)[1]
+    section = readme.split("## Quick start: your pytest suite", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert code is not None
     return code.group(1)

@@ -23,15 +23,12 @@ from specs.text import shorten
 from ...context import Context
 from ...errors import CannotRun
 from ...results import EXCERPT, Evidence, Failure, Observation
+from ...settings import THREAD_SAFE_AST
 from ...target import auth_headers
 from .events import Run, read_events
 from .hooks import CREATED_FILE_ENV, RUN_TAG_ENV
 from .ruling import Verdict, judge
 
-# CPython before 3.13 can die with `SystemError: AST constructor recursion depth mismatch`
-# when Hypothesis describes lambdas from several threads at once (gh-106905): Schemathesis'
-# `--workers N` are threads. One worker there; the measured cost is in README.
-THREAD_SAFE_AST = sys.version_info >= (3, 13)
 # How long a terminated child may take to stop before it is killed.
 _GRACE = 5.0
 _STEP = 0.2

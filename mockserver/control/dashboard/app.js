@@ -168,6 +168,18 @@ function render() {
   for (const entry of [...entries.values()].reverse()) if (matches(entry, f)) rows.push(row(entry));
   body.replaceChildren(...rows);
   $("#shown").textContent = `${rows.length} of ${entries.size} shown`;
+  showEmptyRequests(rows.length);
+}
+
+// What an empty request list means: nothing sent yet, the journal off, or filters too narrow.
+function showEmptyRequests(shown) {
+  const note = $("#requests-empty");
+  note.hidden = shown > 0;
+  if (shown > 0) return;
+  if (KEEP === 0) note.textContent = "The journal is off (--journal-size 0): requests are not kept.";
+  else if (entries.size === 0)
+    note.textContent = "No requests yet: send one (the Try lines convo-mock printed at start) and it appears here.";
+  else note.textContent = `No request matches these filters (${entries.size} kept).`;
 }
 
 function addOption(select, value) {
@@ -232,6 +244,7 @@ async function poll() {
       }
       $("#shown").textContent = `${body.rows.length} of ${entries.size} shown`;
     }
+    showEmptyRequests($("#requests tbody").rows.length);
     $("#status").textContent = `live · ${entries.size} requests`;
     $("#status").classList.remove("bad");
   } catch (error) {
@@ -326,6 +339,7 @@ async function loadTenants() {
     ),
   );
   $("#tenants tbody").replaceChildren(...rows);
+  $("#tenants-empty").hidden = data.tenants.some((t) => t.runtype + t.systemprompt > 0);
   for (const name of ["#filters [name=tenant]", "#fault [name=tenant]"])
     for (const t of data.tenants) addOption($(name), t.tenant);
 }
@@ -346,7 +360,10 @@ async function browse(tenant, api, offset) {
   if (offset > 0) nav.append(pager("← previous", () => browse(tenant, api, Math.max(0, offset - 50))));
   nav.append(` ${offset + 1}–${offset + page.items.length} of ${page.total} `);
   if (offset + page.items.length < page.total) nav.append(pager("next →", () => browse(tenant, api, offset + 50)));
-  $("#conversations").replaceChildren(el("h2", {}, `${tenant} · ${api}`), nav, el("ol", { start: offset + 1 }, ...items));
+  const list = page.total
+    ? el("ol", { start: offset + 1 }, ...items)
+    : el("p", { className: "empty muted" }, `No ${api} conversations for ${tenant}.`);
+  $("#conversations").replaceChildren(el("h2", {}, `${tenant} · ${api}`), nav, list);
 }
 
 function pager(text, action) {
@@ -383,6 +400,7 @@ function renderChaos(data) {
     );
   });
   $("#rules tbody").replaceChildren(...rows);
+  $("#rules-empty").hidden = rows.length > 0;
 }
 
 function asRule(rule) {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from contracts.coverage import Coverage, Scope, compute
-from contracts.reports.html_report import render
+from contracts.reports.html_report import failure_count, render
 from contracts.reports.writer import Destinations, write
 from contracts.results import Evidence, Failure, Observation, Outcome, RunResult, Status
 from specs.redact import Redactor
@@ -98,7 +98,8 @@ def test_browser_shows_the_verdict_a_curl_and_the_coverage(page: Any, failing_re
     assert requests == [failing_report.path.as_uri()]
     verdict = page.locator("#verdict")
     assert verdict.is_visible()
-    assert verdict.inner_text().startswith(f"FAILED: {len(failing_report.result.failed)} check(s) failed")
+    failed = failing_report.result.failed
+    assert verdict.inner_text().startswith(f"FAILED: {failure_count(failed)} failure(s) in {len(failed)} check(s)")
     curl = page.locator(".card[data-status=failed] pre.curl").first
     assert curl.is_visible()
     text = curl.inner_text()
@@ -162,6 +163,6 @@ def test_observations_are_shown_apart_from_failures() -> None:
     )
     assert "<h2>Observations (1)</h2>" in text
     assert "class='card observed' data-api='runtype' data-family='semantics' data-status='observed'" in text
-    assert "<h2>Failures (0)</h2>" in text and "verdict pass" in text
+    assert "<h2 id=failures-heading>Failures (0)</h2>" in text and "verdict pass" in text
     # What was observed and what came back are shown, escaped.
     assert "undocumented constraint: `limit=-5` answered 400" in text and "400 application/json {}" in text

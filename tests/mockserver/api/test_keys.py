@@ -13,6 +13,8 @@ BAD_FLAGS = {
     "key with a space": ["--key", "two words"],
     "two keys, one name": ["--key", "n=first-secret", "--key", "n=second-secret"],
     "one key, two modes": ["--key", "same-secret", "--key", "same-secret:readonly"],
+    # demo-alice is shown as `alice`: another key by that name could not be told apart.
+    "a name a demo key has": ["--key", "alice=first-secret", "--key", "demo-alice"],
     "non-ASCII control token": ["--control-token", "tøken-secret"],
     "upstream timeout NaN": ["--upstream", "http://127.0.0.1:1", "--upstream-timeout", "nan"],
 }

@@ -176,3 +176,81 @@ def test_a_restarted_mock_is_noticed_and_the_page_starts_over(browser: Any, spaw
     assert "conv_old" not in tab.locator("#detail").inner_text()
     tab.close()
     assert not errors, f"script errors in the page: {errors}"
+
+
+def _open(browser: Any, mock: MockProcess) -> Any:
+    tab = browser.new_page(viewport={"width": 1400, "height": 860})
+    tab.goto(mock.base_url + "/__mock__/")
+    tab.wait_for_selector("#status:has-text('live')")
+    return tab
+
+
+def test_empty_lists_say_why_they_are_empty(browser: Any, spawn_mock: Any) -> None:
+    mock = spawn_mock("--empty")
+    tab = _open(browser, mock)
+    try:
+        note = tab.locator("#requests-empty")
+        note.wait_for()
+        assert "No requests yet" in note.inner_text()
+        httpx.get(mock.base_url + "/v1/conversation", headers={"api-key": BOB})
+        tab.locator("#requests tbody tr").first.wait_for()
+        assert note.is_hidden()
+        assert tab.locator("#filters [name=tenant] option[value=bob]").count() == 1  # by its public name
+        tab.select_option("#filters [name=method]", "DELETE")
+        assert note.is_visible() and "No request matches these filters (1 kept)" in note.inner_text()
+
+        tab.click("button.tab[data-tab=state]")
+        tab.locator("#tenants-empty").wait_for()
+        assert "No conversations" in tab.inner_text("#tenants-empty")
+        httpx.post(mock.base_url + "/v1/conversations", json={"title": "first"}, headers=AUTH)
+        tab.click("button.tab[data-tab=requests]")
+        tab.click("button.tab[data-tab=state]")
+        tab.locator("#tenants a[data-tenant=alice][data-api=runtype]:has-text('1')").wait_for()
+        assert tab.locator("#tenants-empty").is_hidden()
+        tab.click("#tenants a[data-tenant=alice][data-api=systemprompt]")
+        tab.locator("#conversations h2:has-text('alice · systemprompt')").wait_for()
+        assert tab.inner_text("#conversations .empty") == "No systemprompt conversations for alice."
+
+        tab.click("button.tab[data-tab=chaos]")
+        tab.locator("#rules-empty").wait_for()
+        assert "No fault rules" in tab.inner_text("#rules-empty")
+    finally:
+        tab.close()
+
+
+def test_the_state_browser_shows_demo_keys_by_their_public_names(page: tuple[Any, MockProcess]) -> None:
+    tab, _mock = page
+    tab.click("button.tab[data-tab=state]")
+    tab.locator("#tenants tbody tr").first.wait_for()
+    names = [cell.split(" ")[0] for cell in tab.locator("#tenants tbody td:first-child").all_inner_texts()]
+    assert sorted(names) == ["alice", "bob", "readonly"]  # the demo tenants, by the names the banner gives
+    assert "demo-alice" not in tab.content()
+
+
+def test_placeholders_fit_their_inputs(page: tuple[Any, MockProcess]) -> None:
+    """Every placeholder shows whole: its text, in the input's own font, fits inside the padding."""
+    tab, _mock = page
+    measured: list[dict[str, Any]] = []
+    for name in ("requests", "state", "chaos"):
+        tab.click(f"button.tab[data-tab={name}]")
+        measured += tab.evaluate(
+            """() => [...document.querySelectorAll('input[placeholder]')]
+              .filter((input) => input.offsetParent !== null)
+              .map((input) => {
+                const style = getComputedStyle(input);
+                const context = document.createElement('canvas').getContext('2d');
+                context.font = style.font;
+                const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                // Also as Chromium lays it out: the placeholder's text as the value must not scroll.
+                const kept = input.value;
+                let scrolls = false;
+                if (input.type === 'search' || input.type === 'text') {
+                  input.value = input.placeholder;
+                  scrolls = input.scrollWidth > input.clientWidth;
+                  input.value = kept;
+                }
+                return {name: input.name, text: context.measureText(input.placeholder).width, room, scrolls};
+              })"""
+        )
+    assert {m["name"] for m in measured} >= {"text", "code", "times"}
+    assert [m for m in measured if m["text"] > m["room"] or m["scrolls"]] == []

@@ -88,6 +88,22 @@ def test_reset_is_a_transport_error_and_journaled(calm: MockProcess) -> None:
     assert httpx.get(calm.base_url + "/v1/conversations", headers=AUTH).status_code == 200
 
 
+def test_the_journal_filters_by_the_status_it_shows_for_a_transport_fault(calm: MockProcess) -> None:
+    """A reset shows as status 0 in the journal; `status=0` finds it, and only it."""
+    with pytest.raises(httpx.TransportError):
+        httpx.get(calm.base_url + "/v1/conversations", headers={**AUTH, "Prefer": "fault=reset"})
+    httpx.get(calm.base_url + "/v1/conversations", headers=AUTH)
+    found = httpx.get(calm.base_url + "/__mock__/requests", params={"status": "0"})
+    assert found.status_code == 200
+    assert [(e["status"], e["fault"]) for e in found.json()["requests"]] == [(0, "fault=reset by prefer-header")]
+    count = httpx.get(calm.base_url + "/__mock__/requests/count", params={"status": "0"})
+    assert count.status_code == 200 and count.json()["count"] == 1
+    for bad in ("00", "0xx", "9xx", "abc", "600"):
+        refused = httpx.get(calm.base_url + "/__mock__/requests", params={"status": bad})
+        assert refused.status_code == 400, bad
+        assert refused.json()["error"] and "status must be" in refused.json()["message"]
+
+
 def test_truncated_body_is_a_transport_error(calm: MockProcess) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.get(calm.base_url + "/v1/conversations", headers={**AUTH, "Prefer": "fault=truncate"})

@@ -12,7 +12,7 @@ import pytest
 
 from mockserver.api.auth import label_of
 from mockserver.control.journal import BODY_CAP, HEADERS_CAP
-from tests.conftest import ALICE, BOB, MockProcess
+from tests.conftest import ALICE, BOB, READONLY, MockProcess
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
 
@@ -39,6 +39,17 @@ def test_entries_carry_the_response_and_a_tenant_label(mock: MockProcess) -> Non
     assert entry["response"]["headers"]["content-type"] == "application/json"
     assert entry["tenant"] == label_of(ALICE) and ALICE not in entry["tenant"]
     assert entry["id"] >= 1 and entry["api"] == "runtype"
+
+
+def test_demo_keys_are_shown_by_their_public_names(mock: MockProcess) -> None:
+    """The demo keys are printed in the banner: the journal calls them alice, bob, readonly."""
+    for key in (ALICE, BOB, READONLY):
+        httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": f"Bearer {key}"})
+    httpx.get(mock.base_url + "/v1/conversations", headers={"Authorization": "Bearer not-a-demo-key"})
+    entries = _journal(mock)
+    assert [e["tenant"] for e in entries] == ["alice", "bob", "readonly", label_of("not-a-demo-key")]
+    assert label_of("not-a-demo-key").startswith("key-")
+    assert [e["tenant"] for e in _journal(mock, tenant="bob")] == ["bob"]
 
 
 def test_named_keys_are_labelled_by_name(spawn_mock: Any) -> None:

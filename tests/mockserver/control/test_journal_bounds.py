@@ -1,5 +1,5 @@
 """The journal's memory bound, measured: a full journal of hostile exchanges (every field at
-the most a client or an upstream can send) stays within what README states, and an answer
+the most a client or an upstream can send) stays within what docs/mock.md states, and an answer
 streamed through the journal of any size costs it its capped prefix only.
 
 Measured in-process with tracemalloc (exact, and blind to the machine's load): what the
@@ -33,7 +33,7 @@ from mockserver.guard import Guard
 from mockserver.protocol import bounded_protocol
 from specs.redact import REDACTED
 
-# README: "about 12 MiB for a full journal at worst".
+# docs/mock.md: "at most 12 MiB for a full journal of hostile requests and answers".
 FULL_JOURNAL_BOUND = 12 * 1024 * 1024
 ENTRIES = MockConfig.journal_size
 # What reaches the journal: the protocol refuses a longer request head (path and query

@@ -95,7 +95,7 @@ def test_a_key_the_upstream_echoes_reaches_no_output(spawn_mock: Any, serve: Any
     recorded = json.loads(outputs["record"])["tenants"]["tenant-1"]["runtype"]
     assert [c["title"] for c in recorded] == ["made for [REDACTED]"]
     assert json.loads(outputs["report"])["summary"]["failed"] >= 2
-    assert outputs["console"].count("violation #") == 5
+    assert outputs["console"].count("convo-mock: violation ") == 5
     for name, text in outputs.items():
         for unique in (UNIQUE, SP_UNIQUE):
             assert unique not in text, f"a key in the {name}"

@@ -156,8 +156,14 @@ def test_sole_writer_makes_a_write_the_proxy_did_not_see_a_violation(spawn_mock:
     assert data["default"]["summary"]["observed"] == 1 and data["default"]["exitCode"] == 0
     assert data["sole"]["exitCode"] == 1
     lines = {mode: [ln for ln in proxy.output if ln.startswith("convo-mock: ")] for mode, proxy in proxies.items()}
-    assert any(ln.startswith("convo-mock: observation #2") and "(rests on #1)" in ln for ln in lines["default"])
-    assert any(ln.startswith("convo-mock: violation #2") and "(rests on #1)" in ln for ln in lines["sole"])
+    # Numbered by their own count, beside the request they were found in.
+    assert any(
+        ln.startswith("convo-mock: observation 1 (request #2)") and "(rests on request #1)" in ln
+        for ln in lines["default"]
+    )
+    assert any(
+        ln.startswith("convo-mock: violation 1 (request #2)") and "(rests on request #1)" in ln for ln in lines["sole"]
+    )
 
 
 def test_sole_writer_needs_an_upstream() -> None:

@@ -28,7 +28,7 @@ from mockserver.proxy.violations import (
 from specs.curl import NOISE
 from specs.redact import REDACTED, Redactor
 
-# README (proxy section): "under 64 MiB". Measured: 16 MiB with ASCII URLs, 50 MiB with
+# docs/proxy.md: "under 64 MiB". Measured: 16 MiB with ASCII URLs, 50 MiB with
 # 4-byte characters (what the test floods with: Python keeps such text at 4 bytes each).
 BOUND = 64 * 1024 * 1024
 KEY = "sk-live-0123456789abcdef"
@@ -106,3 +106,35 @@ def test_a_flood_of_violations_with_60_kb_urls_stays_within_the_bound() -> None:
     assert (len(log.entries), len(log.examples), len(log.counts)) == (1_000, MAX_EXAMPLES, MAX_ROWS + 1)
     assert log.total == count + 1
     assert held < BOUND, f"{held / 2**20:.1f} MiB for {count} violations"
+
+
+def test_console_lines_number_violations_by_their_own_count() -> None:
+    """`violation 3 (request #9)`: the console counts violations, the request id stays beside."""
+    import re
+
+    lines: list[str] = []
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Lines()
+    logger = logging.getLogger("mockserver.proxy.violations")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    try:
+        redactor = Redactor([KEY])
+        log = ViolationLog()
+        for request_id in (5, 5, 9):
+            record(log, hostile(request_id, "p"), redactor)
+        log.clear()
+        record(log, hostile(12, "p"), redactor)
+    finally:
+        logger.removeHandler(handler)
+    parsed = [re.match(r"(violation|observation) (\d+) \(request #(\d+)\) ", line) for line in lines]
+    assert [m.groups() if m else None for m in parsed] == [
+        ("violation", "1", "5"),
+        ("violation", "2", "5"),
+        ("violation", "3", "9"),
+        ("violation", "1", "12"),  # the log was cleared: counting starts over
+    ]

@@ -351,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         runtime.close()
         where = printable(f"{args.host}:{args.port}")
         parser.exit(2, f"convo-mock: error: cannot listen on {where}: {exc.strerror}\n")
+    # Listening before the banner: a connection made the moment the banner is out (a script
+    # that waits for it, a person pasting its curl line) waits in the backlog until uvicorn
+    # accepts it, instead of being refused.
+    sock.listen(2048)
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{port}"

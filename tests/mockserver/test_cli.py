@@ -176,3 +176,27 @@ def test_the_mocks_log_lines_show_a_clients_control_characters_escaped(spawn_moc
     [line] = [line for line in mock.output if "went away" in line]
     assert "\x1b" not in line and "\x07" not in line
     assert "\\x1b]0;pwned\\x07\\x1b[2J" in line
+
+
+def test_the_port_accepts_connections_from_the_banners_first_line_on() -> None:
+    """A script that waits for the banner and connects at once is served, not refused (the
+    socket listens before the banner; uvicorn accepts what waited in the backlog)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "--port", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("convo-mock serving"), first
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:  # refused before
+            client.sendall(b"GET /__mock__/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

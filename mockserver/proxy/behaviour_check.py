@@ -606,21 +606,28 @@ def list_membership(seen: Seen) -> list[Finding]:
     facts, listing = seen.facts, seen.facts.listing
     if listing is None or not seen.complete or seen.owner is None or not seen.ok:
         return out
-    items = seen.items() or []
     walk = seen.walk
     start = walk.start if walk is not None else seen.start
-    pages = (*(walk.pages if walk is not None else ()), seen.request_id)
-    listed = set(_ids(seen, items)) | (walk.ids if walk is not None else set())
-    filters = [(name, token(seen.query[name])) for name in listing.filters if name in seen.query]
     if not seen.tracker.quiet_since(seen.owner, start):
         return out
+    # A conversation this very page lists (`tracked`, which the other list checks read too) is
+    # not missing; the walk's ids and the filters' tokens are worked out only for another one.
+    on_page = {known for _, known, _ in seen.tracked()}
+    listed: set[str] | None = None
+    filters: list[tuple[str, Token | None]] = []
     missing: list[tuple[str, Known]] = []
     for item_id, known in seen.tracker.recent(seen.owner):
+        if known in on_page:
+            continue
         if known.alive is not True or known.alive_end >= start or known.fields is None or not seen.quiet(known, start):
             continue
-        if all(known.fields.get(name, NOTHING) == value for name, value in filters) and item_id not in listed:
+        if listed is None:
+            listed = set(_ids(seen, seen.items() or [])) | (walk.ids if walk is not None else set())
+            filters = [(name, token(seen.query[name])) for name in listing.filters if name in seen.query]
+        if item_id not in listed and all(known.fields.get(name, NOTHING) == value for name, value in filters):
             missing.append((item_id, known))
     if missing:
+        pages = (*(walk.pages if walk is not None else ()), seen.request_id)
         item_id, known = missing[0]
         out.append(
             seen.contradiction(

@@ -317,45 +317,92 @@ def _exchange(case: str, answer: Any, sent: Any) -> Exchange:
     )
 
 
-def monitor_cost(rounds: int, count: int = 20_000) -> dict[str, float]:
-    """CPU µs the monitor spends on each case's exchange (begin and end), in-process."""
+def _answers() -> dict[str, Any]:
+    """Each case's answer from the plain mock, as the proxy would parse it."""
     mock = FaultyApp(None).mock
-    base = "http://127.0.0.1"
     answers: dict[str, Any] = {}
 
     async def fetch() -> None:
         transport = httpx.ASGITransport(app=mock)
-        async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             for case, (method, path, headers, body) in CASES.items():
                 answers[case] = (await client.request(method, path, headers=headers, content=body)).json()
 
     asyncio.run(fetch())
+    return answers
+
+
+def _feeds(case: str, answers: dict[str, Any], count: int) -> tuple[Exchange, list[tuple[Any, bytes]]]:
+    """The case's exchange and `count` answers to it (parsed, and as sent)."""
+    body = CASES[case][3]
+    exchange = _exchange(case, answers[case], orjson.loads(body) if body else UNPARSED)
+    # An update's answers carry an updatedAt later each time, as the service's do.
+    stamps = [
+        f"2030-01-01T00:{n // 60_000_000:02d}:{n // 1_000_000 % 60:02d}.{n % 1_000_000:06d}Z" for n in range(count)
+    ]
+    shown = [{**answers[case], "updatedAt": stamp} for stamp in stamps] if body else [answers[case]] * count
+    return exchange, [(answer, orjson.dumps(answer)) for answer in shown]  # as the service sent them
+
+
+def _through(monitor: Monitor, exchange: Exchange, feeds: list[tuple[Any, bytes]]) -> None:
+    for answer, raw in feeds:
+        exchange.response_json, exchange.response_body = answer, raw
+        monitor.begin(exchange)
+        monitor.end(exchange)
+    assert not exchange.behaviour_findings, exchange.behaviour_findings
+
+
+def monitor_cost(rounds: int, count: int = 20_000) -> dict[str, float]:
+    """CPU µs the monitor spends on each case's exchange (begin and end), in-process. A warm
+    loop: the same code in a proxy, among the rest of each request, runs slower per instruction
+    (`monitor_loop` under callgrind counts what it does)."""
+    answers = _answers()
     result = {}
-    for case, (_, _, _, body) in CASES.items():
-        exchange = _exchange(case, answers[case], orjson.loads(body) if body else UNPARSED)
-        # An update's answers carry an updatedAt later each time, as the service's do.
-        stamps = [
-            f"2030-01-01T00:{n // 60_000_000:02d}:{n // 1_000_000 % 60:02d}.{n % 1_000_000:06d}Z"
-            for n in range(count * rounds)
-        ]
-        shown = (
-            [{**answers[case], "updatedAt": stamp} for stamp in stamps] if body else [answers[case]] * count * rounds
-        )
-        bodies = [orjson.dumps(answer) for answer in shown]  # as the service sent them
+    for case in CASES:
+        exchange, feeds = _feeds(case, answers, count * rounds)
         monitor = Monitor()
         times = []
         for round_ in range(rounds):
             started = time.process_time()
-            for answer, raw in zip(
-                shown[round_ * count : (round_ + 1) * count], bodies[round_ * count : (round_ + 1) * count], strict=True
-            ):
-                exchange.response_json, exchange.response_body = answer, raw
-                monitor.begin(exchange)
-                monitor.end(exchange)
+            _through(monitor, exchange, feeds[round_ * count : (round_ + 1) * count])
             times.append((time.process_time() - started) / count * 1e6)
-            assert not exchange.behaviour_findings, exchange.behaviour_findings
         result[case] = statistics.median(times)
     return result
+
+
+def monitor_loop(case: str, count: int, run: bool) -> None:
+    """A monitor that saw the cases before `case` once (as the proxy's did, serving them in
+    turn), then `count` exchanges of `case` (when `run`): under callgrind with and without, the
+    difference is the monitor's instructions per exchange (the answers are made in both)."""
+    answers = _answers()
+    monitor = Monitor()
+    before = list(CASES)[: list(CASES).index(case)]
+    for each in before:  # the mock's answers to the cases served before this one
+        body = CASES[each][3]
+        seen = _exchange(each, answers[each], orjson.loads(body) if body else UNPARSED)
+        _through(monitor, seen, [(answers[each], orjson.dumps(answers[each]))])
+    exchange, feeds = _feeds(case, answers, count + 1)
+    if run:
+        _through(monitor, exchange, feeds[1:])
+
+
+def monitor_instructions(requests: int) -> dict[str, float]:
+    """The monitor's own instructions per exchange, in-process (`monitor_loop`, callgrind)."""
+    counts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for number, case in enumerate(CASES):
+            totals = []
+            for run in ("no", "yes"):
+                out = Path(tmp) / f"loop.{number}.{run}"
+                command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__]
+                subprocess.run(
+                    [*command, "--monitor-loop", case, str(requests), run],
+                    capture_output=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"},  # the same start-up twice
+                )  # fmt: skip
+                found = re.search(r"^totals:\s+(\d+)", out.read_text(), re.M)
+                totals.append(int(found.group(1)) if found else 0)
+            counts[case] = (totals[1] - totals[0]) / requests
+    return counts
 
 
 def cost(args: argparse.Namespace) -> None:
@@ -439,14 +486,17 @@ def instructions(requests: int) -> None:
                     stop(proc)
     finally:
         stop(upstream)
-    print(f"{'case':<28}{'off':>12}{'on':>12}{'off/on':>9}")
+    own = monitor_instructions(requests)
+    print(f"{'case':<28}{'off':>12}{'on':>12}{'off/on':>9}{'on - off':>10}{'monitor':>9}")
     for case in CASES:
         off, on = counts[(case, False)], counts[(case, True)]
-        print(f"{case:<28}{off:>12,.0f}{on:>12,.0f}{off / on:>9.3f}")
+        print(f"{case:<28}{off:>12,.0f}{on:>12,.0f}{off / on:>9.3f}{on - off:>10,.0f}{own[case]:>9,.0f}")
     total_off = sum(counts[(c, False)] for c in CASES)
     total_on = sum(counts[(c, True)] for c in CASES)
     print(f"{'the four together':<28}{total_off:>12,.0f}{total_on:>12,.0f}{total_off / total_on:>9.3f}")
     print("  off/on: the throughput ratio the instruction counts predict (1.0 = the monitor is free)")
+    print("  monitor: its own instructions per exchange in-process (begin and end, bodies parsed); about")
+    print("  on - off: what the monitor switches on in the proxy is its own code")
 
 
 def long_run(count: int) -> None:
@@ -492,7 +542,11 @@ def main() -> None:
     parser.add_argument(
         "--callgrind", type=int, metavar="N", default=0, help="with --cost: instructions per request over N requests"
     )
+    parser.add_argument("--monitor-loop", nargs=3, metavar=("CASE", "N", "RUN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.monitor_loop:
+        monitor_loop(args.monitor_loop[0], int(args.monitor_loop[1]), args.monitor_loop[2] == "yes")
+        return
     # The proxies' own violation lines would drown the table.
     logging.getLogger("mockserver").addFilter(lambda record: False)
     logging.getLogger("mockserver.proxy.violations").addFilter(lambda record: False)

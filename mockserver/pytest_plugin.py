@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
@@ -292,7 +292,14 @@ def _upstreams(request: pytest.FixtureRequest, options: dict[str, Any]) -> tuple
     try:
         return parse_upstreams(values, specs.API_NAMES)
     except ValueError as exc:
-        raise pytest.UsageError(f"convo_mock: {exc}") from None
+        _bad_option(f"convo_mock: {exc}")
+
+
+def _bad_option(message: str) -> NoReturn:
+    """The test's setup fails with this one line: the mistake is in the test's marker (or the
+    ini file), so pytest's traceback through this plugin would only hide it; the other tests
+    run on."""
+    pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture
@@ -311,10 +318,10 @@ def convo_mock(
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     unknown = set(options) - _MARKER_OPTIONS
     if unknown:
-        raise pytest.UsageError(f"convo_mock marker: unknown option(s) {', '.join(sorted(unknown))}")
+        _bad_option(f"convo_mock marker: unknown option(s) {', '.join(sorted(unknown))}")
     api = options.pop("api", "runtype")
     if api not in specs.API_NAMES:
-        raise pytest.UsageError(f"convo_mock marker: api must be one of {', '.join(specs.API_NAMES)}")
+        _bad_option(f"convo_mock marker: api must be one of {', '.join(specs.API_NAMES)}")
     empty = bool(options.pop("empty", False))
     upstreams = _upstreams(request, options)
     server = _convo_mock_server
@@ -345,6 +352,6 @@ def convo_mock(
     try:
         server.call(start)
     except ValueError as exc:
-        raise pytest.UsageError(f"convo_mock marker: {exc}") from None
+        _bad_option(f"convo_mock marker: {exc}")
     yield mock
     mock.chaos()

@@ -4,6 +4,7 @@ conformance plugin."""
 
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -175,6 +176,17 @@ def test_in_process_resets_and_errors_behave_as_documented(pytester: pytest.Pyte
     result = pytester.runpytest_subprocess("-q", "-p", "no:randomly")
     result.assert_outcomes(passed=4, errors=1)
     result.stdout.fnmatch_lines(["*convo_mock marker: unknown option(s) colour*"])
+
+
+def test_a_bad_marker_option_is_one_line_without_a_traceback(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_edges=EDGE_TESTS)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:randomly", "--junitxml", "report.xml")
+    result.assert_outcomes(passed=4, errors=1)
+    tree = ElementTree.parse(pytester.path / "report.xml")
+    (case,) = [c for c in tree.iter("testcase") if c.get("name") == "test_unknown_marker_option"]
+    (error,) = case.findall("error")
+    # What pytest keeps of the failure is the message alone: no frame of the plugin's code.
+    assert (error.text or "").strip() == "convo_mock marker: unknown option(s) colour"
 
 
 def test_works_under_xdist_with_two_workers(pytester: pytest.Pytester) -> None:

@@ -31,7 +31,7 @@ from .families.model.sequence import Run, new_model
 from .runner import _clean_up
 from .settings import RunSettings
 from .target import Client, Credential, Exchange, Target
-from .trail import Sent, Trail, fingerprint, given, resolve
+from .trail import Sent, Trail, fingerprint, given, parse_json, resolve
 
 STILL_FAILING, FIXED, NOT_REPLAYED = "still failing", "fixed", "not replayed"
 _JSON = {"Content-Type": "application/json"}
@@ -231,7 +231,7 @@ def _replay_requests(failure: Recorded, trail: Trail, session: Session) -> Repla
         if sent.method == "POST" and response is not None and response.is_success and isinstance(made, str):
             (session.ctx.created if credential is Credential.MAIN else session.ctx.other_created).append(made)
         if sent.method in ("POST", "PUT"):
-            session.remember_owner(credential, _json(body))
+            session.remember_owner(credential, parse_json(body))
     assert exchange is not None
     last, response = trail.steps[-1], exchange.response
     if response is None:
@@ -264,7 +264,7 @@ def _filled(sent: Sent, answers: dict[int, Any]) -> tuple[str | None, list[tuple
     query = [(k, new.get(v, v)) for k, v in sent.query]
     body = sent.body
     if body is not None and new:
-        parsed = _json(body)
+        parsed = parse_json(body)
         if parsed is not None:
             body = json.dumps(_swap(parsed, new), ensure_ascii=False, separators=(",", ":"))
     return path, query, body
@@ -278,15 +278,6 @@ def _swap(node: Any, new: dict[str, str]) -> Any:
     if isinstance(node, list):
         return [_swap(v, new) for v in node]
     return node
-
-
-def _json(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def _operation(spec: specs.Spec, method: str, path: str) -> specs.Operation | None:

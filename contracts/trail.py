@@ -254,14 +254,15 @@ def record_of(credential: str, exchange: Exchange, shown: str) -> Recorded:
         query=tuple(parse_qsl(request.url.query.decode("ascii", errors="replace"), keep_blank_values=True)),
         headers=plain_headers(pairs),
         body=body,
-        body_json=_json(body),
+        body_json=parse_json(body),
         status=response.status_code if response is not None else None,
         answer=answer,
         answer_text=shown,
     )
 
 
-def _json(text: str | None) -> Any:
+def parse_json(text: str | None) -> Any:
+    """A recorded body as JSON, None when it is none."""
     if not text:
         return None
     try:

@@ -139,6 +139,11 @@ def show(value: Any, limit: int = 120) -> str:
     return shorten(dumps(value), limit)
 
 
+def diff_text(expected: dict[str, Any], got: dict[str, Any], fields: list[str], limit: int = 120) -> str:
+    """What each field should be and what it is, for a problem's text."""
+    return "; ".join(f"{f}: expected {show(expected.get(f), limit)}, got {show(got.get(f), limit)}" for f in fields)
+
+
 def same(a: Any, b: Any) -> bool:
     """JSON equality: numbers by value (1 == 1.0), but a boolean is not a number."""
     if isinstance(a, bool) or isinstance(b, bool):

@@ -29,6 +29,7 @@ from .core import (
     Problem,
     Request,
     Step,
+    diff_text,
     judges,
     metadata_choices,
     same,
@@ -40,6 +41,9 @@ TIMESTAMPS = ("createdAt", "updatedAt")
 # How far past RESOLUTION a late step is sent: the check compares the two clock readings
 # strictly, and a sleep may end a little early.
 LATE_MARGIN = 0.05
+
+# How much of a field a problem's text shows.
+SHOWN = 80
 
 
 @dataclass
@@ -369,10 +373,6 @@ def _differences(expected: dict[str, Any], got: dict[str, Any], fields: list[str
     return [f for f in fields if not same(expected.get(f), got.get(f))]
 
 
-def _diff_text(expected: dict[str, Any], got: dict[str, Any], fields: list[str]) -> str:
-    return "; ".join(f"{f}: expected {show(expected.get(f), 80)}, got {show(got.get(f), 80)}" for f in fields)
-
-
 # --- the checks --------------------------------------------------------------------------------
 
 
@@ -431,7 +431,7 @@ def create_as_sent(model: RuntypeModel, view: View) -> Iterator[Problem]:
     if wrong:
         yield Problem(
             "create_as_sent",
-            f"the conversation as sent, documented defaults for the rest ({_diff_text(expected, body, wrong)})",
+            f"the conversation as sent, documented defaults for the rest ({diff_text(expected, body, wrong, SHOWN)})",
         )
 
 
@@ -494,13 +494,13 @@ def merge_semantics(model: RuntypeModel, view: View) -> Iterator[Problem]:
     plain = [f for f in sent if f not in ("metadata", "messages")]
     wrong = _differences(sent, body, plain)
     if wrong:
-        yield Problem("merge_semantics", f"the sent fields as sent ({_diff_text(sent, body, wrong)})")
+        yield Problem("merge_semantics", f"the sent fields as sent ({diff_text(sent, body, wrong, SHOWN)})")
     if "metadata" in sent:
         choices = metadata_choices(
             old.get("metadata") if isinstance(old.get("metadata"), dict) else {}, sent["metadata"]
         )
         if not any(same(body.get("metadata"), value) for _, value in choices):
-            named = "; ".join(f"{name}: {show(value, 80)}" for name, value in choices)
+            named = "; ".join(f"{name}: {show(value, SHOWN)}" for name, value in choices)
             yield Problem("merge_semantics", f"metadata {named} (got {show(body.get('metadata'), 120)})")
     if "messages" in sent and not same(body.get("messages"), sent["messages"]):
         yield Problem(
@@ -513,7 +513,7 @@ def merge_semantics(model: RuntypeModel, view: View) -> Iterator[Problem]:
     if changed:
         yield Problem(
             "merge_semantics",
-            f"fields the update did not send kept as they were (rule 3): {_diff_text(old, body, changed)}",
+            f"fields the update did not send kept as they were (rule 3): {diff_text(old, body, changed, SHOWN)}",
         )
 
 
@@ -535,7 +535,7 @@ def read_your_writes(model: RuntypeModel, view: View) -> Iterator[Problem]:
         if wrong:
             yield Problem(
                 "read_your_writes",
-                f"the conversation as step {conv.written_at_step} left it ({_diff_text(state, body, wrong)})",
+                f"the conversation as step {conv.written_at_step} left it ({diff_text(state, body, wrong, SHOWN)})",
             )
         return
     if view.foreign_id is not None and isinstance(body, dict):
@@ -548,7 +548,7 @@ def read_your_writes(model: RuntypeModel, view: View) -> Iterator[Problem]:
         if wrong:
             yield Problem(
                 "read_your_writes",
-                f"the conversation as the list showed it, same updatedAt ({_diff_text(seen, full, wrong)})",
+                f"the conversation as the list showed it, same updatedAt ({diff_text(seen, full, wrong, SHOWN)})",
             )
 
 
@@ -572,7 +572,7 @@ def list_matches_model(model: RuntypeModel, view: View) -> Iterator[Problem]:
                 yield Problem(
                     "list_matches_model",
                     f"the list to show the conversation as step {conv.written_at_step} left it"
-                    f" ({_diff_text(expected, item, wrong)})",
+                    f" ({diff_text(expected, item, wrong, SHOWN)})",
                 )
                 return
             wrong_filter += [

@@ -26,6 +26,7 @@ from .core import (
     Request,
     Step,
     covers,
+    diff_text,
     dumps,
     judges,
     metadata_choices,
@@ -37,6 +38,9 @@ from .core import (
 # that the tenants are not apart.
 MARK = "convo-contracts-mark"
 FIELDS = ("message", "metadata")  # what a conversation holds; `_link` may name the host
+
+# How much of a field a problem's text shows.
+SHOWN = 100
 
 
 @dataclass
@@ -240,10 +244,6 @@ def _diff(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
     return [f for f in FIELDS if not same(expected.get(f), got.get(f))]
 
 
-def _diff_text(expected: dict[str, Any], got: dict[str, Any], fields: list[str]) -> str:
-    return "; ".join(f"{f}: expected {show(expected.get(f), 100)}, got {show(got.get(f), 100)}" for f in fields)
-
-
 # --- the checks --------------------------------------------------------------------------------
 
 
@@ -319,7 +319,7 @@ def merge_semantics(model: SystempromptModel, view: View) -> Iterator[Problem]:
         old = state.get("metadata") if state is not None and isinstance(state.get("metadata"), dict) else None
         choices = metadata_choices(old, sent["metadata"])
         if choices and not any(same(metadata, value) for _, value in choices):
-            named = "; ".join(f"{name}: {show(value, 100)}" for name, value in choices)
+            named = "; ".join(f"{name}: {show(value, SHOWN)}" for name, value in choices)
             yield Problem("merge_semantics", f"metadata {named} (got {show(metadata, 140)})")
             return
         lost = [
@@ -337,8 +337,8 @@ def merge_semantics(model: SystempromptModel, view: View) -> Iterator[Problem]:
     if state is not None and not same(body.get("message"), state.get("message")):
         yield Problem(
             "merge_semantics",
-            f"message kept by a metadata update (rule 3): expected {show(state.get('message'), 100)},"
-            f" got {show(body.get('message'), 100)}",
+            f"message kept by a metadata update (rule 3): expected {show(state.get('message'), SHOWN)},"
+            f" got {show(body.get('message'), SHOWN)}",
         )
 
 
@@ -357,7 +357,8 @@ def read_your_writes(model: SystempromptModel, view: View) -> Iterator[Problem]:
     wrong = _diff(state, body)
     if wrong:
         when = view.known.written_at_step or view.known.seen_at_step
-        yield Problem("read_your_writes", f"the conversation as step {when} left it ({_diff_text(state, body, wrong)})")
+        shown = diff_text(state, body, wrong, SHOWN)
+        yield Problem("read_your_writes", f"the conversation as step {when} left it ({shown})")
 
 
 @judges("listConversations")
@@ -376,7 +377,7 @@ def list_matches_model(model: SystempromptModel, view: View) -> Iterator[Problem
             when = known.written_at_step or known.seen_at_step
             yield Problem(
                 "list_matches_model",
-                f"the list to show {known.uuid} as step {when} left it ({_diff_text(known.state, item, wrong)})",
+                f"the list to show {known.uuid} as step {when} left it ({diff_text(known.state, item, wrong, SHOWN)})",
             )
             return
     params = model._params(view)

@@ -54,6 +54,7 @@ class Watch:
     key: Key | None  # the conversation it addresses
     spelling: str | None
     write: bool
+    changes: int  # the tracker's count of changes when it was forwarded
 
 
 class Monitor:
@@ -61,6 +62,11 @@ class Monitor:
         check_specs()  # a spec the monitor cannot read stops the start, not a request
         self.sole_writer = sole_writer
         self.tracker = Tracker(size)
+        # The last list page judged clean that changed nothing (`_repeated_page`): who asked
+        # what, the answer as sent, and the tracker's count of changes then.
+        self._page: tuple[Any, ...] | None = None
+        self._page_body: bytes | None = None
+        self._page_changes = -1
 
     def begin(self, exchange: Exchange) -> None:
         if exchange.checks is None:
@@ -76,7 +82,7 @@ class Monitor:
         tracker = self.tracker
         if write and owner is not None:
             tracker.write_begins(owner, (key[0], key[2]) if key is not None else None)
-        exchange.watch = Watch(facts, tracker.tick(), time.monotonic(), owner, key, spelling, write)
+        exchange.watch = Watch(facts, tracker.tick(), time.monotonic(), owner, key, spelling, write, tracker.changes)
 
     def end(self, exchange: Exchange) -> list[Finding]:
         """The answer is in: the behaviour findings of this exchange (also kept on it)."""
@@ -85,9 +91,17 @@ class Monitor:
             return []
         exchange.watch = None
         tracker = self.tracker
+        if watch.facts.kind is LIST:
+            return self._list_page(exchange, watch)
+        # Whatever else is answered may change what is tracked (what it shows, its write done,
+        # an entry touched): counted, which ends any list page's shortcut (`_repeated_page`).
+        tracker.changes += 1
         if self._unchanged_read(exchange, watch):
             return []
-        seen = self._seen(exchange, watch, tracker.tick())
+        return self._judge(exchange, watch)
+
+    def _judge(self, exchange: Exchange, watch: Watch) -> list[Finding]:
+        seen = self._seen(exchange, watch, self.tracker.tick())
         try:
             found = run(seen)
             learn(seen)
@@ -96,6 +110,34 @@ class Monitor:
         exchange.behaviour_findings = found
         return found
 
+    def _list_page(self, exchange: Exchange, watch: Watch) -> list[Finding]:
+        """A list page is judged in full, unless it repeats the last clean one (`_repeated_page`)."""
+        page: tuple[Any, ...] | None = None
+        body = exchange.response_body
+        if 200 <= exchange.status < 300 and not exchange.request_findings and watch.owner is not None and body:
+            page = (watch.facts, watch.owner, exchange.path, exchange.query_string, exchange.status)
+            if self._repeated_page(page, body):
+                return []
+        found = self._judge(exchange, watch)
+        if page is not None and not found and self.tracker.changes == watch.changes:
+            self._page, self._page_body, self._page_changes = page, body, watch.changes
+        return found
+
+    def _repeated_page(self, page: tuple[Any, ...], body: bytes) -> bool:
+        """The same list page (the same credential, query and bytes) as the last one judged,
+        when nothing tracked changed from that one's forwarding to now, can find nothing.
+
+        Why: that page was judged clean and changed nothing (no change counted from its
+        forwarding to the end of its learning), and nothing was counted since. So this one meets
+        the very picture that one met: every entry, write in flight, walk and recency order
+        alike. Each list check is a function of that picture, the page, its query and the
+        credential, and of the exchange's start only through comparisons with sequence numbers
+        in the picture, which all predate that page's start (nothing changed after it), so they
+        come out alike for a later start (`walk` and `quiet_since` too). Their clean verdict then
+        holds again, and learning would change nothing again. A change anywhere in between, by
+        any credential (a write begun or answered, a read, a walk continued), ends the shortcut."""
+        return page == self._page and self.tracker.changes == self._page_changes and body == self._page_body
+
     def abandon(self, exchange: Exchange) -> None:
         """No answer came (the upstream failed, timed out or the client left): a write may or
         may not have happened, so what the tracker knew of its conversation is forgotten."""
@@ -103,6 +145,7 @@ class Monitor:
         if watch is None:
             return
         exchange.watch = None
+        self.tracker.changes += 1
         self._release(watch, self.tracker.tick(), forget=True)
 
     def _release(self, watch: Watch, end: int, forget: bool, status: int = 0) -> None:
@@ -408,8 +451,10 @@ def _learn_listed(seen: Seen) -> None:
             continue
         if change is not None:
             known.forget()
+            seen.tracker.changes += 1
         if known.alive is not True and known.alive_end < seen.start:
             known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
+            seen.tracker.changes += 1
 
 
 __all__ = ["Monitor", "Watch", "learn"]

@@ -160,6 +160,9 @@ class Tracker:
         self.writing: dict[tuple[str, str], int] = {}
         self.owners: dict[Owner, list[int]] = {}
         self.walks: OrderedDict[tuple[Any, ...], Walk] = OrderedDict()
+        # Bumped on every change to what is tracked (by the monitor for each exchange that may
+        # change it, here for writes in flight and walks): equal counts, the same picture.
+        self.changes = 0
 
     def tick(self) -> int:
         return next(self._sequence)
@@ -211,6 +214,7 @@ class Tracker:
     # --- writes in flight --------------------------------------------------------------------
 
     def write_begins(self, owner: Owner, ident: tuple[str, str] | None) -> None:
+        self.changes += 1
         state = self.owners.get(owner)
         if state is None:
             if len(self.owners) >= TRACKED_OWNERS:  # past the bound, those with none in flight go
@@ -221,6 +225,7 @@ class Tracker:
             self.writing[ident] = self.writing.get(ident, 0) + 1
 
     def write_ends(self, owner: Owner, ident: tuple[str, str] | None, end: int) -> None:
+        self.changes += 1
         state = self.owners.get(owner)
         if state is not None:
             state[0], state[1] = max(state[0] - 1, 0), end
@@ -239,9 +244,13 @@ class Tracker:
     # --- walks -------------------------------------------------------------------------------
 
     def take_walk(self, key: tuple[Any, ...]) -> Walk | None:
-        return self.walks.pop(key, None)
+        walk = self.walks.pop(key, None)
+        if walk is not None:
+            self.changes += 1
+        return walk
 
     def keep_walk(self, key: tuple[Any, ...], walk: Walk) -> None:
+        self.changes += 1
         if len(walk.ids) > WALK_ITEMS:
             return  # too long to follow within the bound: dropped, never judged
         self.walks[key] = walk

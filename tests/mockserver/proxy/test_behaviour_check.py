@@ -254,3 +254,37 @@ def test_an_update_of_a_conversation_not_yet_seen_is_learnt() -> None:
     d.send(RT, "updateConversation", 200, conversation("u1", title="new"), item="u1", body={"title": "new"})
     (stale,) = d.send(RT, "getConversation", 200, conversation("u1", title="old"), item="u1")
     assert (stale.rule, stale.rests_on) == ("readShowsWrite", (1,))
+
+
+def test_a_list_page_repeated_after_a_change_is_judged_again(driver: Driver) -> None:
+    """The same page bytes for the same query are judged again whenever anything tracked changed
+    in between: the repeat of a clean page is waved through only when nothing did."""
+    driver.send(RT, "createConversation", 201, conversation("a"), body={})
+    listed = page(summary("a"))
+    assert driver.send(RT, "listConversations", 200, listed) == []
+    assert driver.send(RT, "listConversations", 200, listed) == []  # nothing changed: still clean
+    # A write in between makes the very same bytes stale.
+    driver.send(RT, "updateConversation", 200, conversation("a", title="new"), item="a", body={"title": "new"})
+    (stale,) = driver.send(RT, "listConversations", 200, listed)
+    assert (stale.rule, stale.rests_on) == ("listShowsState", (4,))
+    # A page with a finding is never waved through: the repeat has it again.
+    many = page(summary("a", title="new"), summary("z"))
+    assert rules(driver.send(RT, "listConversations", 200, many, query="limit=1")) == [("listLimit", False)]
+    assert rules(driver.send(RT, "listConversations", 200, many, query="limit=1")) == [("listLimit", False)]
+
+
+def test_a_list_page_repeated_after_a_create_it_could_not_judge_is_judged_again(driver: Driver) -> None:
+    """A create answered while the first page was in flight is not held against that page (it may
+    have been listed before the create); against the same page sent again, it is."""
+    driver.send(RT, "createConversation", 201, conversation("a"), body={})
+    listed = page(summary("a"))
+    first = driver.start(RT, "listConversations")
+    driver.send(RT, "createConversation", 201, conversation("b"), body={})
+    assert driver.answer(first, 200, listed) == []
+    (missing,) = driver.send(RT, "listConversations", 200, listed)
+    assert (missing.rule, missing.observation) == ("listMembership", not driver.monitor.sole_writer)
+    assert "'b'" in missing.message
+    # And a delete in between: the same bytes now list a conversation shown gone.
+    driver.send(RT, "deleteConversation", 200, {"success": True}, item="a")
+    found = driver.send(RT, "listConversations", 200, listed)
+    assert "goneAfterDelete" in {f.rule for f in found}

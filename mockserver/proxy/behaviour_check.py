@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -67,6 +68,19 @@ def moment(value: Any) -> datetime | None:
 
 
 Stamps = tuple[datetime | None, datetime | None]
+_GETTERS: dict[tuple[str, ...], Callable[[Any], Any]] = {}
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A mapping's values under `names` in one call (a KeyError when one is missing), always as
+    a tuple, one name or several."""
+    getter = _GETTERS.get(names)
+    if getter is None:
+        pick = itemgetter(*names)
+        getter = _GETTERS[names] = pick if len(names) > 1 else lambda value: (pick(value),)
+    return getter
+
+
 _EXCERPT = 80
 
 
@@ -104,6 +118,7 @@ class Seen:
     _stamps: Stamps | None = None
     _items: Any = UNPARSED
     _tracked: list[tuple[dict[str, Any], Known, str | None]] | None = None
+    _calm: bool | None = None  # `quiet(known)`: nothing in the exchange's end changes it
 
     def items(self) -> list[Any] | None:
         """A list answer's items (None when it has none where the spec puts them)."""
@@ -142,8 +157,13 @@ class Seen:
         """The quick token of the answer's documented fields at once (`token_of`)."""
         if self._whole is UNPARSED:
             answer = self.answer
+            fields = self.facts.fields
             try:
-                self._whole = hash(orjson.dumps({name: answer[name] for name in self.facts.fields if name in answer}))
+                try:  # the usual case, all of them there: their values at once (one C call)
+                    shown_values = _getter(fields)(answer)
+                except KeyError:
+                    shown_values = {name: answer[name] for name in fields if name in answer}
+                self._whole = hash(orjson.dumps(shown_values))
             except orjson.JSONEncodeError:
                 self._whole = None
         whole: int | None = self._whole
@@ -158,10 +178,18 @@ class Seen:
     def quiet(self, known: Known, start: int | None = None) -> bool:
         """No other write to `known`'s conversation in flight or answered since `start` (this
         exchange's by default)."""
+        if start is None:
+            if known is self.known:  # asked by several checks and by learning: worked out once
+                calm = self._calm
+                if calm is None:
+                    calm = self._calm = self._quiet(known, self.start)
+                return calm
+            start = self.start
+        return self._quiet(known, start)
+
+    def _quiet(self, known: Known, start: int) -> bool:
         own = 1 if self.writes and known.ident == (self.facts.op.api, self.item) else 0
-        return self.tracker.writing.get(known.ident, 0) == own and known.last_write_end < (
-            self.start if start is None else start
-        )
+        return self.tracker.writing.get(known.ident, 0) == own and known.last_write_end < start
 
     def violation(self, rule: str, pointer: str, message: str, value: Any, rests_on: tuple[int, ...] = ()) -> Finding:
         return Finding(rule, pointer, message, value, False, rests_on)

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -68,17 +67,19 @@ def moment(value: Any) -> datetime | None:
 
 
 Stamps = tuple[datetime | None, datetime | None]
-_GETTERS: dict[tuple[str, ...], Callable[[Any], Any]] = {}
 
 
-def _getter(names: tuple[str, ...]) -> Callable[[Any], Any]:
-    """A mapping's values under `names` in one call (a KeyError when one is missing), always as
-    a tuple, one name or several."""
-    getter = _GETTERS.get(names)
-    if getter is None:
-        pick = itemgetter(*names)
-        getter = _GETTERS[names] = pick if len(names) > 1 else lambda value: (pick(value),)
-    return getter
+def whole_of(facts: OperationFacts, answer: dict[str, Any]) -> int | None:
+    """A quick token of a conversation's documented fields at once (`token_of`'s kind: equal
+    means equal, unequal is looked at field by field); None when they cannot be written."""
+    try:
+        try:  # the usual case, all of them there: their values at once (one C call)
+            shown_values: Any = facts.pick(answer)
+        except KeyError:
+            shown_values = {name: answer[name] for name in facts.fields if name in answer}
+        return hash(orjson.dumps(shown_values))
+    except orjson.JSONEncodeError:
+        return None
 
 
 _EXCERPT = 80
@@ -109,16 +110,20 @@ class Seen:
     tracker: Tracker
     ok: bool  # a 2xx answer
     writes: bool  # it writes the conversation its path names (an update, a delete)
+    # Worked out once when it is made, read by several checks and by learning (nothing in the
+    # exchange's end changes them):
+    calm: bool  # `quiet(known)` (False without a known entry)
+    # For a 2xx answer that is the conversation (else None): `whole_of` it, its timestamps.
+    whole: int | None
+    created: datetime | None
+    updated: datetime | None
     walk: Walk | None = None  # the list walk this page continues
     first_page: bool = False
     complete: bool = False  # the walk is whole with this page (the last page came)
-    # What the checks and the tracker both read of the answer, worked out once.
+    # What the checks and the tracker both read of the answer, worked out once when asked.
     _tokens: dict[str, Token | None] | None = None
-    _whole: Any = UNPARSED
-    _stamps: Stamps | None = None
     _items: Any = UNPARSED
     _tracked: list[tuple[dict[str, Any], Known, str | None]] | None = None
-    _calm: bool | None = None  # `quiet(known)`: nothing in the exchange's end changes it
 
     def items(self) -> list[Any] | None:
         """A list answer's items (None when it has none where the spec puts them)."""
@@ -153,41 +158,13 @@ class Seen:
         found = tokens[name] = token(self.answer[name])
         return found
 
-    def whole(self) -> int | None:
-        """The quick token of the answer's documented fields at once (`token_of`)."""
-        if self._whole is UNPARSED:
-            answer = self.answer
-            fields = self.facts.fields
-            try:
-                try:  # the usual case, all of them there: their values at once (one C call)
-                    shown_values = _getter(fields)(answer)
-                except KeyError:
-                    shown_values = {name: answer[name] for name in fields if name in answer}
-                self._whole = hash(orjson.dumps(shown_values))
-            except orjson.JSONEncodeError:
-                self._whole = None
-        whole: int | None = self._whole
-        return whole
-
-    def stamps(self) -> Stamps:
-        """The answer's createdAt and updatedAt as moments."""
-        if self._stamps is None:
-            self._stamps = (moment(self.answer.get(CREATED_AT)), moment(self.answer.get(UPDATED_AT)))
-        return self._stamps
-
     def quiet(self, known: Known, start: int | None = None) -> bool:
         """No other write to `known`'s conversation in flight or answered since `start` (this
         exchange's by default)."""
         if start is None:
-            if known is self.known:  # asked by several checks and by learning: worked out once
-                calm = self._calm
-                if calm is None:
-                    calm = self._calm = self._quiet(known, self.start)
-                return calm
+            if known is self.known:
+                return self.calm  # worked out when it was made
             start = self.start
-        return self._quiet(known, start)
-
-    def _quiet(self, known: Known, start: int) -> bool:
         own = 1 if self.writes and known.ident == (self.facts.op.api, self.item) else 0
         return self.tracker.writing.get(known.ident, 0) == own and known.last_write_end < start
 
@@ -368,17 +345,22 @@ def update_shows_request(seen: Seen) -> list[Finding]:
         return out
     if not isinstance(seen.sent, dict) or seen.request_findings:
         return out
-    writes = facts.writes
+    writes, answer = facts.writes, seen.answer
     for name, value in seen.sent.items():
-        if name in writes and not contains(seen.answer.get(name), value):
-            out.append(
-                seen.violation(
-                    "writeShown",
-                    facts.body_pointer(name),
-                    f"update answered {name}={_text(seen.answer.get(name))}; the request sent {_text(value)}",
-                    seen.answer.get(name),
-                )
+        if name not in writes:
+            continue
+        # A text sent shows as that very text: for a str, `contains` is `==` (a bool is never
+        # equal to a str), spared a call.
+        if (answer.get(name) == value) if value.__class__ is str else contains(answer.get(name), value):
+            continue
+        out.append(
+            seen.violation(
+                "writeShown",
+                facts.body_pointer(name),
+                f"update answered {name}={_text(answer.get(name))}; the request sent {_text(value)}",
+                answer.get(name),
             )
+        )
     return out
 
 
@@ -389,9 +371,9 @@ def update_keeps_the_rest(seen: Seen) -> list[Finding]:
     facts, known = seen.facts, seen.known
     if facts.kind is not UPDATE or not seen.ok or not isinstance(seen.answer, dict):
         return out
-    if not isinstance(seen.sent, dict) or known is None or known.fields is None or not seen.quiet(known):
+    if not isinstance(seen.sent, dict) or known is None or known.fields is None or not seen.calm:
         return out
-    if known.basis_end >= seen.start or (known.whole is not None and known.whole == seen.whole()):
+    if known.basis_end >= seen.start or (known.whole is not None and known.whole == seen.whole):
         return out  # (the second: nothing changed at all, not even what was sent)
     answer = seen.answer
     # (what changed, the value the last exchange showed, the value now)
@@ -435,7 +417,15 @@ def timestamps(seen: Seen) -> list[Finding]:
     facts, known = seen.facts, seen.known
     if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
         return []
-    return _timestamps_of(seen, seen.answer, seen.stamps(), known, facts.kind is UPDATE, None)
+    created, updated = seen.created, seen.updated
+    # The usual case, found silent here: createdAt as known, updatedAt later than known (or
+    # either not known): no rule of `_timestamps_of` can fire (each needs createdAt to differ,
+    # or updatedAt earlier than or equal to the one known).
+    if (created is None or known.created is None or created == known.created) and (
+        updated is None or known.updated is None or updated > known.updated
+    ):
+        return []
+    return _timestamps_of(seen, seen.answer, (created, updated), known, facts.kind is UPDATE, None)
 
 
 def _timestamps_of(
@@ -501,9 +491,14 @@ def existence(seen: Seen) -> list[Finding]:
     is not answered 404, unless a write the proxy did not see explains it."""
     out: list[Finding] = []
     facts, known = seen.facts, seen.known
-    if facts.kind not in (READ, UPDATE, DELETE) or known is None or known.alive is None:
+    if facts.kind not in (READ, UPDATE, DELETE) or known is None:
         return out
-    if known.alive_end >= seen.start or not seen.quiet(known):
+    # Each finding needs a known existence the answer contradicts: gone and answered 2xx, or
+    # alive and answered 404. Asked first (the usual case: alive and 2xx), before the rest.
+    alive = known.alive
+    if not ((alive is False and seen.ok) or (alive is True and seen.status == 404)):
+        return out
+    if known.alive_end >= seen.start or not seen.calm:
         return out
     if known.alive is False and seen.ok:
         out.append(
@@ -534,9 +529,9 @@ def read_shows_state(seen: Seen) -> list[Finding]:
     facts, known = seen.facts, seen.known
     if facts.kind is not READ or not seen.ok or not isinstance(seen.answer, dict):
         return out
-    if known is None or known.fields is None or known.basis_end >= seen.start or not seen.quiet(known):
+    if known is None or known.fields is None or known.basis_end >= seen.start or not seen.calm:
         return out
-    if known.whole is not None and known.whole == seen.whole():
+    if known.whole is not None and known.whole == seen.whole:
         return out  # nothing changed: the usual case, one comparison
     answer = seen.answer
     changed = [n for n in facts.fields if n in known.fields and n in answer and seen.shown_token(n) != known.fields[n]]
@@ -768,4 +763,15 @@ def run(seen: Seen) -> list[Finding]:
     return found
 
 
-__all__ = ["BEHAVIOUR_CHECKS", "NOTHING", "Seen", "contains", "items_of", "key_of", "run", "summary_change"]
+__all__ = [
+    "BEHAVIOUR_CHECKS",
+    "NOTHING",
+    "Seen",
+    "contains",
+    "items_of",
+    "key_of",
+    "moment",
+    "run",
+    "summary_change",
+    "whole_of",
+]

@@ -7,9 +7,10 @@ spec when it is read, so a spec change cannot leave the monitor silently behind.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 import specs
@@ -94,6 +95,14 @@ class OperationFacts:
     summary: tuple[str, ...]  # of those, the ones a list item carries too
     timestamps: bool  # the conversation carries createdAt and updatedAt
     listing: ListFacts | None
+    # Worked out once per operation, asked on every exchange:
+    write: bool  # it writes (create, update, delete): a write in flight while it is
+    writes_item: bool  # it writes the conversation its path names (update, delete)
+    shows_item: bool  # its 2xx answer is the conversation (create, read, update)
+    stamped: bool  # ... and that carries createdAt and updatedAt
+    # A conversation's documented `fields`, all present, as one tuple in one C call (a KeyError
+    # when one is missing).
+    pick: Callable[[Any], tuple[Any, ...]]
 
     def pointer(self, *parts: str | int) -> str:
         """Where `parts` (under this operation) is written in the spec, `$ref`s followed."""
@@ -199,6 +208,7 @@ def facts_of(api: str, operation_id: str) -> OperationFacts:
     writes = tuple(name for name in body_props if name in properties)
     timestamps = CREATED_AT in properties and UPDATED_AT in properties
     fields = tuple(name for name in properties if name not in (CREATED_AT, UPDATED_AT) and name not in DERIVED)
+    shows_item = kind in (Kind.CREATE, Kind.READ, Kind.UPDATE)
     return OperationFacts(
         op=op,
         kind=kind,
@@ -217,7 +227,20 @@ def facts_of(api: str, operation_id: str) -> OperationFacts:
         summary=tuple(name for name in fields if name in _list_item_fields(api)),
         timestamps=timestamps,
         listing=_list_facts(op) if kind is Kind.LIST else None,
+        write=kind in WRITES,
+        writes_item=kind in (Kind.UPDATE, Kind.DELETE),
+        shows_item=shows_item,
+        stamped=shows_item and timestamps,
+        pick=_picker(fields),
     )
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """`itemgetter(*names)`, a tuple always (itemgetter gives one name's value bare)."""
+    pick = itemgetter(*names) if names else (lambda _: ())
+    if len(names) == 1:
+        return lambda value: (pick(value),)
+    return pick
 
 
 def check_specs() -> None:

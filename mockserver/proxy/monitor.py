@@ -12,7 +12,6 @@ Everything runs on the server's loop between two awaits, so each exchange is see
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -20,9 +19,10 @@ import orjson
 from specs.auth import CredentialProblem, scheme_of
 from specs.integers import ascii_int
 
-from .behaviour_check import NOTHING, Seen, contains, key_of, run
+from .behaviour_check import NOTHING, Seen, contains, key_of, moment, run, whole_of
 from .behaviour_spec import (
     CREATE,
+    CREATED_AT,
     CURSOR,
     DELETE,
     HAS_MORE,
@@ -32,7 +32,7 @@ from .behaviour_spec import (
     PAGE,
     READ,
     UPDATE,
-    WRITES,
+    UPDATED_AT,
     OperationFacts,
     check_specs,
     facts_of,
@@ -40,21 +40,13 @@ from .behaviour_spec import (
 from .exchange import UNPARSED, Exchange, Finding
 from .state_tracker import MAP_KEYS, TRACKED_IDS, Key, Known, Owner, Token, Tracker, Walk, summary_of, token
 
-_ITEM_WRITES = frozenset({UPDATE, DELETE})
+_BODIES = frozenset({CREATE, UPDATE})  # the operations whose request body is read
 
-
-@dataclass(slots=True)
-class Watch:
-    """An exchange in flight, as the monitor noted it when it was forwarded."""
-
-    facts: OperationFacts
-    start: int
-    started_at: float
-    owner: Owner | None
-    key: Key | None  # the conversation it addresses
-    spelling: str | None
-    write: bool
-    changes: int  # the tracker's count of changes when it was forwarded
+# An exchange in flight, as the monitor noted it when it was forwarded: its operation's facts,
+# its start (sequence) and monotonic time, its owner, the conversation it addresses (key, and
+# the id as spelled), the tracker's count of changes then. A plain tuple: made and read on
+# every exchange, and a tuple is the cheapest thing to make.
+Watch = tuple[OperationFacts, int, float, Owner | None, Key | None, str | None, int]
 
 
 class Monitor:
@@ -69,44 +61,51 @@ class Monitor:
         self._page_changes = -1
 
     def begin(self, exchange: Exchange) -> None:
-        if exchange.checks is None:
+        checks = exchange.checks
+        if checks is None:
             return
-        facts = facts_of(exchange.api, exchange.checks.operation.operation_id)
+        api = exchange.api
+        facts = facts_of(api, checks.operation.operation_id)
         credential = exchange.credential
-        owner: Owner | None = (exchange.api, credential) if credential is not None else None
         spelling = exchange.path_params.get(facts.id_param) if facts.id_param else None
+        owner: Owner | None = None
         key: Key | None = None
-        if credential is not None and spelling is not None:
-            key = (exchange.api, credential, spelling.lower() if facts.uuid_ids else spelling)
-        write = facts.kind in WRITES
+        if credential is not None:
+            owner = (api, credential)
+            if spelling is not None:
+                key = (api, credential, spelling.lower() if facts.uuid_ids else spelling)
         tracker = self.tracker
-        if write and owner is not None:
-            tracker.write_begins(owner, (key[0], key[2]) if key is not None else None)
-        exchange.watch = Watch(facts, tracker.tick(), time.monotonic(), owner, key, spelling, write, tracker.changes)
+        if facts.write and owner is not None:
+            tracker.write_begins(owner, (api, key[2]) if key is not None else None)
+        exchange.watch = (facts, tracker.tick(), time.monotonic(), owner, key, spelling, tracker.changes)
 
     def end(self, exchange: Exchange) -> list[Finding]:
         """The answer is in: the behaviour findings of this exchange (also kept on it)."""
-        watch = exchange.watch
+        watch: Watch | None = exchange.watch
         if watch is None or exchange.checks is None:
             return []
         exchange.watch = None
-        tracker = self.tracker
-        if watch.facts.kind is LIST:
+        kind = watch[0].kind
+        if kind is LIST:
             return self._list_page(exchange, watch)
         # Whatever else is answered may change what is tracked (what it shows, its write done,
         # an entry touched): counted, which ends any list page's shortcut (`_repeated_page`).
-        tracker.changes += 1
-        if self._unchanged_read(exchange, watch):
+        self.tracker.changes += 1
+        if kind is READ and self._unchanged_read(exchange, watch):
             return []
         return self._judge(exchange, watch)
 
     def _judge(self, exchange: Exchange, watch: Watch) -> list[Finding]:
-        seen = self._seen(exchange, watch, self.tracker.tick())
+        facts, start, started_at, owner, key, spelling, _ = watch
+        tracker = self.tracker
+        end = tracker.tick()
         try:
+            seen = self._seen(exchange, facts, start, started_at, owner, key, spelling, end)
             found = run(seen)
             learn(seen)
         finally:
-            self._release(watch, seen.end, forget=False, status=seen.status)
+            if owner is not None and facts.write:
+                self._release(watch, end, forget=False, status=exchange.status)
         exchange.behaviour_findings = found
         return found
 
@@ -114,13 +113,14 @@ class Monitor:
         """A list page is judged in full, unless it repeats the last clean one (`_repeated_page`)."""
         page: tuple[Any, ...] | None = None
         body = exchange.response_body
-        if 200 <= exchange.status < 300 and not exchange.request_findings and watch.owner is not None and body:
-            page = (watch.facts, watch.owner, exchange.path, exchange.query_string, exchange.status)
+        facts, owner, changes = watch[0], watch[3], watch[6]
+        if 200 <= exchange.status < 300 and not exchange.request_findings and owner is not None and body:
+            page = (facts, owner, exchange.path, exchange.query_string, exchange.status)
             if self._repeated_page(page, body):
                 return []
         found = self._judge(exchange, watch)
-        if page is not None and not found and self.tracker.changes == watch.changes:
-            self._page, self._page_body, self._page_changes = page, body, watch.changes
+        if page is not None and not found and self.tracker.changes == changes:
+            self._page, self._page_body, self._page_changes = page, body, changes
         return found
 
     def _repeated_page(self, page: tuple[Any, ...], body: bytes) -> bool:
@@ -141,27 +141,32 @@ class Monitor:
     def abandon(self, exchange: Exchange) -> None:
         """No answer came (the upstream failed, timed out or the client left): a write may or
         may not have happened, so what the tracker knew of its conversation is forgotten."""
-        watch = exchange.watch
+        watch: Watch | None = exchange.watch
         if watch is None:
             return
         exchange.watch = None
         self.tracker.changes += 1
-        self._release(watch, self.tracker.tick(), forget=True)
+        if watch[3] is not None and watch[0].write:
+            self._release(watch, self.tracker.tick(), forget=True)
 
     def _release(self, watch: Watch, end: int, forget: bool, status: int = 0) -> None:
-        if not watch.write or watch.owner is None:
-            return
-        tracker, key = self.tracker, watch.key
-        tracker.write_ends(watch.owner, (key[0], key[2]) if key is not None else None, end)
+        """A write (with a credential) is over: no longer in flight; what it may have changed,
+        known by any credential, rests on its end."""
+        owner, key = watch[3], watch[4]
+        assert owner is not None
+        tracker = self.tracker
         if key is None:
+            tracker.write_ends(owner, None, end)
             return
         api, credential, item = key
+        ident = (api, item)
+        tracker.write_ends(owner, ident, end)
         known = tracker.entries.get(key)
         if known is not None:
             known.last_write_end = end
             if forget:
                 known.forget()
-        if len(tracker.by_id.get((api, item), ())) < 2:
+        if len(tracker.by_id.get(ident, ())) < 2:
             return  # no other credential knows it
         for other in tracker.others(api, item, credential):
             # Another credential wrote the same id: the same conversation, or its own namesake.
@@ -173,74 +178,99 @@ class Monitor:
         """The usual case, judged in one comparison: a 2xx read of a valid request answered with
         the very bytes of the answer the tracker's knowledge rests on, with no write in flight,
         can contradict nothing; it only confirms what is known."""
-        facts, key = watch.facts, watch.key
-        if facts.kind is not READ or not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
+        key = watch[4]
+        if not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
             return False
-        known = self.tracker.entries.get(key)
+        tracker = self.tracker
+        known = tracker.entries.get(key)
         if (
             known is None
             or known.alive is not True
             or known.whole is None
-            or known.spelling != watch.spelling
-            or known.ident in self.tracker.writing
-            or max(known.last_write_end, known.basis_end) >= watch.start
+            or known.spelling != watch[5]
+            or known.ident in tracker.writing
+            or max(known.last_write_end, known.basis_end) >= watch[1]
         ):
             return False
         if exchange.response_body is None or hash(exchange.response_body) != known.raw:
             return False
-        end = self.tracker.tick()
+        end = tracker.tick()
         known.basis = known.alive_by = exchange.request_id
         known.basis_end = known.alive_end = end
-        self.tracker.entry(key, known.spelling)  # touched: recently seen
+        tracker.entry(key, known.spelling)  # touched: recently seen
         return True
 
-    def _seen(self, exchange: Exchange, watch: Watch, end: int) -> Seen:
-        assert exchange.checks is not None
-        facts = watch.facts
-        ok = 200 <= exchange.status < 300
-        known = self.tracker.entries.get(watch.key) if watch.key is not None else None
-        if known is not None and known.spelling != watch.spelling:
+    def _seen(
+        self,
+        exchange: Exchange,
+        facts: OperationFacts,
+        start: int,
+        started_at: float,
+        owner: Owner | None,
+        key: Key | None,
+        spelling: str | None,
+        end: int,
+    ) -> Seen:
+        status = exchange.status
+        ok = 200 <= status < 300
+        tracker = self.tracker
+        known = tracker.entries.get(key) if key is not None else None
+        if known is not None and known.spelling != spelling:
             known = None  # another spelling of the id: on a case-sensitive server, another one
         credential_problem = None
-        if watch.owner is None:
+        if owner is None:
             problem = scheme_of(exchange.api).credential(exchange.headers).problem
             credential_problem = str(problem or CredentialProblem.MISSING)
-        wants_body = facts.kind in (CREATE, UPDATE)
+        sent = exchange.request_json
+        if sent is UNPARSED and facts.kind in _BODIES:
+            sent = _parsed(UNPARSED, exchange.body)
+        answer = NOTHING
+        whole = created = updated = None
+        if ok:
+            answer = exchange.response_json
+            if answer is UNPARSED:
+                answer = _parsed(UNPARSED, exchange.response_body)
+            if facts.shows_item and isinstance(answer, dict):
+                whole = whole_of(facts, answer)
+                if facts.stamped:
+                    created, updated = moment(answer.get(CREATED_AT)), moment(answer.get(UPDATED_AT))
+        writes = facts.writes_item
+        # `quiet(known)`: no other write to it in flight (this one's own, if it writes, is one in
+        # `writing`), none answered since this one's start.
+        calm = (
+            known is not None
+            and tracker.writing.get(known.ident, 0) == (1 if writes else 0)
+            and known.last_write_end < start
+        )
         # Positional, in the order Seen declares its fields: half the cost of keywords.
         seen = Seen(
             facts,
             exchange.request_id,
-            watch.owner,
+            owner,
             credential_problem,
-            watch.key[2] if watch.key is not None else None,
-            watch.spelling,
+            key[2] if key is not None else None,
+            spelling,
             _single(exchange) if facts.listing is not None else {},
-            (
-                exchange.request_json
-                if exchange.request_json is not UNPARSED or not wants_body
-                else _parsed(UNPARSED, exchange.body)
-            ),
+            sent,
             exchange.body is not None,
-            exchange.status,
-            (
-                NOTHING
-                if not ok
-                else exchange.response_json
-                if exchange.response_json is not UNPARSED
-                else _parsed(UNPARSED, exchange.response_body)
-            ),
+            status,
+            answer,
             exchange.response_body,
             exchange.request_findings,
-            watch.start,
+            start,
             end,
-            watch.started_at,
+            started_at,
             known,
             self.sole_writer,
-            self.tracker,
+            tracker,
             ok,
-            facts.kind in _ITEM_WRITES,
+            writes,
+            calm,
+            whole,
+            created,
+            updated,
         )
-        if facts.listing is not None and ok and watch.owner is not None:
+        if facts.listing is not None and ok and owner is not None:
             _place_in_walk(seen)
         return seen
 
@@ -375,7 +405,9 @@ def _learn_item(seen: Seen) -> None:
     assert seen.owner is not None and seen.item is not None and seen.spelling is not None
     tracker, kind = seen.tracker, seen.facts.kind
     key: Key = (*seen.owner, seen.item)
-    known = tracker.entries.get(key)
+    known = seen.known  # the entry, spelled alike (the checks changed nothing in the tracker)
+    if known is None:
+        known = tracker.entries.get(key)  # none, or one spelled otherwise
     if known is not None and known.spelling != seen.spelling:
         if seen.writes:
             known.forget()  # it may have written the same conversation, or another one
@@ -408,7 +440,7 @@ def _gone(seen: Seen, known: Known) -> None:
 def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
     """The conversation as this answer shows it (written fields it failed to show: unknown)."""
     facts = seen.facts
-    created, updated = seen.stamps()
+    created, updated = seen.created, seen.updated
     if created is not None and created != known.created:
         known.created, known.created_by = created, seen.request_id
     if updated is not None and (known.updated is None or updated >= known.updated):
@@ -424,7 +456,7 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
     known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
     body = seen.body
     known.raw = hash(body) if body is not None else None
-    whole = seen.whole()
+    whole = seen.whole
     if known.fields is not None and whole is not None and whole == known.whole:
         return  # the same as known: the usual case
     sent = seen.sent if isinstance(seen.sent, dict) else {}

@@ -42,7 +42,7 @@ from .behaviour_spec import (
     OperationFacts,
 )
 from .exchange import UNPARSED, Finding
-from .state_tracker import Known, Owner, Token, Tracker, Walk, shown, summary_of, token
+from .state_tracker import Key, Known, Owner, Token, Tracker, Walk, shown, summary_of, token
 
 NOTHING: Any = UNPARSED  # no JSON body (none, not JSON, or not held)
 _REFUSED = frozenset({400, 422})
@@ -94,6 +94,7 @@ class Seen:
     owner: Owner | None  # (api, credential); None: the request carried no valid credential
     credential_problem: str | None  # why there is none: missing, malformed
     item: str | None  # the conversation id as compared (lower case for uuids)
+    key: Key | None  # (api, credential, item): the tracker's key for it, when both are known
     spelling: str | None  # as the request spelled it
     query: Mapping[str, str]  # single-valued query parameters
     sent: Any  # the request body, parsed; NOTHING when none was held or it is not JSON

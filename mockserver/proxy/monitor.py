@@ -12,6 +12,7 @@ Everything runs on the server's loop between two awaits, so each exchange is see
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -29,10 +30,12 @@ from .behaviour_spec import (
     LIMIT,
     LIST,
     NEXT_CURSOR,
+    OTHER,
     PAGE,
     READ,
     UPDATE,
     UPDATED_AT,
+    Kind,
     OperationFacts,
     check_specs,
     facts_of,
@@ -102,7 +105,7 @@ class Monitor:
         try:
             seen = self._seen(exchange, facts, start, started_at, owner, key, spelling, end)
             found = run(seen)
-            learn(seen)
+            _LEARN[facts.kind](seen)
         finally:
             if owner is not None and facts.write:
                 self._release(watch, end, forget=False, status=exchange.status)
@@ -151,28 +154,10 @@ class Monitor:
 
     def _release(self, watch: Watch, end: int, forget: bool, status: int = 0) -> None:
         """A write (with a credential) is over: no longer in flight; what it may have changed,
-        known by any credential, rests on its end."""
+        known by any credential, rests on its end (`Tracker.write_ends`)."""
         owner, key = watch[3], watch[4]
         assert owner is not None
-        tracker = self.tracker
-        if key is None:
-            tracker.write_ends(owner, None, end)
-            return
-        api, credential, item = key
-        ident = (api, item)
-        tracker.write_ends(owner, ident, end)
-        known = tracker.entries.get(key)
-        if known is not None:
-            known.last_write_end = end
-            if forget:
-                known.forget()
-        if len(tracker.by_id.get(ident, ())) < 2:
-            return  # no other credential knows it
-        for other in tracker.others(api, item, credential):
-            # Another credential wrote the same id: the same conversation, or its own namesake.
-            other.last_write_end = end
-            if forget or not 400 <= status < 500:
-                other.forget()
+        self.tracker.write_ends(owner, (key[0], key[2]) if key is not None else None, end, key, forget, status)
 
     def _unchanged_read(self, exchange: Exchange, watch: Watch) -> bool:
         """The usual case, judged in one comparison: a 2xx read of a valid request answered with
@@ -249,6 +234,7 @@ class Monitor:
             owner,
             credential_problem,
             key[2] if key is not None else None,
+            key,
             spelling,
             _single(exchange) if facts.listing is not None else {},
             sent,
@@ -384,49 +370,54 @@ def _learn_walk(seen: Seen) -> None:
 
 def learn(seen: Seen) -> None:
     """Record what the answered exchange shows the state now is (after the checks judged it)."""
-    facts = seen.facts
-    if seen.owner is None:
-        return
-    kind = facts.kind
-    if kind is CREATE:
-        answer = seen.answer
-        if seen.ok and isinstance(answer, dict) and isinstance(answer.get("id"), str):
-            key = (*seen.owner, key_of(facts, answer["id"]))
-            _establish(seen, seen.tracker.entry(key, answer["id"]), answer)
-    elif kind is LIST:
-        if seen.ok:
-            _learn_listed(seen)
-            _learn_walk(seen)
-    elif kind in (READ, UPDATE, DELETE) and seen.item is not None and seen.spelling is not None:
-        _learn_item(seen)
+    _LEARN[seen.facts.kind](seen)
+
+
+def _learn_created(seen: Seen) -> None:
+    answer, owner = seen.answer, seen.owner
+    if owner is not None and seen.ok and isinstance(answer, dict) and isinstance(answer.get("id"), str):
+        key = (*owner, key_of(seen.facts, answer["id"]))
+        _establish(seen, seen.tracker.entry(key, answer["id"]), answer)
+
+
+def _learn_list(seen: Seen) -> None:
+    if seen.owner is not None and seen.ok:
+        _learn_listed(seen)
+        _learn_walk(seen)
 
 
 def _learn_item(seen: Seen) -> None:
-    assert seen.owner is not None and seen.item is not None and seen.spelling is not None
+    """A read, update or delete of the conversation its path names."""
+    key, spelling = seen.key, seen.spelling
+    if key is None or spelling is None:
+        return  # no credential (or no id): nothing to learn for anyone
     tracker, kind = seen.tracker, seen.facts.kind
-    key: Key = (*seen.owner, seen.item)
     known = seen.known  # the entry, spelled alike (the checks changed nothing in the tracker)
     if known is None:
         known = tracker.entries.get(key)  # none, or one spelled otherwise
-    if known is not None and known.spelling != seen.spelling:
-        if seen.writes:
-            known.forget()  # it may have written the same conversation, or another one
-        return
+        if known is not None and known.spelling != spelling:
+            if seen.writes:
+                known.forget()  # it may have written the same conversation, or another one
+            return
     if seen.ok and kind is DELETE:
-        known = tracker.entry(key, seen.spelling)
+        known = tracker.entry(key, spelling)
         _gone(seen, known)
     elif seen.ok:
         answer = seen.answer
         shown_id = answer.get("id") if isinstance(answer, dict) else None
-        if isinstance(shown_id, str) and (shown_id.lower() if seen.facts.uuid_ids else shown_id) == seen.item:
-            _establish(seen, tracker.entry(key, seen.spelling), answer)
+        if isinstance(shown_id, str) and (shown_id.lower() if seen.facts.uuid_ids else shown_id) == key[2]:
+            _establish(seen, tracker.entry(key, spelling), answer)
         elif known is not None:
             known.forget()
     elif seen.status == 404:
         if known is not None or seen.writes:
-            _gone(seen, known or tracker.entry(key, seen.spelling))
+            _gone(seen, known or tracker.entry(key, spelling))
     elif known is not None and seen.writes and seen.status >= 500:
         known.forget()  # a failed write may have been applied, in part or whole
+
+
+def _learn_nothing(seen: Seen) -> None:
+    """An operation that is not about conversations tells nothing of them."""
 
 
 def _gone(seen: Seen, known: Known) -> None:
@@ -488,5 +479,15 @@ def _learn_listed(seen: Seen) -> None:
             known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
             seen.tracker.changes += 1
 
+
+# What each kind of exchange tells of the state, looked up once per exchange.
+_LEARN: dict[Kind, Callable[[Seen], None]] = {
+    CREATE: _learn_created,
+    LIST: _learn_list,
+    READ: _learn_item,
+    UPDATE: _learn_item,
+    DELETE: _learn_item,
+    OTHER: _learn_nothing,
+}
 
 __all__ = ["Monitor", "Watch", "learn"]

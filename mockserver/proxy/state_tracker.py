@@ -222,17 +222,40 @@ class Tracker:
         if ident is not None:
             self.writing[ident] = self.writing.get(ident, 0) + 1
 
-    def write_ends(self, owner: Owner, ident: tuple[str, str] | None, end: int) -> None:
+    def write_ends(
+        self, owner: Owner, ident: tuple[str, str] | None, end: int, key: Key | None = None, forget: bool = False,
+        status: int = 0,
+    ) -> None:  # fmt: skip
+        """A write is over (answered `status`, or `forget`: no answer came). What any
+        credential knows of the conversation `key` names rests on its end; what the write may
+        have changed is forgotten: by its own credential when no answer came, by another
+        (the same conversation, or its namesake) unless refused with a 4xx."""
         self.changes += 1
         state = self.owners.get(owner)
         if state is not None:
             state[0], state[1] = max(state[0] - 1, 0), end
-        if ident is not None:
-            left = self.writing.get(ident, 1) - 1
-            if left > 0:
-                self.writing[ident] = left
-            else:
-                self.writing.pop(ident, None)
+        if ident is None:
+            return
+        writing = self.writing
+        left = writing.get(ident, 1) - 1
+        if left > 0:
+            writing[ident] = left
+        else:
+            writing.pop(ident, None)
+        if key is None:
+            return
+        known = self.entries.get(key)
+        if known is not None:
+            known.last_write_end = end
+            if forget:
+                known.forget()
+        credentials = self.by_id.get(ident)
+        if credentials is None or len(credentials) < 2:
+            return  # no other credential knows it
+        for other in self.others(ident[0], ident[1], key[1]):
+            other.last_write_end = end
+            if forget or not 400 <= status < 500:
+                other.forget()
 
     def quiet_since(self, owner: Owner, start: int) -> bool:
         """No write of this credential in flight now, none answered since `start`."""

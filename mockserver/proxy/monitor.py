@@ -437,7 +437,8 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
     if updated is not None and (known.updated is None or updated >= known.updated):
         known.updated, known.updated_by, known.updated_end = updated, seen.request_id, seen.end
         known.updated_at = time.monotonic()
-    quiet = seen.quiet(known) if seen.facts.kind is not CREATE else True
+    # Quiet: a created one is new to the tracker; the entry the checks read, worked out once.
+    quiet = seen.calm if known is seen.known else facts.kind is CREATE or seen.quiet(known)
     if not quiet:
         known.forget()
         return

@@ -288,3 +288,38 @@ def test_a_list_page_repeated_after_a_create_it_could_not_judge_is_judged_again(
     driver.send(RT, "deleteConversation", 200, {"success": True}, item="a")
     found = driver.send(RT, "listConversations", 200, listed)
     assert "goneAfterDelete" in {f.rule for f in found}
+
+
+def test_an_update_is_held_to_every_rule_its_quick_checks_decide(driver: Driver) -> None:
+    """The update checks ask their deciding conditions first (existence, timestamps, a text sent
+    compared by ==): each case where one of them can fire is still caught on an update."""
+    stamps = {"createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-02T00:00:00Z"}
+    driver.send(RT, "createConversation", 201, conversation("c1", **stamps), body={})
+    # A text sent shown as another text, or as a number: not shown.
+    (other,) = driver.send(
+        RT, "updateConversation", 200, conversation("c1", title="b", **stamps), item="c1", body={"title": "a"}
+    )
+    assert (other.rule, other.observation, other.value) == ("writeShown", False, "b")
+    (number,) = driver.send(
+        RT, "updateConversation", 200, conversation("c1", title=1, **stamps), item="c1", body={"title": "1"}
+    )
+    assert (number.rule, number.value) == ("writeShown", 1)
+    # createdAt changed, updatedAt gone back: on an update too.
+    moved = {"createdAt": "2026-01-01T00:00:01Z", "updatedAt": "2026-01-03T00:00:00Z"}
+    found = driver.send(
+        RT, "updateConversation", 200, conversation("c1", title="c", **moved), item="c1", body={"title": "c"}
+    )
+    assert rules(found) == [("createdAtFixed", False)]
+    back = {**moved, "updatedAt": "2026-01-02T12:00:00Z"}
+    found = driver.send(
+        RT, "updateConversation", 200, conversation("c1", title="d", **back), item="c1", body={"title": "d"}
+    )
+    assert rules(found) == [("updatedAtMoves", False)]
+    # Shown to exist, then answered 404 to an update; deleted, then an update answered 2xx.
+    sole = driver.monitor.sole_writer
+    found = driver.send(RT, "updateConversation", 404, {"error": "not_found"}, item="c1", body={"title": "e"})
+    assert rules(found) == [("existsUntilDeleted", not sole)]
+    driver.send(RT, "createConversation", 201, conversation("c2"), body={})
+    assert driver.send(RT, "deleteConversation", 200, {"success": True}, item="c2") == []
+    found = driver.send(RT, "updateConversation", 200, conversation("c2", title="f"), item="c2", body={"title": "f"})
+    assert rules(found) == [("goneAfterDelete", not sole)]

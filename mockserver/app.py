@@ -191,7 +191,7 @@ class Operations:
                         break
             if endpoint is not None:
                 scope["path_params"] = params
-                if isinstance(endpoint, OperationEndpoint):
+                if isinstance(endpoint, OperationEndpoint | ProxyEndpoint):
                     await endpoint(scope, receive, send)  # it answers its own errors
                 else:
                     await _answering_errors(endpoint, scope, receive, send)

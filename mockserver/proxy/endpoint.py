@@ -68,6 +68,7 @@ _HOP_BY_HOP = frozenset(
 )
 # uvicorn writes its own date and server headers; the upstream's would be duplicates.
 _RESPONSE_DROPPED = (_HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
+_TOKENS_KEPT = 1024
 # Raw ASGI request headers by lower-case name (a repeated one keeps its last value, as
 # `Exchange.headers` does): what the proxy itself looks up, without decoding the others.
 RawHeaders = dict[bytes, bytes]
@@ -98,6 +99,9 @@ class ProxyState:
             (scheme, scheme.header_key, scheme.header_key.encode("latin-1"))
             for scheme in dict.fromkeys(map(scheme_of, self.upstreams))
         ]
+        # The token each raw header value carries, by scheme (None: none): clients send the same
+        # few values again and again. Bounded: cleared when full.
+        self._tokens: dict[tuple[int, bytes], str | None] = {}
         self._journal = runtime.journal
         for key, _ in config.record_keys:
             self._journal.remember_secret(key)
@@ -117,11 +121,17 @@ class ProxyState:
         now on they are secrets wherever they appear, as the mock's own keys are (the journal
         keeps the latest ones, `REMEMBERED_SECRETS`). The one `scheme` reads, if any."""
         found = None
-        for each, key, raw_key in self._schemes:
+        for index, (each, key, raw_key) in enumerate(self._schemes):
             value = headers.get(raw_key)
             if value is None:
                 continue
-            token = each.credential({key: value.decode("latin-1")}).token
+            try:
+                token = self._tokens[(index, value)]
+            except KeyError:
+                token = each.credential({key: value.decode("latin-1")}).token
+                if len(self._tokens) >= _TOKENS_KEPT:
+                    self._tokens.clear()
+                self._tokens[(index, value)] = token
             if token is not None:
                 self._journal.remember_secret(token)
                 if each == scheme:

@@ -12,7 +12,9 @@ DURATION seconds per server and case; tables of medians, ratios as the median of
 per-pair ratios (lowest-highest in brackets). `--compare` installs the revision and this
 working tree each in a temp venv (`_install.py`), so a change's cost is one command. In
 `--proxy`, the proxy gets core 0 as the mock alone does; the mock behind it shares core 1
-with wrk (a real upstream costs the proxy's machine nothing).
+with wrk (a real upstream costs the proxy's machine nothing). Beside it runs the thinnest
+proxy this stack allows (`bare_proxy.py`: uvicorn and the proxy's own upstream client, no
+checks): its ratio to the mock is the ceiling of the proxy's, as bare is the mock's.
 """
 
 from __future__ import annotations
@@ -65,11 +67,19 @@ CASES = {
 HEALTH = "/__mock__/health"
 
 
-def bare_command(port: int) -> list[str]:
+def uvicorn_command(app: str, port: int) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(ROOT / "benchmarks"),
+        sys.executable, "-m", "uvicorn", app, "--app-dir", str(ROOT / "benchmarks"),
         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--log-level", "error", "--no-access-log",
     ]  # fmt: skip
+
+
+def bare_command(port: int) -> list[str]:
+    return uvicorn_command("bare_app:app", port)
+
+
+def bare_proxy_command(port: int, upstream: str) -> list[str]:
+    return ["env", f"BARE_PROXY_UPSTREAM={upstream}", *uvicorn_command("bare_proxy:app", port)]
 
 
 def mock_command(python: Path | str, port: int, *args: str) -> list[str]:
@@ -106,6 +116,10 @@ def servers(mode: str, compare: str | None, work: Path) -> Iterator[dict[str, tu
             upstream = free_port()
             started.append(start(mock_command(sys.executable, upstream), upstream, WRK_CORE, HEALTH))
             port = free_port()
+            proc = start(bare_proxy_command(port, f"http://127.0.0.1:{upstream}"), port, SERVER_CORE, HEALTH)
+            started.append(proc)
+            found["bare proxy"] = (f"http://127.0.0.1:{port}", proc.pid)
+            port = free_port()
             command = mock_command(sys.executable, port, "--upstream", f"http://127.0.0.1:{upstream}")
             proc = start(command, port, SERVER_CORE, HEALTH)
             started.append(proc)
@@ -122,8 +136,11 @@ def servers(mode: str, compare: str | None, work: Path) -> Iterator[dict[str, tu
 
 
 def ratios_wanted(names: list[str]) -> list[tuple[str, str]]:
-    """(numerator, denominator) pairs worth printing: each server against bare, and the
-    headline pair of the mode (new against old, the proxy against the mock it fronts)."""
+    """(numerator, denominator) pairs worth printing: the headline pair of the mode first (new
+    against old; the proxy against the mock it fronts, and its ceiling, the bare proxy, against
+    the same mock), then each server against bare."""
+    if "proxy" in names:
+        return [("proxy", "mock"), ("bare proxy", "mock"), ("proxy", "bare proxy"), ("mock", "bare")]
     wanted = [(name, "bare") for name in names if name != "bare"]
     if len(names) == 3:
         wanted.insert(0, (names[2], names[1]))
@@ -154,11 +171,16 @@ def measure(
     return results
 
 
+def label(name: str) -> str:
+    """A server's name without its note: `old (ff609e0)` is `old`."""
+    return name.split(" (")[0]
+
+
 def print_table(results: dict[str, dict[str, list[Sample]]], floor: float) -> None:
     names = list(next(iter(results.values())))
     pairs = ratios_wanted(names)
     head = f"{'case':<28}" + "".join(f"{name + ' req/s':>22}{'p50 ms':>8}" for name in names)
-    head += "".join(f"{a.split(' ')[0] + '/' + b.split(' ')[0]:>22}" for a, b in pairs)
+    head += "".join(f"{label(a) + '/' + label(b):>22}" for a, b in pairs)
     print("\n" + head)
     notes: list[str] = []
     for case, by_name in results.items():

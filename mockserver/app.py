@@ -191,32 +191,9 @@ class Operations:
                         break
             if endpoint is not None:
                 scope["path_params"] = params
-                if isinstance(endpoint, OperationEndpoint):
-                    await endpoint(scope, receive, send)  # it answers its own errors
-                else:
-                    await _answering_errors(endpoint, scope, receive, send)
+                await endpoint(scope, receive, send)  # each endpoint answers its own errors
                 return
         await self.app(scope, receive, send)
-
-
-async def _answering_errors(endpoint: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    """What the router's exception handlers do for an endpoint that may raise an ApiError."""
-    started = False
-
-    async def sending(message: Message) -> None:
-        nonlocal started
-        started = started or message["type"] == "http.response.start"
-        await send(message)
-
-    try:
-        await endpoint(scope, receive, sending)
-    except (ApiError, ClientDisconnect) as exc:
-        if started:
-            raise RuntimeError("caught an ApiError, but the response had already started") from exc
-        if isinstance(exc, ClientDisconnect):
-            logger.debug("client went away mid-request: %s %s", scope["method"], printable(shorten(scope["path"], 200)))
-            exc = ApiError(400, "the client disconnected before sending the whole body")
-        await exc.response()(scope, receive, send)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -86,12 +86,16 @@ class OperationValidator:
         it reports all of them rather than answering the first)."""
         for param in self._params:
             raw = (path if param.location == "path" else query).get(param.name)
-            where = f"{param.location} parameter '{param.name}'"
             if raw is None:
                 if param.required:
+                    where = f"{param.location} parameter '{param.name}'"
                     yield Problem(where, param.name, ("required",), "required", f"{where} is required", None)
                 continue
-            for error in param.validator.iter_errors(param.coerce(raw)):
+            value = param.coerce(raw)
+            if param.validator.is_valid(value):  # the common case, answered without an error object
+                continue
+            where = f"{param.location} parameter '{param.name}'"
+            for error in param.validator.iter_errors(value):
                 yield _problem(where, param.name, error)
 
     def body_problems(self, body: Any) -> Iterator[Problem]:
@@ -118,6 +122,12 @@ class ResponseValidator:
             schema = operation.response_schema(status)
             self._bodies[status] = _compile(schema) if schema is not None else None
 
+    def valid(self, status: str, body: Any) -> bool:
+        """Whether `body` conforms (or `status` documents no body schema): the common case,
+        answered without an error object."""
+        validator = self._bodies.get(status)
+        return validator is None or bool(validator.is_valid(body))
+
     def body_problems(self, status: str, body: Any) -> Iterator[Problem]:
         validator = self._bodies.get(status)
         if validator is not None:
@@ -137,6 +147,8 @@ class Problem:
 
 
 def _problems(validator: Any, value: Any, whole: str, field: str) -> Iterator[Problem]:
+    if validator.is_valid(value):  # the common case, answered without building an error iterator
+        return
     for error in validator.iter_errors(value):
         path = json_path(error.instance_path).lstrip(".")
         yield _problem(f"{field} '{path}'" if path else whole, None, error)

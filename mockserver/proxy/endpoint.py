@@ -36,14 +36,14 @@ from specs.integers import ascii_int
 from specs.redact import Redactor, redact_url
 from specs.text import printable, shorten
 
-from ..api.errors import ApiError
+from ..api.errors import ApiError, send_json
 from ..api.request import RequestInfo
 from ..config import MockConfig
 from ..control.chaos import parse_prefer
 from ..protocol import LEFT
 from ..runtime import Runtime
 from .cutoff import Cutoff
-from .exchange import Exchange, Finding
+from .exchange import DecodedHeaders, Exchange, Finding
 from .monitor import Monitor
 from .record import Recorder
 from .traffic_check import OperationChecks
@@ -68,6 +68,10 @@ _HOP_BY_HOP = frozenset(
 )
 # uvicorn writes its own date and server headers; the upstream's would be duplicates.
 _RESPONSE_DROPPED = (_HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
+_TOKENS_KEPT = 1024
+# Raw ASGI request headers by lower-case name (a repeated one keeps its last value, as
+# `Exchange.headers` does): what the proxy itself looks up, without decoding the others.
+RawHeaders = dict[bytes, bytes]
 
 
 class ProxyState:
@@ -91,7 +95,13 @@ class ProxyState:
         self.started = time.time()
         self._ids = itertools.count(1)
         self._client: UpstreamClient | None = None
-        self._schemes = [(scheme, scheme.header_key) for scheme in dict.fromkeys(map(scheme_of, self.upstreams))]
+        self._schemes = [
+            (scheme, scheme.header_key, scheme.header_key.encode("latin-1"))
+            for scheme in dict.fromkeys(map(scheme_of, self.upstreams))
+        ]
+        # The token each raw header value carries, by scheme (None: none): clients send the same
+        # few values again and again. Bounded: cleared when full.
+        self._tokens: dict[tuple[int, bytes], str | None] = {}
         self._journal = runtime.journal
         for key, _ in config.record_keys:
             self._journal.remember_secret(key)
@@ -106,15 +116,22 @@ class ProxyState:
     def next_id(self) -> int:
         return next(self._ids)
 
-    def saw(self, headers: Mapping[str, str], scheme: AuthScheme) -> str | None:
+    def saw(self, headers: RawHeaders, scheme: AuthScheme) -> str | None:
         """Take note of the credentials a request carries, by each proxied API's scheme: from
         now on they are secrets wherever they appear, as the mock's own keys are (the journal
         keeps the latest ones, `REMEMBERED_SECRETS`). The one `scheme` reads, if any."""
         found = None
-        for each, key in self._schemes:
-            if key not in headers:
+        for index, (each, key, raw_key) in enumerate(self._schemes):
+            value = headers.get(raw_key)
+            if value is None:
                 continue
-            token = each.credential(headers).token
+            try:
+                token = self._tokens[(index, value)]
+            except KeyError:
+                token = each.credential({key: value.decode("latin-1")}).token
+                if len(self._tokens) >= _TOKENS_KEPT:
+                    self._tokens.clear()
+                self._tokens[(index, value)] = token
             if token is not None:
                 self._journal.remember_secret(token)
                 if each == scheme:
@@ -153,19 +170,29 @@ class ProxyEndpoint:
         self.scheme = scheme_of(api)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = self._arrived(scope)
-        cutoff = Cutoff(scope)
+        # It answers its own errors (as the mock's OperationEndpoint does): an ApiError raised
+        # before the answer began becomes a JSON answer here, not in a wrapper around every send.
+        headers: RawHeaders = dict(scope["headers"])
+        exchange = self._arrived(scope, headers)
         try:
-            await self._steps(exchange, cutoff, receive, send)
-        except asyncio.CancelledError:
-            if not cutoff.caught():
-                raise
-            await self._cut_off(exchange, cutoff)
-        finally:
-            cutoff.close()
+            cutoff = Cutoff(scope)
+            try:
+                await self._steps(exchange, headers, cutoff, receive, send)
+            except asyncio.CancelledError:
+                if not cutoff.caught():
+                    raise
+                await self._cut_off(exchange, cutoff)
+            finally:
+                cutoff.close()
+        except ApiError as error:
+            if exchange.answered:
+                raise RuntimeError("caught an ApiError, but the response had already started") from error
+            await send_json(send, error.status, error.payload(), error.headers)
 
-    async def _steps(self, exchange: Exchange, cutoff: Cutoff, receive: Receive, send: Send) -> None:
-        if exchange.checks is not None:
+    async def _steps(
+        self, exchange: Exchange, headers: RawHeaders, cutoff: Cutoff, receive: Receive, send: Send
+    ) -> None:
+        if exchange.checks is not None and (b"prefer" in headers or self.proxy.runtime.chaos.active):
             await self._chaos(exchange)
         await self._hold_body(exchange, receive)
         if exchange.body is not None:
@@ -175,23 +202,21 @@ class ProxyEndpoint:
         if monitor is not None:
             monitor.begin(exchange)
         try:
-            upstream = await self._forward(exchange, receive)
+            upstream, relayed = await self._forward(exchange, headers, receive)
             cutoff.listen(receive)  # a streamed body is all read now
             try:
                 held, complete = await self._take_answer(exchange, upstream)
                 self._check_response(exchange, upstream, held, complete)
-                await self._relay(exchange, upstream, held, complete, send)
+                await self._relay(exchange, upstream, relayed, held, complete, send)
             finally:
                 await upstream.aclose()
         finally:
             if monitor is not None:
                 monitor.abandon(exchange)  # no answer was judged: what it may have written is not known
 
-    def _arrived(self, scope: Scope) -> Exchange:
+    def _arrived(self, scope: Scope, headers: RawHeaders) -> Exchange:
         """The request's facts, its operation's checks, its credential and journal requestId."""
         checks = self.checks.get(scope["method"])
-        # ASGI servers give header names in lower case.
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         query_string = scope["query_string"]
         target = scope.get("raw_path") or scope["path"].encode()
         if query_string:
@@ -203,7 +228,7 @@ class ProxyEndpoint:
             query_string=query_string,
             target=target,
             raw_headers=scope["headers"],
-            headers=headers,
+            headers=DecodedHeaders(scope["headers"]),
             scheme=scope.get("scheme", "http"),
             path_params=scope.get("path_params", {}),
             checks=checks,
@@ -246,12 +271,14 @@ class ProxyEndpoint:
             more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             raise ApiError(400, f"{found[0].message}{more}", headers={VIOLATIONS_HEADER: str(len(found))})
 
-    async def _forward(self, exchange: Exchange, receive: Receive) -> Response:
-        """The request sent upstream; the answer once its status and headers are in. An answer
-        the proxy cannot pass on as it came (not HTTP, a status outside 100-599, a transfer
-        coding other than chunked) is a 502 and a violation."""
+    async def _forward(
+        self, exchange: Exchange, headers: RawHeaders, receive: Receive
+    ) -> tuple[Response, list[tuple[bytes, bytes]]]:
+        """The request sent upstream; the answer once its status and headers are in, and the
+        headers to relay. An answer the proxy cannot pass on as it came (not HTTP, a status
+        outside 100-599, a transfer coding other than chunked) is a 502 and a violation."""
         try:
-            upstream = await self._send(exchange, receive)
+            upstream = await self._send(exchange, headers, receive)
         except MalformedAnswer as exc:
             self._cannot_pass_on(exchange, exc.rule, str(exc), None)
         except httpx.TimeoutException as exc:
@@ -275,7 +302,7 @@ class ProxyEndpoint:
             ) from None
         exchange.upstream = upstream
         exchange.status = upstream.status_code
-        exchange.response_headers = _merged(upstream.headers)
+        exchange.response_headers, relayed = _merged(upstream.headers)
         codings = _transfer_codings(exchange.response_headers)
         if codings and codings != ["chunked"]:
             # Only chunked is undone on the way in (RFC 9112 §7); passed on without its
@@ -285,7 +312,7 @@ class ProxyEndpoint:
             self._cannot_pass_on(
                 exchange, "transferCoding", f"Transfer-Encoding: {shown} (the proxy passes on only chunked)", shown
             )
-        return upstream
+        return upstream, relayed
 
     def _cannot_pass_on(self, exchange: Exchange, rule: str, problem: str, value: Any) -> NoReturn:
         """A 502 naming what the upstream sent, and a response violation."""
@@ -300,20 +327,19 @@ class ProxyEndpoint:
             headers={VIOLATIONS_HEADER: str(exchange.findings)},
         )
 
-    async def _send(self, exchange: Exchange, receive: Receive) -> Response:
-        headers = exchange.headers
+    async def _send(self, exchange: Exchange, headers: RawHeaders, receive: Receive) -> Response:
         dropped = _HOP_BY_HOP
-        if "connection" in headers:
-            named = {h.strip().lower().encode("latin-1") for h in headers["connection"].split(",")}
-            dropped = dropped | named
+        connection = headers.get(b"connection")
+        if connection is not None:
+            dropped = dropped | {h.strip().lower() for h in connection.split(b",")}
         forwarded = [(k, v) for k, v in exchange.raw_headers if k not in dropped]
         client = self.proxy.client
         hold = self.proxy.max_response
         if exchange.body is not None:
             return await client.send(self.origin, exchange.method, exchange.target, forwarded, exchange.body, hold=hold)
         # A streamed body keeps its declared length; without one it goes out chunked.
-        declared = headers.get("content-length")
-        length = ascii_int(declared) if declared is not None else None
+        declared = headers.get(b"content-length")
+        length = ascii_int(declared.decode("latin-1")) if declared is not None else None
         body = _rest(exchange.held, receive)
         return await client.send(self.origin, exchange.method, exchange.target, forwarded, body, length, hold)
 
@@ -368,12 +394,17 @@ class ProxyEndpoint:
             recorder.observe(checks.operation, exchange, exchange.credential)
 
     async def _relay(
-        self, exchange: Exchange, upstream: Response, held: list[bytes], complete: bool, send: Send
+        self,
+        exchange: Exchange,
+        upstream: Response,
+        out: list[tuple[bytes, bytes]],
+        held: list[bytes],
+        complete: bool,
+        send: Send,
     ) -> None:
-        """The upstream's status and headers (+ X-Convo-Violations), then its body: what was
-        held, and past the buffer the rest as it comes, no faster than the client takes it
+        """The upstream's status and headers (`out`, + X-Convo-Violations), then its body: what
+        was held, and past the buffer the rest as it comes, no faster than the client takes it
         (a client that leaves cuts the exchange off: see cutoff.py)."""
-        out = [(k, v) for k, v in upstream.headers if k.lower() not in _RESPONSE_DROPPED]
         # The length of what came back; not for HEAD, whose Content-Length describes the GET.
         if complete and exchange.method != "HEAD" and "content-length" not in (exchange.response_headers or {}):
             out.append((b"content-length", str(len(held[0]) if held else 0).encode()))
@@ -519,13 +550,31 @@ def _transfer_codings(headers: Mapping[str, str]) -> list[str]:
     return [c.strip().lower() for c in value.split(",") if c.strip()] if value else []
 
 
-def _merged(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Header names in lower case, repeated ones joined with ", " (RFC 9110 §5.3)."""
+def _merged(headers: list[tuple[bytes, bytes]]) -> tuple[dict[str, str], list[tuple[bytes, bytes]]]:
+    """An answer's headers for the checks: names in lower case, repeated ones joined with ", "
+    (RFC 9110 §5.3); and, in the same pass, the ones relayed (as sent, less the dropped)."""
     merged: dict[str, str] = {}
+    relayed: list[tuple[bytes, bytes]] = []
+    names = _NAMES
     for k, v in headers:
-        name, value = k.lower().decode("latin-1"), v.decode("latin-1")
+        known = names.get(k)
+        if known is None:
+            lower = k.lower()
+            known = (lower.decode("latin-1"), lower in _RESPONSE_DROPPED)
+            if len(names) < _NAMES_KEPT:
+                names[k] = known
+        name, dropped = known
+        value = v.decode("latin-1")
         merged[name] = f"{merged[name]}, {value}" if name in merged else value
-    return merged
+        if not dropped:
+            relayed.append((k, v))
+    return merged, relayed
+
+
+# Header names as upstreams spell them → (lower-case name, dropped from the relay?): a server
+# sends the same few names in every answer. Bounded: past it, names are worked out each time.
+_NAMES: dict[bytes, tuple[str, bool]] = {}
+_NAMES_KEPT = 512
 
 
 def _decoded(raw: bytes, encoding: str | None, limit: int) -> bytes | None:

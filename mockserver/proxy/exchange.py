@@ -8,7 +8,7 @@ journal's `requestId`, the credential it carried).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,38 @@ if TYPE_CHECKING:
 
 
 UNPARSED: Any = object()  # a body not parsed (yet): none, not JSON, or no check read it
+
+
+class DecodedHeaders(Mapping[str, str]):
+    """A request's raw ASGI headers as a mapping by lower-case name (a repeated header keeps
+    its last value), decoded on first use: most requests' are never asked for by name."""
+
+    __slots__ = ("_decoded", "_raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._decoded: dict[str, str] | None = None
+
+    def _dict(self) -> dict[str, str]:
+        if self._decoded is None:
+            # ASGI servers give header names in lower case.
+            self._decoded = {k.decode("latin-1"): v.decode("latin-1") for k, v in self._raw}
+        return self._decoded
+
+    def __getitem__(self, name: str) -> str:
+        return self._dict()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._dict()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +117,10 @@ class Exchange:
     @property
     def findings(self) -> int:
         """The violations among the findings (what X-Convo-Violations counts): not observations."""
+        if not (self.request_findings or self.response_findings or self.behaviour_findings):
+            return 0
         found = (*self.request_findings, *self.response_findings, *self.behaviour_findings)
         return sum(not f.observation for f in found)
 
 
-__all__ = ["UNPARSED", "Exchange", "Finding"]
+__all__ = ["UNPARSED", "DecodedHeaders", "Exchange", "Finding"]

@@ -1,6 +1,6 @@
 """The proxy's checks of real traffic against the spec: small named functions in two registries.
 
-Each check looks at one exchange and yields `Finding`s: the rule, where the spec writes it,
+Each check looks at one exchange and returns `Finding`s: the rule, where the spec writes it,
 the offending value. They use the same validators the mock compiles from the spec
 (validation.py), compiled once per operation × status. Credentials are not checked here: a
 request without a key is how a client tests the service's 401, which the spec documents.
@@ -8,7 +8,8 @@ request without a key is how a client tests the service's 401, which the spec do
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -30,6 +31,19 @@ class OperationChecks:
         self.request = OperationValidator(operation)
         self.response = ResponseValidator(operation)
         self.responses: dict[str, Any] = operation.definition.get("responses", {})
+        # Per documented response: its content types, and whether its JSON body's shape is one
+        # the documentation leaves open (an `x-rule` on the schema, rule 6).
+        self.content: dict[str, dict[str, Any]] = {k: r.get("content", {}) for k, r in self.responses.items()}
+        self.open_shape = {
+            k: "x-rule" in c["application/json"].get("schema", {})
+            for k, c in self.content.items()
+            if "application/json" in c
+        }
+        # Per documented response: the headers it requires, (name, lower-case name).
+        self.required_headers = {
+            k: [(name, name.lower()) for name, h in r.get("headers", {}).items() if h.get("required")]
+            for k, r in self.responses.items()
+        }
         self._keys: dict[int, str | None] = {}
 
     def response_key(self, status: int) -> str | None:
@@ -43,15 +57,29 @@ class OperationChecks:
         return found
 
     def run_request(self, exchange: Exchange) -> list[Finding]:
-        return [f for check in REQUEST_CHECKS for f in check(self, exchange)]
+        return _run(REQUEST_CHECKS, self, exchange)
 
     def run_response(self, exchange: Exchange) -> list[Finding]:
-        return [f for check in RESPONSE_CHECKS for f in check(self, exchange)]
+        return _run(RESPONSE_CHECKS, self, exchange)
+
+
+def _run(checks: tuple[Check, ...], ops: OperationChecks, exchange: Exchange) -> list[Finding]:
+    found: list[Finding] = []
+    for check in checks:
+        some = check(ops, exchange)
+        if some:
+            found += some
+    return found
 
 
 def media_type(headers: Mapping[str, str] | None) -> str | None:
     value = (headers or {}).get("content-type")
-    return value.split(";", 1)[0].strip().lower() if value else None
+    return _media(value) if value else None
+
+
+@functools.lru_cache(maxsize=256)  # a server sends few distinct values: each parsed once
+def _media(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
 
 
 def _json(data: bytes) -> tuple[bool, Any]:
@@ -62,57 +90,63 @@ def _json(data: bytes) -> tuple[bool, Any]:
 
 
 # --- request checks ------------------------------------------------------------------------
+# Each check returns what it found, `NONE` when nothing: plain calls, since nearly every
+# exchange passes every check (a generator per check cost more than most checks' work).
+
+NONE: tuple[Finding, ...] = ()
 
 
-def request_parameters(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+def request_parameters(ops: OperationChecks, ex: Exchange) -> Sequence[Finding]:
     query = ex.query if ops.request.takes_query else {}
+    found = []
     for problem in ops.request.parameter_problems(ex.path_params, query):
         assert problem.parameter is not None
         base = parameter_parts(ops.api, ops.operation.path, ops.operation.method.lower(), problem.parameter)
         schema_path = problem.schema_path if problem.rule == "required" else ("schema", *problem.schema_path)
-        yield Finding(problem.rule, in_spec(ops.api, base, schema_path), problem.message, problem.value)
+        found.append(Finding(problem.rule, in_spec(ops.api, base, schema_path), problem.message, problem.value))
+    return found
 
 
-def request_content_type(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+def request_content_type(ops: OperationChecks, ex: Exchange) -> Sequence[Finding]:
     declared = (ops.operation.request_body or {}).get("content", {})
     if not declared or not ex.body:
-        return
+        return NONE
     sent = media_type(ex.headers)
-    if sent not in declared:
-        yield Finding(
+    if sent in declared:
+        return NONE
+    return [
+        Finding(
             "contentType",
             in_spec(ops.api, (*ops.parts, "requestBody", "content")),
             f"request content type {sent or '(none)'} is not one the spec declares ({', '.join(declared)})",
             sent,
         )
+    ]
 
 
-def request_body(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+def request_body(ops: OperationChecks, ex: Exchange) -> Sequence[Finding]:
     if not ops.request.takes_body or ex.body is None:
-        return
+        return NONE
     if not ex.body:
-        if ops.request.body_required:
-            yield Finding(
-                "required",
-                in_spec(ops.api, (*ops.parts, "requestBody", "required")),
-                "the request body is required",
-                None,
-            )
-        return
+        if not ops.request.body_required:
+            return NONE
+        where = in_spec(ops.api, (*ops.parts, "requestBody", "required"))
+        return [Finding("required", where, "the request body is required", None)]
     if media_type(ex.headers) != "application/json":
-        return  # request_content_type reports it
+        return NONE  # request_content_type reports it
     parsed, body = _json(ex.body)
-    if parsed:
-        ex.request_json = body  # parsed once: the behaviour monitor reads it too
     if not parsed:
-        yield Finding("json", in_spec(ops.api, (*ops.parts, "requestBody")), "request body is not valid JSON", None)
-        return
+        return [Finding("json", in_spec(ops.api, (*ops.parts, "requestBody")), "request body is not valid JSON", None)]
+    ex.request_json = body  # parsed once: the behaviour monitor reads it too
     base = (*ops.parts, "requestBody", "content", "application/json", "schema")
-    for problem in ops.request.body_problems(body):
-        yield Finding(problem.rule, in_spec(ops.api, base, problem.schema_path), problem.message, problem.value)
+    return [
+        Finding(problem.rule, in_spec(ops.api, base, problem.schema_path), problem.message, problem.value)
+        for problem in ops.request.body_problems(body)
+    ]
 
 
-REQUEST_CHECKS: tuple[Callable[[OperationChecks, Exchange], Iterator[Finding]], ...] = (
+Check = Callable[[OperationChecks, Exchange], Sequence[Finding]]
+REQUEST_CHECKS: tuple[Check, ...] = (
     request_parameters,
     request_content_type,
     request_body,
@@ -122,76 +156,84 @@ REQUEST_CHECKS: tuple[Callable[[OperationChecks, Exchange], Iterator[Finding]], 
 # --- response checks -----------------------------------------------------------------------
 
 
-def response_status(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
-    if ops.response_key(ex.status) is None:
-        yield Finding(
+def response_status(ops: OperationChecks, ex: Exchange) -> Sequence[Finding]:
+    if ops.response_key(ex.status) is not None:
+        return NONE
+    return [
+        Finding(
             "status",
             in_spec(ops.api, (*ops.parts, "responses")),
             f"status {ex.status} is not documented for {ops.operation.operation_id} "
             f"(documented: {', '.join(ops.responses)})",
             ex.status,
         )
+    ]
 
 
-def response_content_type(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+def response_content_type(ops: OperationChecks, ex: Exchange) -> Sequence[Finding]:
     key = ops.response_key(ex.status)
     if key is None:
-        return
-    declared = ops.responses[key].get("content", {})
+        return NONE
+    declared = ops.content[key]
     sent = media_type(ex.response_headers)
     if not declared:
-        if ex.response_body:
-            where = in_spec(ops.api, (*ops.parts, "responses", key))
-            yield Finding("contentType", where, f"status {ex.status} is documented without a body", sent)
-        return
-    if sent not in declared:
-        yield Finding(
+        if not ex.response_body:
+            return NONE
+        where = in_spec(ops.api, (*ops.parts, "responses", key))
+        return [Finding("contentType", where, f"status {ex.status} is documented without a body", sent)]
+    if sent in declared:
+        return NONE
+    return [
+        Finding(
             "contentType",
             in_spec(ops.api, (*ops.parts, "responses", key, "content")),
             f"response content type {sent or '(none)'} is not one the spec declares for {key} ({', '.join(declared)})",
             sent,
         )
+    ]
 
 
-def response_body(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+def response_body(ops: OperationChecks, ex: Exchange) -> Sequence[Finding]:
     key = ops.response_key(ex.status)
     if key is None or ex.response_body is None or media_type(ex.response_headers) != "application/json":
-        return
-    content = ops.responses[key].get("content", {})
-    if "application/json" not in content:
-        return
+        return NONE
+    if key not in ops.open_shape:
+        return NONE  # no JSON body documented
     parsed, body = _json(ex.response_body)
-    if parsed:
-        ex.response_json = body
     if not parsed:
-        yield Finding(
-            "json", in_spec(ops.api, (*ops.parts, "responses", key, "content")), "response body is not valid JSON", None
-        )
-        return
-    if "x-rule" in content["application/json"].get("schema", {}):
+        where = in_spec(ops.api, (*ops.parts, "responses", key, "content"))
+        return [Finding("json", where, "response body is not valid JSON", None)]
+    ex.response_json = body  # parsed once: the behaviour monitor reads it too
+    if ops.open_shape[key]:
         # A body whose shape the documentation leaves open (the error object, rule 6): JSON is
         # all it owes; another shape is the server's choice, not a violation.
-        return
+        return NONE
+    if ops.response.valid(key, body):
+        return NONE
     base = (*ops.parts, "responses", key, "content", "application/json", "schema")
-    for problem in ops.response.body_problems(key, body):
-        yield Finding(problem.rule, in_spec(ops.api, base, problem.schema_path), problem.message, problem.value)
+    return [
+        Finding(problem.rule, in_spec(ops.api, base, problem.schema_path), problem.message, problem.value)
+        for problem in ops.response.body_problems(key, body)
+    ]
 
 
-def response_headers(ops: OperationChecks, ex: Exchange) -> Iterator[Finding]:
+def response_headers(ops: OperationChecks, ex: Exchange) -> Sequence[Finding]:
     key = ops.response_key(ex.status)
-    if key is None:
-        return
-    for name, header in ops.responses[key].get("headers", {}).items():
-        if header.get("required") and name.lower() not in (ex.response_headers or {}):
-            yield Finding(
-                "required",
-                in_spec(ops.api, (*ops.parts, "responses", key, "headers", name, "required")),
-                f"the required response header {name} is missing",
-                None,
-            )
+    if key is None or not ops.required_headers[key]:
+        return NONE
+    return [
+        Finding(
+            "required",
+            in_spec(ops.api, (*ops.parts, "responses", key, "headers", name, "required")),
+            f"the required response header {name} is missing",
+            None,
+        )
+        for name, lower in ops.required_headers[key]
+        if lower not in (ex.response_headers or {})
+    ]
 
 
-RESPONSE_CHECKS: tuple[Callable[[OperationChecks, Exchange], Iterator[Finding]], ...] = (
+RESPONSE_CHECKS: tuple[Check, ...] = (
     response_status,
     response_content_type,
     response_body,

@@ -15,7 +15,7 @@ import asyncio
 import collections
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httptools
 import httpx
@@ -40,6 +40,14 @@ class Origin:
     port: int
     prefix: bytes
     host_header: bytes
+    # The pool is looked up by origin twice a request: its hash worked out once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.scheme, self.host, self.port, self.prefix, self.host_header)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def parse(cls, url: str) -> Origin:

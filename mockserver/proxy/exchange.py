@@ -51,7 +51,8 @@ class DecodedHeaders(Mapping[str, str]):
         return len(self._dict())
 
     def __repr__(self) -> str:
-        return repr(self._dict())
+        # Names only: a value may be a credential, and a repr can reach a log or a traceback.
+        return f"DecodedHeaders({sorted(self._dict())!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +79,13 @@ class Exchange:
     path: str  # percent-decoded, as the router saw it
     query_string: bytes
     target: bytes  # path and query as sent: what is forwarded
-    raw_headers: list[tuple[bytes, bytes]]  # as sent: what is forwarded (less the hop-by-hop ones)
-    headers: Mapping[str, str]  # lower-case names; a repeated header keeps its last value
+    # Headers and credential stay out of the repr: a repr can reach a log or a traceback.
+    raw_headers: list[tuple[bytes, bytes]] = field(repr=False)  # as sent: what is forwarded (less the hop-by-hop ones)
+    headers: Mapping[str, str] = field(repr=False)  # lower-case names; a repeated header keeps its last value
     scheme: str = "http"  # how the client reached the proxy
     path_params: Mapping[str, str] = field(default_factory=dict)
     checks: OperationChecks | None = None  # the operation's checks; None: not an operation of the spec
-    credential: str | None = None  # the key it carried, by its API's security scheme
+    credential: str | None = field(default=None, repr=False)  # the key it carried, by its API's security scheme
     request_id: int = 0  # the journal entry's requestId, which its violations name
     # What the proxy held of the request body: all of it (`body`), or its first part when it
     # is longer than the buffer (then `body` is None: streamed on, not checked).

@@ -57,13 +57,12 @@ def moment(value: Any) -> datetime | None:
     """A timestamp as a moment in time (None when it is not one), read once per text."""
     if not isinstance(value, str):
         return None
-    try:
-        return _MOMENTS[value]
-    except KeyError:
+    found: datetime | None = _MOMENTS.get(value, NOTHING)  # asked, not caught: an update's updatedAt is new each time
+    if found is NOTHING:
         if len(_MOMENTS) >= _MOMENTS_KEPT:
             _MOMENTS.clear()
         found = _MOMENTS[value] = instant(value)
-        return found
+    return found
 
 
 Stamps = tuple[datetime | None, datetime | None]
@@ -192,6 +191,22 @@ def _text(value: Any) -> str:
 
 def _refs(ids: Sequence[int]) -> str:
     return ", ".join(f"#{i}" for i in ids)
+
+
+def shows(shown_value: Any, sent: Any) -> bool:
+    """`contains`, a text sent (the usual case) compared at once: for a str, `contains` is `==`
+    (a bool is never equal to a str)."""
+    return (shown_value == sent) if sent.__class__ is str else contains(shown_value, sent)
+
+
+def shows_every_write(facts: OperationFacts, sent: dict[str, Any], answer: dict[str, Any]) -> bool:
+    """Whether the answer shows every documented field the request wrote (`update_shows_request`
+    finds nothing)."""
+    writes = facts.writes
+    for name, value in sent.items():  # noqa: SIM110 (a loop, not all() over a generator: one frame fewer)
+        if name in writes and not shows(answer.get(name), value):
+            return False
+    return True
 
 
 def contains(shown_value: Any, sent: Any) -> bool:
@@ -348,11 +363,7 @@ def update_shows_request(seen: Seen) -> list[Finding]:
         return out
     writes, answer = facts.writes, seen.answer
     for name, value in seen.sent.items():
-        if name not in writes:
-            continue
-        # A text sent shows as that very text: for a str, `contains` is `==` (a bool is never
-        # equal to a str), spared a call.
-        if (answer.get(name) == value) if value.__class__ is str else contains(answer.get(name), value):
+        if name not in writes or shows(answer.get(name), value):
             continue
         out.append(
             seen.violation(
@@ -418,15 +429,19 @@ def timestamps(seen: Seen) -> list[Finding]:
     facts, known = seen.facts, seen.known
     if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
         return []
-    created, updated = seen.created, seen.updated
-    # The usual case, found silent here: createdAt as known, updatedAt later than known (or
-    # either not known): no rule of `_timestamps_of` can fire (each needs createdAt to differ,
-    # or updatedAt earlier than or equal to the one known).
-    if (created is None or known.created is None or created == known.created) and (
-        updated is None or known.updated is None or updated > known.updated
-    ):
+    if stamps_in_order(known, seen.created, seen.updated, seen.start):
         return []
-    return _timestamps_of(seen, seen.answer, (created, updated), known, facts.kind is UPDATE, None)
+    return _timestamps_of(seen, seen.answer, (seen.created, seen.updated), known, facts.kind is UPDATE, None)
+
+
+def stamps_in_order(known: Known, created: datetime | None, updated: datetime | None, start: int) -> bool:
+    """The usual case, decided at once: createdAt as known, and updatedAt later than known (or
+    either not known, or known from an exchange that ended after `start`, which nothing is held
+    to): no rule of `_timestamps_of` can fire (each needs createdAt to differ, or updatedAt not
+    later than one known before `start`)."""
+    return (created is None or known.created is None or created == known.created) and (
+        updated is None or known.updated is None or updated > known.updated or known.updated_end >= start
+    )
 
 
 def _timestamps_of(
@@ -773,6 +788,9 @@ __all__ = [
     "key_of",
     "moment",
     "run",
+    "shows",
+    "shows_every_write",
+    "stamps_in_order",
     "summary_change",
     "whole_of",
 ]

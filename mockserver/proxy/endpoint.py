@@ -211,7 +211,7 @@ class ProxyEndpoint:
             finally:
                 await upstream.aclose()
         finally:
-            if monitor is not None:
+            if monitor is not None and exchange.watch is not None:
                 monitor.abandon(exchange)  # no answer was judged: what it may have written is not known
 
     def _arrived(self, scope: Scope, headers: RawHeaders) -> Exchange:
@@ -388,7 +388,9 @@ class ProxyEndpoint:
         self._record(exchange)
         monitor = self.proxy.monitor
         if monitor is not None and checks is not None:
-            self._emit(exchange, [("response", f) for f in monitor.end(exchange)])
+            behaviour = monitor.end(exchange)
+            if behaviour:  # the usual case, none: no list made
+                self._emit(exchange, [("response", f) for f in behaviour])
         recorder = self.proxy.recorder
         if checks is not None and not exchange.response_findings and recorder and exchange.response_body is not None:
             recorder.observe(checks.operation, exchange, exchange.credential)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -20,7 +21,17 @@ import orjson
 from specs.auth import CredentialProblem, scheme_of
 from specs.integers import ascii_int
 
-from .behaviour_check import NOTHING, Seen, contains, key_of, moment, run, whole_of
+from .behaviour_check import (
+    NOTHING,
+    Seen,
+    contains,
+    key_of,
+    moment,
+    run,
+    shows_every_write,
+    stamps_in_order,
+    whole_of,
+)
 from .behaviour_spec import (
     CREATE,
     CREATED_AT,
@@ -96,6 +107,8 @@ class Monitor:
         self.tracker.changes += 1
         if kind is READ and self._unchanged_read(exchange, watch):
             return []
+        if kind is UPDATE and self._overlapping_update(exchange, watch):
+            return []
         return self._judge(exchange, watch)
 
     def _judge(self, exchange: Exchange, watch: Watch) -> list[Finding]:
@@ -108,7 +121,7 @@ class Monitor:
             _LEARN[facts.kind](seen)
         finally:
             if owner is not None and facts.write:
-                self._release(watch, end, forget=False, status=exchange.status)
+                self._release(watch, end, False, exchange.status)
         exchange.behaviour_findings = found
         return found
 
@@ -150,7 +163,7 @@ class Monitor:
         exchange.watch = None
         self.tracker.changes += 1
         if watch[3] is not None and watch[0].write:
-            self._release(watch, self.tracker.tick(), forget=True)
+            self._release(watch, self.tracker.tick(), True)
 
     def _release(self, watch: Watch, end: int, forget: bool, status: int = 0) -> None:
         """A write (with a credential) is over: no longer in flight; what it may have changed,
@@ -162,7 +175,13 @@ class Monitor:
     def _unchanged_read(self, exchange: Exchange, watch: Watch) -> bool:
         """The usual case, judged in one comparison: a 2xx read of a valid request answered with
         the very bytes of the answer the tracker's knowledge rests on, with no write in flight,
-        can contradict nothing; it only confirms what is known."""
+        can contradict nothing; it only confirms what is known.
+
+        Reads of one conversation answered out of order are decided here too: the same bytes show
+        the same fields, stamps and existence as the basis, so no check can find a difference,
+        and resting the knowledge on this read instead changes nothing it knows. A read that
+        overlapped a write answered meanwhile takes the whole way, which forgets what was known
+        (it may show the state before that write)."""
         key = watch[4]
         if not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
             return False
@@ -174,7 +193,7 @@ class Monitor:
             or known.whole is None
             or known.spelling != watch[5]
             or known.ident in tracker.writing
-            or max(known.last_write_end, known.basis_end) >= watch[1]
+            or known.last_write_end >= watch[1]
         ):
             return False
         if exchange.response_body is None or hash(exchange.response_body) != known.raw:
@@ -182,7 +201,48 @@ class Monitor:
         end = tracker.tick()
         known.basis = known.alive_by = exchange.request_id
         known.basis_end = known.alive_end = end
-        tracker.entry(key, known.spelling)  # touched: recently seen
+        tracker.touch(key)
+        return True
+
+    def _overlapping_update(self, exchange: Exchange, watch: Watch) -> bool:
+        """An update overlapping another write to the same conversation (one in flight, or one
+        answered since this one was forwarded), judged and learnt without the rest.
+
+        Its answer may show the other write's outcome too, so nothing is held to what the tracker
+        knew of the fields or of existence (the checks that do ask `calm`). What it must still
+        show is its own: every field sent (`update_shows_request`, asked here through
+        `shows_every_write`), createdAt as known and updatedAt not behind one known before it
+        (`timestamps`, through `stamps_in_order`). A 2xx answer to a valid request, with the id
+        asked, for a conversation not shown gone, that passes both, can be found at fault by no
+        update check; learning then keeps its stamps and forgets the fields, as `_establish`
+        does for a write that was not quiet. Anything else takes the whole way (`_judge`)."""
+        facts, start, _, owner, key, spelling, _ = watch
+        if key is None or owner is None or exchange.request_findings or not 200 <= exchange.status < 300:
+            return False
+        tracker = self.tracker
+        known = tracker.entries.get(key)
+        if known is None or known.spelling != spelling or known.alive is False:
+            return False
+        if tracker.writing.get(known.ident, 0) == 1 and known.last_write_end < start:
+            return False  # no other write overlaps it: judged in full
+        answer, sent = exchange.response_json, exchange.request_json
+        if answer.__class__ is not dict or sent.__class__ is not dict:
+            return False
+        shown_id = answer.get("id")
+        if shown_id.__class__ is not str or key_of(facts, shown_id) != key[2]:
+            return False
+        created = updated = None
+        if facts.stamped:
+            created, updated = moment(answer.get(CREATED_AT)), moment(answer.get(UPDATED_AT))
+            if not stamps_in_order(known, created, updated, start):
+                return False
+        if not shows_every_write(facts, sent, answer):
+            return False
+        end = tracker.tick()
+        _learn_stamps(known, created, updated, exchange.request_id, end)
+        known.forget()
+        tracker.touch(key)
+        tracker.write_ends(owner, known.ident, end, key, False, exchange.status)  # (`_release`)
         return True
 
     def _seen(
@@ -431,12 +491,7 @@ def _gone(seen: Seen, known: Known) -> None:
 def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
     """The conversation as this answer shows it (written fields it failed to show: unknown)."""
     facts = seen.facts
-    created, updated = seen.created, seen.updated
-    if created is not None and created != known.created:
-        known.created, known.created_by = created, seen.request_id
-    if updated is not None and (known.updated is None or updated >= known.updated):
-        known.updated, known.updated_by, known.updated_end = updated, seen.request_id, seen.end
-        known.updated_at = time.monotonic()
+    _learn_stamps(known, seen.created, seen.updated, seen.request_id, seen.end)
     # Quiet: a created one is new to the tracker; the entry the checks read, worked out once.
     quiet = seen.calm if known is seen.known else facts.kind is CREATE or seen.quiet(known)
     if not quiet:
@@ -465,6 +520,16 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
         for name in facts.maps
         if name in fields and isinstance(answer[name], dict) and len(answer[name]) <= MAP_KEYS
     }
+
+
+def _learn_stamps(known: Known, created: datetime | None, updated: datetime | None, by: int, end: int) -> None:
+    """The timestamps an answer showed (exchange `by`, ended at `end`): createdAt as shown,
+    updatedAt the latest shown. They hold whatever else the exchange tells."""
+    if created is not None and created != known.created:
+        known.created, known.created_by = created, by
+    if updated is not None and (known.updated is None or updated >= known.updated):
+        known.updated, known.updated_by, known.updated_end = updated, by, end
+        known.updated_at = time.monotonic()
 
 
 def _learn_listed(seen: Seen) -> None:

@@ -185,6 +185,11 @@ class Tracker:
             self.by_owner[owner].move_to_end(key[2])
         return known
 
+    def touch(self, key: Key) -> None:
+        """The entry `key` (which is tracked) was seen again: the last to be forgotten."""
+        self.entries.move_to_end(key)
+        self.by_owner[key[:2]].move_to_end(key[2])
+
     def _evict(self) -> None:
         # A write in flight keeps its entry (its answer is still due), unless all are in flight.
         writing = self.writing
@@ -233,15 +238,13 @@ class Tracker:
         self.changes += 1
         state = self.owners.get(owner)
         if state is not None:
-            state[0], state[1] = max(state[0] - 1, 0), end
+            state[0], state[1] = state[0] - 1 if state[0] else 0, end
         if ident is None:
             return
         writing = self.writing
-        left = writing.get(ident, 1) - 1
+        left = writing.pop(ident, 1) - 1  # the usual case, the only one in flight: gone in one step
         if left > 0:
             writing[ident] = left
-        else:
-            writing.pop(ident, None)
         if key is None:
             return
         known = self.entries.get(key)

@@ -28,11 +28,11 @@ def test_the_least_recently_seen_id_is_forgotten_first_and_a_write_in_flight_las
     for ident in ("a", "b", "c"):
         tracker.entry((RT, "k", ident), ident)
     tracker.entry((RT, "k", "a"), "a")  # touched: now the most recent
-    tracker.entry((RT, "k", "b"), "b")
+    tracker.touch((RT, "k", "b"))  # (what a read or update decided at once does)
     tracker.write_begins((RT, "k"), (RT, "b"))  # its answer is still due
     tracker.entry((RT, "k", "d"), "d")
     assert [key[2] for key in tracker.entries] == ["a", "b", "d"]  # "c" went, not "b"
-    assert set(tracker.by_owner[(RT, "k")]) == {"a", "b", "d"}
+    assert list(tracker.by_owner[(RT, "k")]) == ["a", "b", "d"]  # the same order: most recent last
     assert set(tracker.by_id) == {(RT, "a"), (RT, "b"), (RT, "d")}
 
 

@@ -242,7 +242,7 @@ class Monitor:
         _learn_stamps(known, created, updated, exchange.request_id, end)
         known.forget()
         tracker.touch(key)
-        tracker.write_ends(owner, known.ident, end, key, False, exchange.status)  # (`_release`)
+        tracker.write_ends(owner, known.ident, end, key, False, exchange.status)  # as `_release` does
         return True
 
     def _seen(

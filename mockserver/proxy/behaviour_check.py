@@ -429,19 +429,21 @@ def timestamps(seen: Seen) -> list[Finding]:
     facts, known = seen.facts, seen.known
     if not facts.timestamps or not seen.ok or known is None or not isinstance(seen.answer, dict):
         return []
-    if stamps_in_order(known, seen.created, seen.updated, seen.start):
+    if stamps_in_order(known, seen.created, seen.updated, seen.start, facts.kind is UPDATE):
         return []
     return _timestamps_of(seen, seen.answer, (seen.created, seen.updated), known, facts.kind is UPDATE, None)
 
 
-def stamps_in_order(known: Known, created: datetime | None, updated: datetime | None, start: int) -> bool:
-    """The usual case, decided at once: createdAt as known, and updatedAt later than known (or
-    either not known, or known from an exchange that ended after `start`, which nothing is held
-    to): no rule of `_timestamps_of` can fire (each needs createdAt to differ, or updatedAt not
-    later than one known before `start`)."""
-    return (created is None or known.created is None or created == known.created) and (
-        updated is None or known.updated is None or updated > known.updated or known.updated_end >= start
-    )
+def stamps_in_order(known: Known, created: datetime | None, updated: datetime | None, start: int, update: bool) -> bool:
+    """The usual case, decided at once: no rule of `_timestamps_of` can fire. createdAt is as
+    known (or either is not known); and updatedAt is later than known, or either is not known,
+    or the one known came from an exchange that ended after `start` (nothing is held to it), or
+    it is the same on an exchange that is not an `update` (only an update must move it)."""
+    if created is not None and known.created is not None and created != known.created:
+        return False
+    if updated is None or known.updated is None or updated > known.updated or known.updated_end >= start:
+        return True
+    return not update and updated == known.updated
 
 
 def _timestamps_of(

@@ -173,34 +173,39 @@ class Monitor:
         self.tracker.write_ends(owner, (key[0], key[2]) if key is not None else None, end, key, forget, status)
 
     def _unchanged_read(self, exchange: Exchange, watch: Watch) -> bool:
-        """The usual case, judged in one comparison: a 2xx read of a valid request answered with
-        the very bytes of the answer the tracker's knowledge rests on, with no write in flight,
-        can contradict nothing; it only confirms what is known.
-
-        Reads of one conversation answered out of order are decided here too: the same bytes show
-        the same fields, stamps and existence as the basis, so no check can find a difference,
-        and resting the knowledge on this read instead changes nothing it knows. A read that
-        overlapped a write answered meanwhile takes the whole way, which forgets what was known
-        (it may show the state before that write)."""
-        key = watch[4]
+        """The usual case, decided at once: a 2xx read of a valid request answered with the very
+        bytes of the answer the tracker's knowledge rests on, with no write in flight or answered
+        since it began, shows the fields and existence that answer showed: no check can find a
+        difference there. Its stamps, the basis's, are asked as `timestamps` asks them
+        (`stamps_in_order`): the tracker may know a later updatedAt than its basis showed. It learns what the whole
+        way (`_establish`) learns from it: its stamps; and, unless a read that began after it
+        already rests the knowledge (reads answered out of order), that the knowledge rests on
+        it. A read that overlapped a write takes the whole way, which forgets what was known (it
+        may show the state before that write)."""
+        _, start, _, _, key, spelling, _ = watch
         if not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
             return False
         tracker = self.tracker
         known = tracker.entries.get(key)
         if (
             known is None
-            or known.alive is not True
+            or known.fields is None  # (known only while it exists)
             or known.whole is None
-            or known.spelling != watch[5]
+            or known.spelling != spelling
             or known.ident in tracker.writing
-            or known.last_write_end >= watch[1]
+            or known.last_write_end >= start
         ):
             return False
         if exchange.response_body is None or hash(exchange.response_body) != known.raw:
             return False
+        created, updated = known.raw_stamps  # the same bytes: the same stamps
+        if not stamps_in_order(known, created, updated, start, False):
+            return False
         end = tracker.tick()
-        known.basis = known.alive_by = exchange.request_id
-        known.basis_end = known.alive_end = end
+        _learn_stamps(known, created, updated, exchange.request_id, end)
+        if known.basis_end < start:
+            known.basis = known.alive_by = exchange.request_id
+            known.basis_end = known.alive_end = end
         tracker.touch(key)
         return True
 
@@ -212,16 +217,17 @@ class Monitor:
         knew of the fields or of existence (the checks that do ask `calm`). What it must still
         show is its own: every field sent (`update_shows_request`, asked here through
         `shows_every_write`), createdAt as known and updatedAt not behind one known before it
-        (`timestamps`, through `stamps_in_order`). A 2xx answer to a valid request, with the id
-        asked, for a conversation not shown gone, that passes both, can be found at fault by no
-        update check; learning then keeps its stamps and forgets the fields, as `_establish`
-        does for a write that was not quiet. Anything else takes the whole way (`_judge`)."""
+        (`timestamps`, through `stamps_in_order`); existence is held only across a quiet
+        exchange. A 2xx answer to a valid request, with the id asked, that passes both, can be
+        found at fault by no update check; learning then keeps its stamps and forgets the rest,
+        as `_establish` does for a write that was not quiet. Anything else takes the whole way
+        (`_judge`)."""
         facts, start, _, owner, key, spelling, _ = watch
         if key is None or owner is None or exchange.request_findings or not 200 <= exchange.status < 300:
             return False
         tracker = self.tracker
         known = tracker.entries.get(key)
-        if known is None or known.spelling != spelling or known.alive is False:
+        if known is None or known.spelling != spelling:
             return False
         if tracker.writing.get(known.ident, 0) == 1 and known.last_write_end < start:
             return False  # no other write overlaps it: judged in full
@@ -234,7 +240,7 @@ class Monitor:
         created = updated = None
         if facts.stamped:
             created, updated = moment(answer.get(CREATED_AT)), moment(answer.get(UPDATED_AT))
-            if not stamps_in_order(known, created, updated, start):
+            if not stamps_in_order(known, created, updated, start, True):
                 return False
         if not shows_every_write(facts, sent, answer):
             return False
@@ -503,6 +509,7 @@ def _establish(seen: Seen, known: Known, answer: dict[str, Any]) -> None:
     known.alive, known.alive_by, known.alive_end = True, seen.request_id, seen.end
     body = seen.body
     known.raw = hash(body) if body is not None else None
+    known.raw_stamps = (seen.created, seen.updated)
     whole = seen.whole
     if known.fields is not None and whole is not None and whole == known.whole:
         return  # the same as known: the usual case

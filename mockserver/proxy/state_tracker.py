@@ -95,6 +95,7 @@ class Known:
         "listed",
         "maps",
         "raw",
+        "raw_stamps",
         "spelling",
         "updated",
         "updated_at",
@@ -113,6 +114,7 @@ class Known:
         self.whole: int | None = None
         self.listed: Any = None  # `summary_of` its list-item fields
         self.raw: int | None = None  # the hash of the basis's answer as sent: a read sent the same is unchanged
+        self.raw_stamps: tuple[datetime | None, datetime | None] = (None, None)  # the stamps that answer showed
         self.basis = 0  # the request id the fields rest on
         self.basis_end = -1  # its end (sequence)
         self.alive: bool | None = None  # exists (True), deleted (False), not known (None)

@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from mockserver.proxy.exchange import Exchange, Finding
-from mockserver.proxy.monitor import Monitor, Watch
+from mockserver.proxy.monitor import Monitor
 from specs.timestamps import RESOLUTION
-from tests.mockserver.proxy.exchanges import ALICE, Driver, conversation, page, rules, summary
+from tests.mockserver.proxy.exchanges import Driver, conversation, page, rules, summary
 
 RT = "runtype"
 SP = "systemprompt"
@@ -324,103 +323,3 @@ def test_an_update_is_held_to_every_rule_its_quick_checks_decide(driver: Driver)
     assert driver.send(RT, "deleteConversation", 200, {"success": True}, item="c2") == []
     found = driver.send(RT, "updateConversation", 200, conversation("c2", title="f"), item="c2", body={"title": "f"})
     assert rules(found) == [("goneAfterDelete", not sole)]
-
-
-class Unhurried(Monitor):
-    """The monitor without its shortcuts: every read and update judged and learnt the whole way."""
-
-    def _unchanged_read(self, exchange: Exchange, watch: Watch) -> bool:
-        return False
-
-    def _overlapping_update(self, exchange: Exchange, watch: Watch) -> bool:
-        return False
-
-
-class Counted(Monitor):
-    """The monitor, counting the exchanges its shortcuts decided."""
-
-    def __init__(self, sole_writer: bool) -> None:
-        super().__init__(sole_writer)
-        self.taken = {"read": 0, "update": 0}
-
-    def _unchanged_read(self, exchange: Exchange, watch: Watch) -> bool:
-        taken = super()._unchanged_read(exchange, watch)
-        self.taken["read"] += taken
-        return taken
-
-    def _overlapping_update(self, exchange: Exchange, watch: Watch) -> bool:
-        taken = super()._overlapping_update(exchange, watch)
-        self.taken["update"] += taken
-        return taken
-
-
-STAMPS = {"createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-02T00:00:00Z"}
-MIDDLE = {**STAMPS, "updatedAt": "2026-01-02T12:00:00Z"}
-LATER = {**STAMPS, "updatedAt": "2026-01-03T00:00:00Z"}
-
-
-def _two_updates(d: Driver, first: dict[str, str], second: dict[str, str]) -> list[Finding]:
-    """Two updates of c1 in flight at once, answered in turn (`first`, `second`: the fields each
-    answer shows besides the title it sent), then two reads of what is left."""
-    one = d.start(RT, "updateConversation", item="c1", body={"title": "a"})
-    two = d.start(RT, "updateConversation", item="c1", body={"title": "b"})
-    found = d.answer(one, 200, conversation("c1", **{"title": "a", **MIDDLE, **first}))
-    found += d.answer(two, 200, conversation("c1", **{"title": "b", **LATER, **second}))
-    found += d.send(RT, "getConversation", 200, conversation("c1", title="b", **LATER), item="c1")
-    found += d.send(
-        RT,
-        "getConversation",
-        200,
-        conversation("c1", title="b", **{**LATER, "createdAt": "2027-01-01T00:00:00Z"}),
-        item="c1",
-    )
-    return found
-
-
-def _overlapping_reads(d: Driver, _: dict[str, str], __: dict[str, str]) -> list[Finding]:
-    """Reads of c1 answered out of order, and one in flight while an update was answered,
-    answered with that update's bytes; then a stale read."""
-    first = d.start(RT, "getConversation", item="c1")
-    second = d.start(RT, "getConversation", item="c1")
-    found = d.answer(second, 200, conversation("c1", **STAMPS))
-    found += d.answer(first, 200, conversation("c1", **STAMPS))
-    third = d.start(RT, "getConversation", item="c1")
-    found += d.send(
-        RT, "updateConversation", 200, conversation("c1", title="new", **LATER), item="c1", body={"title": "new"}
-    )
-    found += d.answer(third, 200, conversation("c1", title="new", **LATER))
-    found += d.send(RT, "getConversation", 200, conversation("c1", title="old", **LATER), item="c1")
-    return found
-
-
-# (scenario, the first and the second answer's fields besides their own, how many exchanges the
-# shortcuts decide): each case where their deciding condition holds, or fails on one point.
-SHORTCUT_CASES = {
-    "both shown": (_two_updates, {}, {}, 2),
-    "first shows another title": (_two_updates, {"title": "not a"}, {}, 1),
-    "createdAt moved": (_two_updates, {"createdAt": "2026-01-01T00:00:01Z"}, {"createdAt": "2026-01-01T00:00:01Z"}, 1),
-    "updatedAt back": (_two_updates, {}, {"updatedAt": "2026-01-01T12:00:00Z"}, 2),
-    "another id shown": (_two_updates, {"id": "c2"}, {}, 1),
-    "reads out of order": (_overlapping_reads, {}, {}, 2),  # both; not the one across the update
-}
-
-
-@pytest.mark.parametrize("case", SHORTCUT_CASES)
-@pytest.mark.parametrize("sole_writer", [False, True], ids=["default", "sole-writer"])
-def test_the_shortcuts_find_and_learn_what_the_whole_way_does(case: str, sole_writer: bool) -> None:
-    """An update overlapping another write, and a read answered with the bytes the knowledge
-    rests on however it overlapped, are decided without the whole way: the same findings, and the
-    same knowledge after, as a monitor that takes the whole way every time."""
-    scenario, first, second, decided = SHORTCUT_CASES[case]
-    counted = Counted(sole_writer)
-    outcomes = []
-    for monitor in (counted, Unhurried(sole_writer)):
-        d = Driver(monitor)
-        d.send(RT, "createConversation", 201, conversation("c1", **STAMPS), body={})
-        found = scenario(d, first, second)
-        known = monitor.tracker.entries[(RT, ALICE, "c1")]
-        state = (known.fields, known.whole, known.listed, known.alive, known.created, known.updated)
-        outcomes.append((rules(found), state))
-    assert outcomes[0] == outcomes[1]
-    expected = {"read": 0, "update": decided} if scenario is _two_updates else {"read": decided, "update": 0}
-    assert counted.taken == expected

@@ -177,11 +177,12 @@ class Monitor:
         bytes of the answer the tracker's knowledge rests on, with no write in flight or answered
         since it began, shows the fields and existence that answer showed: no check can find a
         difference there. Its stamps, the basis's, are asked as `timestamps` asks them
-        (`stamps_in_order`): the tracker may know a later updatedAt than its basis showed. It learns what the whole
-        way (`_establish`) learns from it: its stamps; and, unless a read that began after it
-        already rests the knowledge (reads answered out of order), that the knowledge rests on
-        it. A read that overlapped a write takes the whole way, which forgets what was known (it
-        may show the state before that write)."""
+        (`stamps_in_order`): the tracker may know a later updatedAt than its basis showed.
+
+        It learns what the whole way (`_establish`) learns from it: its stamps; and, unless a
+        read that began after it already rests the knowledge (reads answered out of order), that
+        the knowledge rests on it. A read that overlapped a write takes the whole way, which
+        forgets what was known (it may show the state before that write)."""
         _, start, _, _, key, spelling, _ = watch
         if not 200 <= exchange.status < 300 or exchange.request_findings or key is None:
             return False

@@ -175,16 +175,14 @@ class Tracker:
     def entry(self, key: Key, spelling: str) -> Known:
         """The conversation's entry, made (and the oldest forgotten past the bound) if new."""
         known = self.entries.get(key)
-        owner = key[:2]
         if known is None:
             known = self.entries[key] = Known((key[0], key[2]), spelling)
-            self.by_owner.setdefault(owner, OrderedDict())[key[2]] = known
+            self.by_owner.setdefault(key[:2], OrderedDict())[key[2]] = known
             self.by_id.setdefault((key[0], key[2]), set()).add(key[1])
             while len(self.entries) > self.size:
                 self._evict()
         else:
-            self.entries.move_to_end(key)
-            self.by_owner[owner].move_to_end(key[2])
+            self.touch(key)
         return known
 
     def touch(self, key: Key) -> None:
